@@ -1,0 +1,59 @@
+// Packed 8-bit planes to float planes: at full size (`unpack`) or decimated 2x with a
+// [1 3 3 1]/8 prefilter (`downsample2`, the first stage of the fast background blur).
+
+struct UnpackOp {
+    src: Plane, // packed
+    dst: Plane, // float
+}
+
+struct UnpackParams {
+    ops: array<UnpackOp, 3>,
+}
+
+@group(0) @binding(0) var<uniform> params: UnpackParams;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+// One invocation per packed word.
+@compute @workgroup_size(64, 1, 1)
+fn unpack(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let op = params.ops[gid.z];
+    if (gid.x >= op.src.stride || gid.y >= op.src.height) {
+        return;
+    }
+    let word = src[op.src.offset + gid.y * op.src.stride + gid.x];
+    let base = op.dst.offset + gid.y * op.dst.stride;
+    for (var k = 0u; k < 4u; k++) {
+        let x = gid.x * 4u + k;
+        if (x < op.src.width) {
+            dst[base + x] = byte_at(word, k);
+        }
+    }
+}
+
+fn sample_reflect(p: Plane, x: i32, y: i32) -> f32 {
+    let sx = u32(reflect101(x, i32(p.width)));
+    let sy = u32(reflect101(y, i32(p.height)));
+    return byte_at(src[p.offset + sy * p.stride + (sx >> 2u)], sx & 3u);
+}
+
+// One invocation per half-resolution sample; sample i sits at source position 2i + 0.5.
+@compute @workgroup_size(64, 1, 1)
+fn downsample2(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let op = params.ops[gid.z];
+    if (gid.x >= op.dst.width || gid.y >= op.dst.height) {
+        return;
+    }
+    let w = array<f32, 4>(0.125, 0.375, 0.375, 0.125);
+    let x0 = i32(gid.x) * 2 - 1;
+    let y0 = i32(gid.y) * 2 - 1;
+    var acc = 0.0;
+    for (var b = 0; b < 4; b++) {
+        var row = 0.0;
+        for (var a = 0; a < 4; a++) {
+            row += w[a] * sample_reflect(op.src, x0 + a, y0 + b);
+        }
+        acc += w[b] * row;
+    }
+    dst[op.dst.offset + gid.y * op.dst.stride + gid.x] = acc;
+}

@@ -1,0 +1,174 @@
+//! Host mirrors of the WGSL uniform structs (`#[repr(C)]`, 16-byte aligned like WGSL).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::frame::PlaneGeom;
+
+/// WGSL `Plane`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct GpuPlane {
+    pub offset: u32,
+    pub stride: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl From<PlaneGeom> for GpuPlane {
+    fn from(p: PlaneGeom) -> Self {
+        Self {
+            offset: p.offset,
+            stride: p.stride,
+            width: p.width,
+            height: p.height,
+        }
+    }
+}
+
+/// blur.wgsl `BlurOp`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct BlurOp {
+    pub src: GpuPlane,
+    pub dst: GpuPlane,
+    pub region: [u32; 4],
+    pub kernel: [u32; 4],
+}
+
+/// blur.wgsl `BlurParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct BlurParams {
+    pub ops: [BlurOp; 3],
+}
+
+/// unpack.wgsl `UnpackOp`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct UnpackOp {
+    pub src: GpuPlane,
+    pub dst: GpuPlane,
+}
+
+/// unpack.wgsl `UnpackParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct UnpackParams {
+    pub ops: [UnpackOp; 3],
+}
+
+/// mask.wgsl `Ellipse`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct GpuEllipse {
+    pub center: [i32; 2],
+    pub radius: [i32; 2],
+    pub opacity: f32,
+    pub _pad: [f32; 3],
+}
+
+/// mask.wgsl `FillParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct FillParams {
+    pub dst: GpuPlane,
+    pub region: [u32; 4],
+    pub count: [u32; 4],
+}
+
+/// composite.wgsl `CompositePlane`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct CompositePlane {
+    pub src: GpuPlane,
+    pub dst: GpuPlane,
+    pub bg: GpuPlane,
+    pub black: f32,
+    pub factor: f32,
+    pub chroma: u32,
+    pub _pad: u32,
+}
+
+/// composite.wgsl `CompositeParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct CompositeParams {
+    pub planes: [CompositePlane; 3],
+    pub mask: GpuPlane,
+    pub mask_box: [u32; 4],
+    pub mode: [u32; 4],
+}
+
+/// Background source of the composite pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum CompositeMode {
+    Spotlight = 0,
+    FullResBackground = 1,
+    HalfResBackground = 2,
+}
+
+/// resize.wgsl `Axis`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct GpuAxis {
+    pub src_start: f32,
+    pub scale: f32,
+    pub filter_scale: f32,
+    pub out_len: u32,
+    pub table: u32,
+    pub _pad: [u32; 3],
+}
+
+/// resize.wgsl `WeightParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct WeightParams {
+    pub axes: [GpuAxis; 4],
+    pub taps: [u32; 4],
+}
+
+/// resize.wgsl `ResizePlane`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct ResizePlane {
+    pub src: GpuPlane,
+    pub tmp: GpuPlane,
+    pub dst: GpuPlane,
+    pub tables: [u32; 4],
+}
+
+/// resize.wgsl `ResizeParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct ResizeParams {
+    pub planes: [ResizePlane; 3],
+}
+
+/// convert.wgsl `ConvertParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+pub struct ConvertParams {
+    pub rows: [[f32; 4]; 3],
+    pub planes: [GpuPlane; 3],
+    pub size: [u32; 4],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sizes must match the WGSL structs byte for byte.
+    #[test]
+    fn uniform_sizes_match_wgsl_layouts() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<BlurParams>(), 192);
+        assert_eq!(size_of::<UnpackParams>(), 96);
+        assert_eq!(size_of::<GpuEllipse>(), 32);
+        assert_eq!(size_of::<FillParams>(), 48);
+        assert_eq!(size_of::<CompositeParams>(), 240);
+        assert_eq!(size_of::<WeightParams>(), 144);
+        assert_eq!(size_of::<ResizeParams>(), 192);
+        assert_eq!(size_of::<ConvertParams>(), 112);
+    }
+}

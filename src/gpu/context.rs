@@ -1,0 +1,204 @@
+//! Adapter and device selection.
+//!
+//! Honours `WGPU_BACKEND` (e.g. `vulkan`, `metal`, `dx12`, `gl`), `WGPU_ADAPTER_NAME` (a
+//! case-insensitive substring of the adapter name) and `WGPU_POWER_PREF` (`high`/`low`,
+//! default high performance). A software (CPU) adapter works but is loudly reported.
+
+use std::sync::{Arc, Mutex};
+
+use super::pipelines::Kernels;
+
+/// Errors from the GPU layer.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error(
+        "no GPU adapter found for backends {backends} (set WGPU_BACKEND, install a Vulkan/Metal/DX12 driver, or mesa-vulkan-drivers for a CPU fallback)"
+    )]
+    NoAdapter { backends: String },
+    #[error("WGPU_ADAPTER_NAME={wanted:?} matches no adapter; available: {available}")]
+    AdapterNotFound { wanted: String, available: String },
+    #[error("could not open the GPU device: {0}")]
+    RequestDevice(String),
+    #[error("shader {name} is invalid:\n{message}")]
+    Shader { name: &'static str, message: String },
+    #[error("GPU validation error: {0}")]
+    Validation(String),
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
+    #[error("reading back a GPU buffer failed: {0}")]
+    Map(String),
+    #[error("frame buffer has {got} bytes, expected {expected}")]
+    FrameSize { expected: usize, got: usize },
+    #[error("frame {width}x{height} needs a {needed}-byte buffer; this adapter allows {limit}")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        needed: u64,
+        limit: u64,
+    },
+}
+
+/// What was chosen, for logs and reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    /// True for CPU adapters such as lavapipe/llvmpipe or WARP.
+    pub software: bool,
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}{})",
+            self.name,
+            self.backend,
+            self.device_type,
+            if self.driver.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", self.driver)
+            }
+        )
+    }
+}
+
+/// An open device with its queue and compiled pipelines.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: AdapterSummary,
+    pub kernels: Kernels,
+    limits: wgpu::Limits,
+    /// The first uncaptured validation or device error since the last check.
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// Opens the preferred adapter (see the module docs) and compiles every pipeline.
+    pub fn new() -> Result<Arc<Self>, GpuError> {
+        pollster::block_on(Self::new_async())
+    }
+
+    async fn new_async() -> Result<Arc<Self>, GpuError> {
+        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let backends = desc.backends;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = match std::env::var("WGPU_ADAPTER_NAME") {
+            Ok(wanted) if !wanted.is_empty() => {
+                let adapters = instance.enumerate_adapters(backends).await;
+                let lower = wanted.to_lowercase();
+                let names: Vec<String> = adapters
+                    .iter()
+                    .map(|a| {
+                        let i = a.get_info();
+                        format!("{} ({:?})", i.name, i.backend)
+                    })
+                    .collect();
+                adapters
+                    .into_iter()
+                    .find(|a| a.get_info().name.to_lowercase().contains(&lower))
+                    .ok_or_else(|| GpuError::AdapterNotFound {
+                        wanted,
+                        available: if names.is_empty() {
+                            "none".into()
+                        } else {
+                            names.join(", ")
+                        },
+                    })?
+            }
+            _ => {
+                let power_preference = wgpu::PowerPreference::from_env()
+                    .unwrap_or(wgpu::PowerPreference::HighPerformance);
+                instance
+                    .request_adapter(&wgpu::RequestAdapterOptions {
+                        power_preference,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|_| GpuError::NoAdapter {
+                        backends: format!("{backends:?}"),
+                    })?
+            }
+        };
+        let info = adapter.get_info();
+        let software = info.device_type == wgpu::DeviceType::Cpu;
+        let summary = AdapterSummary {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            software,
+        };
+        tracing::info!(adapter = %summary, "GPU adapter selected");
+        if software {
+            tracing::warn!(
+                adapter = %summary,
+                "SOFTWARE (CPU) GPU ADAPTER: correct but slow; use a real GPU for production exports"
+            );
+        }
+        let supported = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: supported.max_storage_buffer_binding_size,
+            max_buffer_size: supported.max_buffer_size,
+            max_storage_buffers_per_shader_stage: 8,
+            ..wgpu::Limits::downlevel_defaults()
+        };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("reelgpu"),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
+
+        let error = Arc::new(Mutex::new(None::<String>));
+        let sink = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            tracing::error!("GPU error: {e}");
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        }));
+        let lost = error.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                tracing::error!("GPU device lost: {reason:?} {message}");
+                let mut slot = lost.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert_with(|| format!("device lost: {reason:?} {message}"));
+            }
+        });
+
+        let kernels = Kernels::new(&device)?;
+        Ok(Arc::new(Self {
+            device,
+            queue,
+            adapter: summary,
+            kernels,
+            limits,
+            error,
+        }))
+    }
+
+    /// Fails with the first GPU error raised since the last call, if any.
+    pub fn check(&self) -> Result<(), GpuError> {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some(msg) if msg.starts_with("device lost") => Err(GpuError::DeviceLost(msg)),
+            Some(msg) => Err(GpuError::Validation(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// Largest storage buffer this device accepts.
+    pub fn max_buffer_bytes(&self) -> u64 {
+        self.limits
+            .max_buffer_size
+            .min(self.limits.max_storage_buffer_binding_size)
+    }
+}

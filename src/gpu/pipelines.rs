@@ -1,0 +1,71 @@
+//! Every compute pipeline, compiled once per device (auto layouts from the shaders).
+
+use super::GpuError;
+use super::shaders::{self, ShaderFile};
+
+/// The compiled entry points of all shader files.
+pub struct Kernels {
+    pub blur_h: wgpu::ComputePipeline,
+    pub blur_v: wgpu::ComputePipeline,
+    pub unpack: wgpu::ComputePipeline,
+    pub downsample2: wgpu::ComputePipeline,
+    pub mask_fill: wgpu::ComputePipeline,
+    pub composite: wgpu::ComputePipeline,
+    pub lanczos_weights: wgpu::ComputePipeline,
+    pub resize_h: wgpu::ComputePipeline,
+    pub resize_v: wgpu::ComputePipeline,
+    pub rgba_to_yuv: wgpu::ComputePipeline,
+    pub yuv_to_rgba: wgpu::ComputePipeline,
+}
+
+fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
+    // naga first, so a broken shader is a readable error rather than a wgpu panic.
+    file.validate().map_err(|message| GpuError::Shader {
+        name: file.name,
+        message,
+    })?;
+    let source = file.source();
+    Ok(device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(file.name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    }))
+}
+
+fn pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: None,
+        module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+impl Kernels {
+    pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        let blur = module(device, shaders::BLUR)?;
+        let unpack = module(device, shaders::UNPACK)?;
+        let mask = module(device, shaders::MASK)?;
+        let composite = module(device, shaders::COMPOSITE)?;
+        let resize = module(device, shaders::RESIZE)?;
+        let convert = module(device, shaders::CONVERT)?;
+        Ok(Self {
+            blur_h: pipeline(device, &blur, "blur_h"),
+            blur_v: pipeline(device, &blur, "blur_v"),
+            unpack: pipeline(device, &unpack, "unpack"),
+            downsample2: pipeline(device, &unpack, "downsample2"),
+            mask_fill: pipeline(device, &mask, "fill"),
+            composite: pipeline(device, &composite, "composite"),
+            lanczos_weights: pipeline(device, &resize, "weights"),
+            resize_h: pipeline(device, &resize, "resize_h"),
+            resize_v: pipeline(device, &resize, "resize_v"),
+            rgba_to_yuv: pipeline(device, &convert, "rgba_to_yuv"),
+            yuv_to_rgba: pipeline(device, &convert, "yuv_to_rgba"),
+        })
+    }
+}

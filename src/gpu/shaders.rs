@@ -1,0 +1,88 @@
+//! The WGSL sources in `shaders/`, each prefixed with `common.wgsl`, and their naga validation.
+
+/// The shared prelude concatenated in front of every module.
+pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
+
+/// A shader file and its source.
+#[derive(Debug, Clone, Copy)]
+pub struct ShaderFile {
+    pub name: &'static str,
+    pub body: &'static str,
+}
+
+pub const BLUR: ShaderFile = ShaderFile {
+    name: "blur.wgsl",
+    body: include_str!("../../shaders/blur.wgsl"),
+};
+pub const UNPACK: ShaderFile = ShaderFile {
+    name: "unpack.wgsl",
+    body: include_str!("../../shaders/unpack.wgsl"),
+};
+pub const MASK: ShaderFile = ShaderFile {
+    name: "mask.wgsl",
+    body: include_str!("../../shaders/mask.wgsl"),
+};
+pub const COMPOSITE: ShaderFile = ShaderFile {
+    name: "composite.wgsl",
+    body: include_str!("../../shaders/composite.wgsl"),
+};
+pub const RESIZE: ShaderFile = ShaderFile {
+    name: "resize.wgsl",
+    body: include_str!("../../shaders/resize.wgsl"),
+};
+pub const CONVERT: ShaderFile = ShaderFile {
+    name: "convert.wgsl",
+    body: include_str!("../../shaders/convert.wgsl"),
+};
+
+/// Every shader file of the crate.
+pub const ALL: [ShaderFile; 6] = [BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT];
+
+impl ShaderFile {
+    /// The module source as compiled: prelude + body.
+    pub fn source(&self) -> String {
+        format!("{COMMON}\n{}", self.body)
+    }
+
+    /// Parses and validates the module with naga, returning a readable error.
+    pub fn validate(&self) -> Result<naga::Module, String> {
+        let source = self.source();
+        let module = naga::front::wgsl::parse_str(&source)
+            .map_err(|e| e.emit_to_string_with_path(&source, self.name))?;
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .map_err(|e| e.emit_to_string_with_path(&source, self.name))?;
+        Ok(module)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shader_file_validates_with_naga() {
+        for file in ALL {
+            if let Err(e) = file.validate() {
+                panic!("{} failed naga validation:\n{e}", file.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_wgsl_file_on_disk_is_compiled() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".wgsl") && name != "common.wgsl" {
+                assert!(
+                    ALL.iter().any(|f| f.name == name),
+                    "{name} is not listed in gpu::shaders::ALL"
+                );
+            }
+        }
+    }
+}

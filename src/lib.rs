@@ -1,0 +1,24 @@
+//! reelgpu: the GPU export engine behind a sports highlight video editor.
+//!
+//! Module map:
+//! - [`job`]: the job contract with the web app — parameters, validation, per-frame timeline.
+//! - [`frame`], [`color`]: YUV 4:2:0 frame geometry and colour matrices.
+//! - [`gpu`]: wgpu adapter/device, WGSL modules (naga-validated), pipelines, buffers.
+//! - [`effects`]: the GPU passes (blur, mask, composite, crop+Lanczos, colour conversion) and
+//!   the filter definitions they share with the CPU references.
+//! - [`engine`]: chains the passes for one frame plan, with buffers sized once per format.
+//! - [`reference`]: straightforward CPU implementations of every pass, for tests and tools.
+//! - [`video`]: ffmpeg subprocesses (frame extraction for previews).
+//! - [`preview`]: the `reelgpu preview` command: one frame or a contact sheet to PNG.
+//! - [`testing`]: test patterns, image metrics and golden-image comparison.
+
+pub mod color;
+pub mod effects;
+pub mod engine;
+pub mod frame;
+pub mod gpu;
+pub mod job;
+pub mod preview;
+pub mod reference;
+pub mod testing;
+pub mod video;

@@ -1,0 +1,49 @@
+//! The whole overlay chain on the CPU (contract §5), with the exact 51x51 background blur.
+
+use super::{blur, composite, mask, resize};
+use crate::effects::kernels::{BACKGROUND_BLUR, SPOTLIGHT_FACTOR};
+use crate::frame::YuvFrame;
+use crate::job::EffectType;
+use crate::job::timeline::FramePlan;
+
+/// Per-plane black level that the spotlight scales towards.
+pub fn plane_black(frame: &YuvFrame, plane: usize) -> f32 {
+    if plane == 0 {
+        frame.format.color.range.luma_black()
+    } else {
+        128.0
+    }
+}
+
+/// Applies `plan` to `frame`; `out_size` is needed when the plan crops.
+pub fn apply(frame: &YuvFrame, plan: &FramePlan, out_size: (u32, u32)) -> YuvFrame {
+    let mut result = frame.clone();
+    if !plan.ellipses.is_empty() {
+        let (w, h) = (frame.format.width, frame.format.height);
+        let luma_mask = mask::feathered(&plan.ellipses, w, h);
+        let chroma_mask = mask::chroma_mask(&luma_mask, w, h);
+        for p in 0..3 {
+            let (pw, ph) = frame.format.plane_size(p);
+            let m = if p == 0 { &luma_mask } else { &chroma_mask };
+            let spec = if p == 0 {
+                BACKGROUND_BLUR
+            } else {
+                BACKGROUND_BLUR.half_resolution()
+            };
+            let blurred;
+            let (bg, factor) = match plan.effect {
+                EffectType::Blur => {
+                    blurred = blur::blur_plane_u8(frame.plane(p), pw, ph, &spec.weights());
+                    (Some(blurred.as_slice()), 1.0)
+                }
+                EffectType::Spotlight => (None, SPOTLIGHT_FACTOR),
+            };
+            let out = composite::blend_plane(frame.plane(p), m, bg, plane_black(frame, p), factor);
+            result.plane_mut(p).copy_from_slice(&out);
+        }
+    }
+    match plan.crop {
+        Some(crop) => resize::crop_resize(&result, &crop, out_size.0, out_size.1),
+        None => result,
+    }
+}

@@ -1,0 +1,6 @@
+//! Test support shared by the test suite, the benchmark and `preview`: deterministic test
+//! patterns, seeded random frames, image metrics and golden-image comparison.
+
+pub mod golden;
+pub mod metrics;
+pub mod pattern;

@@ -1,0 +1,357 @@
+//! Every GPU pass against its CPU reference on random (never all-zero) frames at several
+//! sizes, odd and tiny ones included. Tolerances are stated per test.
+
+mod common;
+
+use reelgpu::color::{ColorMatrix, ColorRange, ColorSpec};
+use reelgpu::effects::convert::ColorConverter;
+use reelgpu::effects::kernels::BACKGROUND_BLUR;
+use reelgpu::engine::{BlurQuality, FrameEngine};
+use reelgpu::frame::{FrameFormat, YuvFrame};
+use reelgpu::job::EffectType;
+use reelgpu::job::timeline::{CropRect, FramePlan, MaskEllipse};
+use reelgpu::reference;
+use reelgpu::testing::metrics::{diff_f32, diff_u8};
+use reelgpu::testing::pattern::{SplitMix, random_frame, rgb_to_rgba, rgba_to_rgb, test_card};
+
+const SIZES: [(u32, u32); 5] = [(333, 187), (64, 36), (17, 9), (2, 2), (1, 1)];
+const SPECS: [ColorSpec; 2] = [
+    ColorSpec {
+        matrix: ColorMatrix::Bt709,
+        range: ColorRange::Limited,
+    },
+    ColorSpec {
+        matrix: ColorMatrix::Bt601,
+        range: ColorRange::Full,
+    },
+];
+
+/// Sample-exact passes may differ from the CPU by one level where a value rounds at .5.
+const MAX_ROUNDING: f64 = 1.0;
+
+fn run(engine: &mut FrameEngine, frame: &YuvFrame, plan: &FramePlan) -> YuvFrame {
+    let fmt = engine.plan_output(plan);
+    let mut out = YuvFrame::blank(fmt);
+    engine
+        .process(&frame.data, plan, &mut out.data)
+        .expect("GPU frame");
+    out
+}
+
+fn random_ellipses(w: u32, h: u32, n: usize, seed: u64) -> Vec<MaskEllipse> {
+    let mut rng = SplitMix::new(seed);
+    (0..n)
+        .map(|_| MaskEllipse {
+            cx: (rng.next_u64() % (w as u64 + 20)) as i32 - 10,
+            cy: (rng.next_u64() % (h as u64 + 20)) as i32 - 10,
+            rx: 1 + (rng.next_u64() % (w as u64 / 3 + 2)) as i32,
+            ry: 1 + (rng.next_u64() % (h as u64 / 3 + 2)) as i32,
+            opacity: 0.2 + (rng.next_u64() % 80) as f32 / 100.0,
+        })
+        .collect()
+}
+
+#[test]
+fn rgb_to_yuv_matches_cpu() {
+    let ctx = common::gpu();
+    for (w, h) in SIZES {
+        for spec in SPECS {
+            let mut rng = SplitMix::new(w as u64 * 31 + h as u64);
+            let rgb: Vec<u8> = (0..w * h * 3).map(|_| rng.byte()).collect();
+            let conv = ColorConverter::new(ctx.clone(), FrameFormat::new(w, h, spec)).unwrap();
+            let gpu = conv.rgba_to_yuv(&rgb_to_rgba(&rgb)).unwrap();
+            let cpu = reference::convert::rgb_to_yuv420(&rgb, w, h, spec);
+            let d = diff_u8(&gpu.data, &cpu.data);
+            assert!(d.max_abs <= MAX_ROUNDING, "{w}x{h} {spec:?}: {d}");
+        }
+    }
+}
+
+#[test]
+fn yuv_to_rgb_matches_cpu() {
+    let ctx = common::gpu();
+    for (w, h) in SIZES {
+        for spec in SPECS {
+            let frame = random_frame(w, h, spec, 7 + w as u64);
+            let conv = ColorConverter::new(ctx.clone(), frame.format).unwrap();
+            let gpu = rgba_to_rgb(&conv.yuv_to_rgba(&frame).unwrap());
+            let cpu = reference::convert::yuv420_to_rgb(&frame);
+            let d = diff_u8(&gpu, &cpu);
+            assert!(d.max_abs <= MAX_ROUNDING, "{w}x{h} {spec:?}: {d}");
+        }
+    }
+}
+
+/// The exact background blur (51x51, sigma 8 on luma; 25x25, sigma 4 on chroma) before
+/// rounding: |err| <= 1e-3 of a level (float summation order only).
+#[test]
+fn exact_background_blur_matches_cpu() {
+    let ctx = common::gpu();
+    for (w, h) in SIZES {
+        let frame = random_frame(w, h, ColorSpec::default(), 11 + h as u64);
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Exact).unwrap();
+        let plan = FramePlan {
+            ellipses: vec![MaskEllipse {
+                cx: -1000,
+                cy: -1000,
+                rx: 1,
+                ry: 1,
+                opacity: 1.0,
+            }],
+            effect: EffectType::Blur,
+            crop: None,
+        };
+        run(&mut engine, &frame, &plan);
+        let gpu = engine.read_background().unwrap();
+        let planes = frame.format.gpu_float_planes(0);
+        for p in 0..3 {
+            let (pw, ph) = frame.format.plane_size(p);
+            let spec = if p == 0 {
+                BACKGROUND_BLUR
+            } else {
+                BACKGROUND_BLUR.half_resolution()
+            };
+            let cpu = reference::blur::blur_plane_u8(frame.plane(p), pw, ph, &spec.weights());
+            let g = &gpu[planes[p].offset as usize..][..(pw * ph) as usize];
+            let d = diff_f32(g, &cpu);
+            assert!(d.max_abs <= 1e-3, "{w}x{h} plane {p}: {d}");
+        }
+    }
+}
+
+/// The fast background path against the exact CPU blur: PSNR >= 45 dB on random noise and
+/// on a test card, at a small size and at 1080p (the benchmark's size).
+#[test]
+fn fast_background_blur_is_within_45db_of_exact() {
+    let ctx = common::gpu();
+    let card =
+        |w, h| reference::convert::rgb_to_yuv420(&test_card(w, h), w, h, ColorSpec::default());
+    let cases = [
+        (
+            "noise 333x187",
+            random_frame(333, 187, ColorSpec::default(), 5),
+        ),
+        ("card 320x180", card(320, 180)),
+        ("card 1920x1080", card(1920, 1080)),
+        ("noise 17x9", random_frame(17, 9, ColorSpec::default(), 9)),
+    ];
+    // A region far outside the frame: the mask is zero, so the output is the background.
+    let plan = FramePlan {
+        ellipses: vec![MaskEllipse {
+            cx: -1000,
+            cy: -1000,
+            rx: 1,
+            ry: 1,
+            opacity: 1.0,
+        }],
+        effect: EffectType::Blur,
+        crop: None,
+    };
+    for (name, frame) in cases {
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Fast).unwrap();
+        let gpu = run(&mut engine, &frame, &plan);
+        let cpu = reference::overlay::apply(&frame, &plan, (0, 0));
+        let d = diff_u8(&gpu.data, &cpu.data);
+        eprintln!("fast blur {name}: {d}");
+        assert!(d.psnr >= 45.0, "{name}: {d}");
+        assert!(d.max_abs <= 8.0, "{name}: {d}");
+    }
+}
+
+/// The feathered mask inside its bounding box (|err| <= 1e-5), and zero outside it on the CPU
+/// (so the GPU may skip those pixels).
+#[test]
+fn mask_matches_cpu() {
+    let ctx = common::gpu();
+    for (i, (w, h)) in SIZES.into_iter().enumerate() {
+        let frame = random_frame(w, h, ColorSpec::default(), i as u64);
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Fast).unwrap();
+        for seed in 0..3 {
+            let plan = FramePlan {
+                ellipses: random_ellipses(w, h, 1 + seed as usize * 2, seed * 100 + i as u64),
+                effect: EffectType::Spotlight,
+                crop: None,
+            };
+            run(&mut engine, &frame, &plan);
+            let gpu = engine.read_mask().unwrap();
+            let cpu = reference::mask::feathered(&plan.ellipses, w, h);
+            let b = plan.mask_box(w, h);
+            let mut max = 0.0f32;
+            for y in 0..h {
+                for x in 0..w {
+                    let idx = (y * w + x) as usize;
+                    if x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1 {
+                        max = max.max((gpu[idx] - cpu[idx]).abs());
+                    } else {
+                        assert_eq!(
+                            cpu[idx], 0.0,
+                            "{w}x{h}: mask non-zero outside its box at {x},{y}"
+                        );
+                    }
+                }
+            }
+            assert!(max <= 1e-5, "{w}x{h} seed {seed}: max |err| {max}");
+        }
+    }
+}
+
+/// Whole overlay frames (mask + exact blur or spotlight + composite): |err| <= 1 level,
+/// mean <= 0.01.
+#[test]
+fn overlay_frames_match_cpu() {
+    let ctx = common::gpu();
+    for (i, (w, h)) in SIZES.into_iter().enumerate() {
+        for (j, spec) in SPECS.into_iter().enumerate() {
+            let frame = random_frame(w, h, spec, 40 + i as u64 * 3 + j as u64);
+            let mut engine =
+                FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Exact).unwrap();
+            for effect in [EffectType::Blur, EffectType::Spotlight] {
+                let plan = FramePlan {
+                    ellipses: random_ellipses(w, h, 3, i as u64 * 7 + j as u64),
+                    effect,
+                    crop: None,
+                };
+                let gpu = run(&mut engine, &frame, &plan);
+                let cpu = reference::overlay::apply(&frame, &plan, (0, 0));
+                let d = diff_u8(&gpu.data, &cpu.data);
+                assert!(
+                    d.max_abs <= MAX_ROUNDING && d.mean_abs <= 0.01,
+                    "{w}x{h} {effect:?} {spec:?}: {d}"
+                );
+                if w > 2 {
+                    assert_ne!(
+                        gpu.data, frame.data,
+                        "{w}x{h} {effect:?}: the frame did not change"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Crop + Lanczos resize: upscaling, downscaling, unequal axes, odd crop origins.
+#[test]
+fn crop_resize_matches_cpu() {
+    let ctx = common::gpu();
+    type Case = ((u32, u32), CropRect, (u32, u32));
+    let cases: [Case; 6] = [
+        (
+            (333, 187),
+            CropRect {
+                x: 101,
+                y: 3,
+                width: 105,
+                height: 184,
+            },
+            (180, 320),
+        ),
+        (
+            (333, 187),
+            CropRect {
+                x: 0,
+                y: 0,
+                width: 333,
+                height: 187,
+            },
+            (100, 56),
+        ),
+        (
+            (320, 180),
+            CropRect {
+                x: 7,
+                y: 9,
+                width: 301,
+                height: 101,
+            },
+            (64, 200),
+        ),
+        (
+            (64, 36),
+            CropRect {
+                x: 60,
+                y: 30,
+                width: 4,
+                height: 6,
+            },
+            (16, 24),
+        ),
+        (
+            (17, 9),
+            CropRect {
+                x: 0,
+                y: 0,
+                width: 17,
+                height: 9,
+            },
+            (34, 18),
+        ),
+        (
+            (1, 1),
+            CropRect {
+                x: 0,
+                y: 0,
+                width: 1,
+                height: 1,
+            },
+            (2, 2),
+        ),
+    ];
+    for (k, ((w, h), crop, (ow, oh))) in cases.into_iter().enumerate() {
+        let frame = random_frame(w, h, ColorSpec::default(), 90 + k as u64);
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, Some((ow, oh)), BlurQuality::Fast).unwrap();
+        let plan = FramePlan {
+            ellipses: vec![],
+            effect: EffectType::Blur,
+            crop: Some(crop),
+        };
+        let gpu = run(&mut engine, &frame, &plan);
+        let cpu = reference::resize::crop_resize(&frame, &crop, ow, oh);
+        let d = diff_u8(&gpu.data, &cpu.data);
+        assert!(
+            d.max_abs <= MAX_ROUNDING && d.mean_abs <= 0.02,
+            "case {k} {w}x{h} {crop:?} -> {ow}x{oh}: {d}"
+        );
+    }
+}
+
+/// The full chain: overlay then crop, as an `overlay` job with `crop_keyframes` runs it.
+#[test]
+fn overlay_then_crop_matches_cpu() {
+    let ctx = common::gpu();
+    let frame = random_frame(333, 187, ColorSpec::default(), 123);
+    let mut engine = FrameEngine::new(
+        ctx.clone(),
+        frame.format,
+        Some((90, 160)),
+        BlurQuality::Exact,
+    )
+    .unwrap();
+    let plan = FramePlan {
+        ellipses: random_ellipses(333, 187, 2, 77),
+        effect: EffectType::Blur,
+        crop: Some(CropRect {
+            x: 120,
+            y: 0,
+            width: 105,
+            height: 187,
+        }),
+    };
+    let gpu = run(&mut engine, &frame, &plan);
+    let cpu = reference::overlay::apply(&frame, &plan, (90, 160));
+    let d = diff_u8(&gpu.data, &cpu.data);
+    assert!(d.max_abs <= MAX_ROUNDING && d.mean_abs <= 0.02, "{d}");
+}
+
+/// A plan that does nothing returns the frame untouched (and never reaches the GPU).
+#[test]
+fn identity_plan_is_a_copy() {
+    let ctx = common::gpu();
+    let frame = random_frame(64, 36, ColorSpec::default(), 1);
+    let mut engine = FrameEngine::new(ctx, frame.format, None, BlurQuality::Fast).unwrap();
+    let out = run(&mut engine, &frame, &FramePlan::default());
+    assert_eq!(out.data, frame.data);
+}
