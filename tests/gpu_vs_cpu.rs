@@ -5,7 +5,7 @@ mod common;
 
 use reelgpu::color::{ColorMatrix, ColorRange, ColorSpec};
 use reelgpu::effects::convert::ColorConverter;
-use reelgpu::effects::kernels::BACKGROUND_BLUR;
+use reelgpu::effects::kernels::{BACKGROUND_BLUR, gaussian_weights};
 use reelgpu::engine::{BlurQuality, FrameEngine};
 use reelgpu::frame::{FrameFormat, YuvFrame};
 use reelgpu::job::EffectType;
@@ -118,6 +118,58 @@ fn exact_background_blur_matches_cpu() {
             assert!(d.max_abs <= 1e-3, "{w}x{h} plane {p}: {d}");
         }
     }
+}
+
+/// The fast background path (decimate, half-size Gaussian, bilinear) against its own CPU
+/// reference: the half-size blurred planes within 1e-3, whole frames within one level.
+#[test]
+fn fast_background_blur_matches_its_cpu_reference() {
+    let ctx = common::gpu();
+    for (w, h) in [(333, 187), (320, 180), (101, 51)] {
+        let frame = random_frame(w, h, ColorSpec::default(), 3 + w as u64);
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Fast).unwrap();
+        assert_eq!(engine.quality(), BlurQuality::Fast);
+        let plan = FramePlan {
+            ellipses: random_ellipses(w, h, 2, w as u64),
+            effect: EffectType::Blur,
+            crop: None,
+        };
+        let gpu = run(&mut engine, &frame, &plan);
+        let cpu = reference::overlay::apply_with(&frame, &plan, (0, 0), BlurQuality::Fast);
+        let d = diff_u8(&gpu.data, &cpu.data);
+        assert!(
+            d.max_abs <= MAX_ROUNDING && d.mean_abs <= 0.01,
+            "{w}x{h} frame: {d}"
+        );
+        let half = engine.read_background().unwrap();
+        let planes = frame.format.gpu_float_planes(1);
+        for p in 0..3 {
+            let (pw, ph) = frame.format.plane_size(p);
+            let spec = if p == 0 {
+                BACKGROUND_BLUR
+            } else {
+                BACKGROUND_BLUR.half_resolution()
+            };
+            let (r, sigma) = reference_half(spec);
+            let (cpu_half, _) = reference::blur::fast_blur_plane(
+                frame.plane(p),
+                pw,
+                ph,
+                &gaussian_weights(r, sigma),
+            );
+            let g = &half[planes[p].offset as usize..][..cpu_half.len()];
+            let d = diff_f32(g, &cpu_half);
+            assert!(
+                d.max_abs <= 1e-3,
+                "{w}x{h} plane {p} half-size background: {d}"
+            );
+        }
+    }
+}
+
+fn reference_half(spec: reelgpu::effects::kernels::BlurSpec) -> (u32, f64) {
+    reelgpu::effects::kernels::half_res_blur(spec)
 }
 
 /// The fast background path against the exact CPU blur: PSNR >= 45 dB on random noise and

@@ -1,7 +1,10 @@
 //! The whole overlay chain on the CPU (contract §5), with the exact 51x51 background blur.
 
 use super::{blur, composite, mask, resize};
-use crate::effects::kernels::{BACKGROUND_BLUR, SPOTLIGHT_FACTOR};
+use crate::effects::kernels::{
+    BACKGROUND_BLUR, BlurSpec, SPOTLIGHT_FACTOR, gaussian_weights, half_res_blur,
+};
+use crate::engine::BlurQuality;
 use crate::frame::YuvFrame;
 use crate::job::EffectType;
 use crate::job::timeline::FramePlan;
@@ -15,8 +18,29 @@ pub fn plane_black(frame: &YuvFrame, plane: usize) -> f32 {
     }
 }
 
-/// Applies `plan` to `frame`; `out_size` is needed when the plan crops.
+/// The background of one plane: the exact blur, or the fast path's approximation of it.
+pub fn background(src: &[u8], w: u32, h: u32, spec: BlurSpec, quality: BlurQuality) -> Vec<f32> {
+    match quality {
+        BlurQuality::Exact => blur::blur_plane_u8(src, w, h, &spec.weights()),
+        BlurQuality::Fast => {
+            let (r, sigma) = half_res_blur(spec);
+            blur::fast_blur_plane(src, w, h, &gaussian_weights(r, sigma)).1
+        }
+    }
+}
+
+/// Applies `plan` to `frame` with the exact blur; `out_size` is needed when the plan crops.
 pub fn apply(frame: &YuvFrame, plan: &FramePlan, out_size: (u32, u32)) -> YuvFrame {
+    apply_with(frame, plan, out_size, BlurQuality::Exact)
+}
+
+/// Applies `plan` with the given background blur (as the engine resolves it for the size).
+pub fn apply_with(
+    frame: &YuvFrame,
+    plan: &FramePlan,
+    out_size: (u32, u32),
+    quality: BlurQuality,
+) -> YuvFrame {
     let mut result = frame.clone();
     if !plan.ellipses.is_empty() {
         let (w, h) = (frame.format.width, frame.format.height);
@@ -33,7 +57,7 @@ pub fn apply(frame: &YuvFrame, plan: &FramePlan, out_size: (u32, u32)) -> YuvFra
             let blurred;
             let (bg, factor) = match plan.effect {
                 EffectType::Blur => {
-                    blurred = blur::blur_plane_u8(frame.plane(p), pw, ph, &spec.weights());
+                    blurred = background(frame.plane(p), pw, ph, spec, quality);
                     (Some(blurred.as_slice()), 1.0)
                 }
                 EffectType::Spotlight => (None, SPOTLIGHT_FACTOR),

@@ -1,0 +1,148 @@
+//! Golden images: a generated test card through each effect and combinations, compared with
+//! `golden/*.png` (PSNR >= 45 dB and max |err| <= 12) and, independently, with the all-CPU
+//! reference chain, so a golden is never just "whatever this GPU produced".
+//! `REELGPU_UPDATE_GOLDEN=1 cargo test --test golden` rewrites them.
+
+mod common;
+
+use reelgpu::color::ColorSpec;
+use reelgpu::effects::convert::ColorConverter;
+use reelgpu::engine::{BlurQuality, FrameEngine};
+use reelgpu::frame::{FrameFormat, YuvFrame};
+use reelgpu::job::{JobParams, JobSpec, Limits, OverlayTimeline};
+use reelgpu::reference;
+use reelgpu::testing::golden::{self, GOLDEN_TOLERANCE, Tolerance};
+use reelgpu::testing::metrics::diff_u8;
+use reelgpu::testing::pattern::{rgb_to_rgba, rgba_to_rgb, test_card};
+use serde_json::{Value, json};
+
+const W: u32 = 320;
+const H: u32 = 180;
+
+/// GPU output against the CPU chain (which uses the exact blur): the fast blur's bar.
+const VS_CPU: Tolerance = Tolerance {
+    min_psnr: 45.0,
+    max_abs: 12.0,
+};
+
+fn render(name: &str, job: Value, frame_index: u64) {
+    let ctx = common::gpu();
+    let spec = JobSpec::from_json(&job, &Limits::default()).expect("valid job");
+    let JobParams::Overlay(params) = &spec.params else {
+        panic!("overlay job")
+    };
+    let timeline = OverlayTimeline::new(params);
+    let plan = timeline.plan(frame_index, W, H);
+    let out_size = (params.output_width as u32, params.output_height as u32);
+
+    let card = test_card(W, H);
+    let format = FrameFormat::new(W, H, ColorSpec::default());
+    let input = ColorConverter::new(ctx.clone(), format)
+        .unwrap()
+        .rgba_to_yuv(&rgb_to_rgba(&card))
+        .unwrap();
+    let mut engine =
+        FrameEngine::new(ctx.clone(), format, Some(out_size), BlurQuality::Fast).unwrap();
+    let out_format = engine.plan_output(&plan);
+    let mut out = YuvFrame::blank(out_format);
+    engine.process(&input.data, &plan, &mut out.data).unwrap();
+    let gpu_rgb = rgba_to_rgb(
+        &ColorConverter::new(ctx, out_format)
+            .unwrap()
+            .yuv_to_rgba(&out)
+            .unwrap(),
+    );
+
+    let cpu_in = reference::convert::rgb_to_yuv420(&card, W, H, ColorSpec::default());
+    let cpu_out = reference::overlay::apply(&cpu_in, &plan, out_size);
+    let cpu_rgb = reference::convert::yuv420_to_rgb(&cpu_out);
+    let (ow, oh) = (out_format.width, out_format.height);
+
+    let vs_cpu = diff_u8(&gpu_rgb, &cpu_rgb);
+    assert!(
+        vs_cpu.psnr >= VS_CPU.min_psnr && vs_cpu.max_abs <= VS_CPU.max_abs,
+        "{name}: GPU vs CPU reference: {vs_cpu}"
+    );
+    let vs_golden =
+        golden::check(name, &gpu_rgb, ow, oh, GOLDEN_TOLERANCE).unwrap_or_else(|e| panic!("{e}"));
+    // The golden itself must agree with the CPU reference.
+    let (g, _, _) = golden::read_png(&golden::golden_path(name)).unwrap();
+    let golden_vs_cpu = diff_u8(&g, &cpu_rgb);
+    assert!(
+        golden_vs_cpu.psnr >= VS_CPU.min_psnr,
+        "{name}: golden vs CPU reference: {golden_vs_cpu}"
+    );
+    let bytes = std::fs::metadata(golden::golden_path(name)).unwrap().len();
+    assert!(
+        bytes <= 64 * 1024,
+        "{name}: golden is {bytes} bytes (> 64 KiB)"
+    );
+    eprintln!("{name}: vs golden {vs_golden}; vs CPU {vs_cpu}");
+}
+
+fn region(x: f64, y: f64, rx: f64, ry: f64, opacity: f64) -> Value {
+    json!({"start_frame": 0, "end_frame": 100, "x": x, "y": y, "radius_x": rx, "radius_y": ry, "opacity": opacity})
+}
+
+#[test]
+fn golden_blur_two_overlapping_regions() {
+    render(
+        "blur_two_regions",
+        json!({"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": [
+            region(130.0, 95.0, 55.0, 45.0, 1.0), region(185.0, 110.0, 45.0, 55.0, 0.5)]}}),
+        10,
+    );
+}
+
+#[test]
+fn golden_spotlight() {
+    render(
+        "spotlight",
+        json!({"type": "overlay", "params": {"effect_type": "spotlight", "highlight_regions": [
+            region(160.5, 99.9, 40.7, 60.2, 1.0)]}}),
+        0,
+    );
+}
+
+#[test]
+fn golden_region_touching_the_frame_edge() {
+    render(
+        "edge_region",
+        json!({"type": "overlay", "params": {"highlight_regions": [region(8.0, 170.0, 50.0, 40.0, 0.8)]}}),
+        3,
+    );
+}
+
+#[test]
+fn golden_crop_mid_pan() {
+    // frame 10 of a pan from the left edge to the right edge: a 9:16 window mid-frame
+    render(
+        "crop_mid_pan",
+        json!({"type": "overlay", "params": {"output_width": 90, "output_height": 160, "crop_keyframes": [
+            {"frame": 0, "x": 0, "y": 0, "width": 101, "height": 180},
+            {"frame": 20, "x": 219, "y": 0, "width": 101, "height": 180}]}}),
+        10,
+    );
+}
+
+#[test]
+fn golden_spotlight_then_crop() {
+    render(
+        "spotlight_crop",
+        json!({"type": "overlay", "params": {"effect_type": "spotlight", "output_width": 180, "output_height": 320,
+            "highlight_regions": [region(150.0, 100.0, 30.0, 50.0, 1.0)],
+            "crop_keyframes": [{"frame": 0, "x": 100, "y": 0, "width": 101, "height": 180}]}}),
+        0,
+    );
+}
+
+#[test]
+fn golden_inactive_frame_is_the_input() {
+    // the region ends at frame 5: frame 6 goes through untouched
+    render(
+        "inactive",
+        json!({"type": "overlay", "params": {"highlight_regions": [
+            {"start_frame": 0, "end_frame": 5, "x": 100, "y": 100, "radius_x": 30, "radius_y": 30}]}}),
+        6,
+    );
+}
