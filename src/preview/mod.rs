@@ -1,1 +1,324 @@
-//! TODO
+//! `reelgpu preview`: one frame (of an image, a video, or a generated test card) through the
+//! engine into a PNG, or a contact sheet of frames across a video.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::color::ColorSpec;
+use crate::effects::convert::ColorConverter;
+use crate::engine::{BlurQuality, FrameEngine};
+use crate::frame::{FrameFormat, YuvFrame};
+use crate::gpu::{GpuContext, GpuError};
+use crate::job::timeline::{CropRect, FramePlan};
+use crate::job::{JobParams, JobSpec, Limits, OverlayTimeline, ParamError};
+use crate::testing::golden::write_png;
+use crate::testing::pattern::{rgb_to_rgba, rgba_to_rgb, test_card};
+use crate::video::{self, FrameSelector, VideoError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("invalid job: {0}")]
+    Job(ParamError),
+    #[error("job file {path}: {message}")]
+    JobFile { path: PathBuf, message: String },
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error("{path}: {message}")]
+    Image { path: PathBuf, message: String },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl From<ParamError> for PreviewError {
+    fn from(e: ParamError) -> Self {
+        Self::Job(e)
+    }
+}
+
+/// What to preview.
+#[derive(Debug, Clone)]
+pub struct PreviewRequest {
+    /// An image or a video; `None` renders a generated 1280x720 test card.
+    pub input: Option<PathBuf>,
+    /// `{"type", "params"}` or a full contract input; `None` renders every effect side by side.
+    pub job: Option<PathBuf>,
+    pub frame: Option<u64>,
+    pub time: Option<f64>,
+    pub contact_sheet: Option<u32>,
+    pub quality: BlurQuality,
+    pub output: PathBuf,
+}
+
+/// What was rendered.
+#[derive(Debug, Clone)]
+pub struct PreviewReport {
+    pub adapter: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: Vec<u64>,
+    pub seconds: f64,
+}
+
+const VIDEO_EXTENSIONS: [&str; 9] = [
+    "mp4", "mov", "mkv", "webm", "avi", "m4v", "ts", "mts", "mpg",
+];
+
+fn is_video(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| VIDEO_EXTENSIONS.contains(&e.to_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+/// Reads and validates a job file.
+pub fn load_job(path: &Path) -> Result<JobSpec, PreviewError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PreviewError::JobFile {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| PreviewError::JobFile {
+            path: path.into(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+    Ok(JobSpec::from_json(&value, &Limits::default())?)
+}
+
+/// The built-in demo: every effect on one frame.
+fn demo_jobs(w: u32, h: u32) -> Vec<(&'static str, JobSpec)> {
+    let (wf, hf) = (w as f64, h as f64);
+    let region = |x: f64, y: f64, rx: f64, ry: f64, o: f64| serde_json::json!({"start_frame": 0, "end_frame": 1000, "x": x, "y": y, "radius_x": rx, "radius_y": ry, "opacity": o});
+    let regions = serde_json::json!([
+        region(wf * 0.42, hf * 0.55, wf * 0.12, hf * 0.25, 1.0),
+        region(wf * 0.6, hf * 0.5, wf * 0.1, hf * 0.22, 0.6)
+    ]);
+    let crop_h = hf;
+    let crop_w = (crop_h * 9.0 / 16.0).round();
+    let jobs = [
+        (
+            "blur",
+            serde_json::json!({"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": regions}}),
+        ),
+        (
+            "spotlight",
+            serde_json::json!({"type": "overlay", "params": {"effect_type": "spotlight", "highlight_regions": regions}}),
+        ),
+        (
+            "blur + 9:16 crop",
+            serde_json::json!({"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": regions,
+            "output_width": (h / 2 * 9 / 16) & !1, "output_height": (h / 2) & !1,
+            "crop_keyframes": [{"frame": 0, "x": wf * 0.5 - crop_w / 2.0, "y": 0, "width": crop_w, "height": crop_h}]}}),
+        ),
+    ];
+    jobs.into_iter()
+        .map(|(name, v)| {
+            (
+                name,
+                JobSpec::from_json(&v, &Limits::default()).expect("demo job is valid"),
+            )
+        })
+        .collect()
+}
+
+/// Frame plan and output size of `job` on frame `index` of a `w x h` source.
+fn plan_for(
+    job: &JobSpec,
+    index: u64,
+    w: u32,
+    h: u32,
+) -> Result<(FramePlan, Option<(u32, u32)>), PreviewError> {
+    match &job.params {
+        JobParams::Overlay(p) => {
+            let size = p
+                .crop_keyframes
+                .as_ref()
+                .map(|_| (p.output_width as u32, p.output_height as u32));
+            Ok((OverlayTimeline::new(p).plan(index, w, h), size))
+        }
+        JobParams::Framing(p) => Ok((
+            OverlayTimeline::crop_only(&p.crop_keyframes).plan(index, w, h),
+            Some((p.output_width as u32, p.output_height as u32)),
+        )),
+        JobParams::Annotate(_) => Err(PreviewError::Unsupported(
+            "annotate jobs cut and label clips; preview them with `reelgpu export`".into(),
+        )),
+    }
+}
+
+/// Runs one plan on one frame and returns RGB.
+fn render_rgb(
+    ctx: &Arc<GpuContext>,
+    frame: &YuvFrame,
+    plan: &FramePlan,
+    out_size: Option<(u32, u32)>,
+    quality: BlurQuality,
+) -> Result<(Vec<u8>, u32, u32), PreviewError> {
+    let mut engine = FrameEngine::new(ctx.clone(), frame.format, out_size, quality)?;
+    let fmt = engine.plan_output(plan);
+    let mut out = YuvFrame::blank(fmt);
+    engine.process(&frame.data, plan, &mut out.data)?;
+    let rgb = rgba_to_rgb(&ColorConverter::new(ctx.clone(), fmt)?.yuv_to_rgba(&out)?);
+    Ok((rgb, fmt.width, fmt.height))
+}
+
+/// Scales an RGB image to `tw` wide on the GPU (through YUV and the Lanczos pass).
+fn thumbnail(
+    ctx: &Arc<GpuContext>,
+    rgb: &[u8],
+    w: u32,
+    h: u32,
+    tw: u32,
+) -> Result<(Vec<u8>, u32, u32), PreviewError> {
+    let th = ((tw as u64 * h as u64 / w as u64) as u32).max(2) & !1;
+    let fmt = FrameFormat::new(
+        w,
+        h,
+        ColorSpec {
+            range: crate::color::ColorRange::Full,
+            ..Default::default()
+        },
+    );
+    let yuv = ColorConverter::new(ctx.clone(), fmt)?.rgba_to_yuv(&rgb_to_rgba(rgb))?;
+    let plan = FramePlan {
+        crop: Some(CropRect {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        }),
+        ..Default::default()
+    };
+    render_rgb(ctx, &yuv, &plan, Some((tw, th)), BlurQuality::Fast)
+}
+
+/// Pastes tiles into a grid (`cols` wide) on a dark background.
+fn grid(tiles: &[(Vec<u8>, u32, u32)], cols: u32) -> (Vec<u8>, u32, u32) {
+    let gap = 8;
+    let cell_w = tiles.iter().map(|t| t.1).max().unwrap_or(1);
+    let cell_h = tiles.iter().map(|t| t.2).max().unwrap_or(1);
+    let rows = (tiles.len() as u32).div_ceil(cols);
+    let (w, h) = (
+        cols * cell_w + (cols + 1) * gap,
+        rows * cell_h + (rows + 1) * gap,
+    );
+    let mut out = vec![24u8; (w * h * 3) as usize];
+    for (i, (rgb, tw, th)) in tiles.iter().enumerate() {
+        let (c, r) = (i as u32 % cols, i as u32 / cols);
+        let (x0, y0) = (gap + c * (cell_w + gap), gap + r * (cell_h + gap));
+        for y in 0..*th {
+            let src = &rgb[(y * tw * 3) as usize..((y + 1) * tw * 3) as usize];
+            let d = (((y0 + y) * w + x0) * 3) as usize;
+            out[d..d + src.len()].copy_from_slice(src);
+        }
+    }
+    (out, w, h)
+}
+
+/// Renders the preview described by `req`.
+pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport, PreviewError> {
+    let started = Instant::now();
+    let job = req.job.as_deref().map(load_job).transpose()?;
+    let input_name = req.input.as_ref().map(|p| p.display().to_string());
+
+    // Source frames with their indices.
+    let frames: Vec<(u64, YuvFrame)> = match &req.input {
+        None => {
+            let (w, h) = (1280, 720);
+            let fmt = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
+            let yuv = ColorConverter::new(ctx.clone(), fmt)?
+                .rgba_to_yuv(&rgb_to_rgba(&test_card(w, h)))?;
+            vec![(req.frame.unwrap_or(0), yuv)]
+        }
+        Some(path) if is_video(path) => {
+            let name = input_name.clone().unwrap_or_default();
+            let selector = match (req.contact_sheet, req.frame, req.time) {
+                (Some(n), _, _) => {
+                    let total = video::count_frames(&name)?;
+                    let n = (n as u64).clamp(1, total);
+                    FrameSelector::Indices(
+                        (0..n)
+                            .map(|k| ((2 * k + 1) * total / (2 * n)).min(total - 1))
+                            .collect(),
+                    )
+                }
+                (None, _, Some(t)) => FrameSelector::Time(t),
+                (None, f, None) => FrameSelector::Index(f.unwrap_or(0)),
+            };
+            video::extract_frames(&name, &selector)?
+                .into_iter()
+                .map(|e| (e.index, e.frame))
+                .collect()
+        }
+        Some(path) => {
+            if req.time.is_some() || req.contact_sheet.is_some() {
+                return Err(PreviewError::Unsupported(
+                    "--time and --contact-sheet need a video input".into(),
+                ));
+            }
+            let img = image::open(path)
+                .map_err(|e| PreviewError::Image {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
+                .to_rgb8();
+            let (w, h) = img.dimensions();
+            let fmt = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
+            let yuv =
+                ColorConverter::new(ctx.clone(), fmt)?.rgba_to_yuv(&rgb_to_rgba(img.as_raw()))?;
+            vec![(req.frame.unwrap_or(0), yuv)]
+        }
+    };
+
+    let mut tiles = Vec::new();
+    for (index, frame) in &frames {
+        let (w, h) = (frame.format.width, frame.format.height);
+        match &job {
+            Some(job) => {
+                let (plan, size) = plan_for(job, *index, w, h)?;
+                tiles.push(render_rgb(ctx, frame, &plan, size, req.quality)?);
+            }
+            None => {
+                tiles.push(render_rgb(
+                    ctx,
+                    frame,
+                    &FramePlan::default(),
+                    None,
+                    req.quality,
+                )?);
+                for (_, demo) in demo_jobs(w, h) {
+                    let (plan, size) = plan_for(&demo, *index, w, h)?;
+                    tiles.push(render_rgb(ctx, frame, &plan, size, req.quality)?);
+                }
+            }
+        }
+    }
+    let (rgb, w, h) = if tiles.len() == 1 {
+        tiles.pop().expect("one tile")
+    } else {
+        let thumb_w = if req.contact_sheet.is_some() { 480 } else { 0 };
+        let tiles = if thumb_w > 0 {
+            tiles
+                .iter()
+                .map(|(rgb, w, h)| thumbnail(ctx, rgb, *w, *h, thumb_w.min(*w & !1)))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            tiles
+        };
+        let cols = (tiles.len() as f64).sqrt().ceil() as u32;
+        grid(&tiles, cols)
+    };
+    write_png(&req.output, &rgb, w, h).map_err(|message| PreviewError::Image {
+        path: req.output.clone(),
+        message,
+    })?;
+    Ok(PreviewReport {
+        adapter: ctx.adapter.to_string(),
+        width: w,
+        height: h,
+        frames: frames.iter().map(|(i, _)| *i).collect(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,163 @@
+//! Running ffmpeg: locating the binary, draining stderr on a thread (keeping the last lines
+//! for error messages), and always reaping the child.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::thread::JoinHandle;
+
+use ffmpeg_sidecar::child::FfmpegChild;
+use ffmpeg_sidecar::command::FfmpegCommand;
+
+/// Lines of ffmpeg's stderr kept for error messages.
+const TAIL_LINES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    #[error("ffmpeg not found at {path:?} (install ffmpeg or set REELGPU_FFMPEG): {source}")]
+    FfmpegMissing {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ffmpeg failed ({status}) on {input}:\n{stderr_tail}")]
+    FfmpegFailed {
+        input: String,
+        status: String,
+        stderr_tail: String,
+    },
+    #[error("{input}: {message}")]
+    Unusable { input: String, message: String },
+    #[error("reading ffmpeg output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The ffmpeg binary: `REELGPU_FFMPEG`, else `ffmpeg` on `PATH`.
+pub fn ffmpeg_path() -> PathBuf {
+    std::env::var_os("REELGPU_FFMPEG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("ffmpeg"))
+}
+
+/// A running ffmpeg whose stderr is drained in the background.
+pub struct Ffmpeg {
+    child: FfmpegChild,
+    stderr: Option<JoinHandle<Vec<String>>>,
+    input: String,
+}
+
+impl Ffmpeg {
+    /// Spawns `ffmpeg -hide_banner -nostdin <args>`; `keep` selects stderr lines to keep in full
+    /// (besides the last few, which are always kept).
+    pub fn spawn(input: &str, args: &[String], keep: fn(&str) -> bool) -> Result<Self, VideoError> {
+        let path = ffmpeg_path();
+        let mut cmd = FfmpegCommand::new_with_path(&path);
+        cmd.as_inner_mut()
+            .args(["-hide_banner", "-nostdin"])
+            .args(args);
+        let mut child = cmd.spawn().map_err(|source| VideoError::FfmpegMissing {
+            path: path.clone(),
+            source,
+        })?;
+        let stderr = child.take_stderr().map(|err| {
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                let mut tail = std::collections::VecDeque::with_capacity(TAIL_LINES);
+                let mut reader = BufReader::new(err);
+                let mut buf = Vec::new();
+                while reader.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
+                    for part in String::from_utf8_lossy(&buf).split('\r') {
+                        let line = strip_level(part.trim_end()).to_string();
+                        if line.is_empty() {
+                            continue;
+                        }
+                        if keep(&line) {
+                            kept.push(line.clone());
+                        }
+                        if tail.len() == TAIL_LINES {
+                            tail.pop_front();
+                        }
+                        tail.push_back(line);
+                    }
+                    buf.clear();
+                }
+                kept.push(String::from("--- tail ---"));
+                kept.extend(tail);
+                kept
+            })
+        });
+        Ok(Self {
+            child,
+            stderr,
+            input: input.to_string(),
+        })
+    }
+
+    /// Reads all of stdout.
+    pub fn read_stdout(&mut self) -> Result<Vec<u8>, VideoError> {
+        let mut out = Vec::new();
+        if let Some(mut stdout) = self.child.take_stdout() {
+            stdout.read_to_end(&mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Waits for exit; returns the kept stderr lines, or an error with the last lines.
+    pub fn finish(mut self) -> Result<Vec<String>, VideoError> {
+        let status = self.child.wait()?;
+        let lines = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        check_status(status, &self.input, &lines)?;
+        Ok(lines)
+    }
+}
+
+impl Drop for Ffmpeg {
+    fn drop(&mut self) {
+        // Reap on every path: kill if still running, then wait.
+        if let Ok(None) = self.child.as_inner_mut().try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn check_status(status: ExitStatus, input: &str, lines: &[String]) -> Result<(), VideoError> {
+    if status.success() {
+        return Ok(());
+    }
+    Err(VideoError::FfmpegFailed {
+        input: input.to_string(),
+        status: status.to_string(),
+        stderr_tail: stderr_tail(lines),
+    })
+}
+
+/// Drops the `[info] ` / `[error] ` prefix that ffmpeg's `-loglevel level+...` adds.
+fn strip_level(line: &str) -> &str {
+    for level in [
+        "[info] ",
+        "[warning] ",
+        "[error] ",
+        "[fatal] ",
+        "[verbose] ",
+        "[debug] ",
+    ] {
+        if let Some(rest) = line.strip_prefix(level) {
+            return rest;
+        }
+    }
+    line
+}
+
+/// The last stderr lines, for error messages.
+pub fn stderr_tail(lines: &[String]) -> String {
+    let start = lines
+        .iter()
+        .position(|l| l == "--- tail ---")
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    lines[start..].join("\n")
+}
