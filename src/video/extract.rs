@@ -130,7 +130,7 @@ pub fn extract_frames(
 fn showinfo_pts(lines: &[String]) -> (Vec<(u64, i64)>, Vec<i64>) {
     let field = |l: &str, key: &str| -> Option<String> {
         let i = l.find(key)? + key.len();
-        Some(l[i..].trim_start().split_whitespace().next()?.to_string())
+        Some(l[i..].split_whitespace().next()?.to_string())
     };
     let mut all = Vec::new();
     let mut picked = Vec::new();

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what reelgpu needs on Debian/Ubuntu when missing (idempotent): ffmpeg, the Vulkan
+# loader and Mesa's drivers (lavapipe, a CPU Vulkan driver, where there is no GPU), and a font.
+set -euo pipefail
+need=()
+for pkg in ffmpeg mesa-vulkan-drivers libvulkan1 fonts-dejavu-core; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo (Rust 1.88+) is required" >&2; exit 1; }
