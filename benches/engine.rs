@@ -27,8 +27,20 @@ struct Case {
 
 fn players() -> Vec<MaskEllipse> {
     vec![
-        MaskEllipse { cx: 820, cy: 560, rx: 110, ry: 240, opacity: 1.0 },
-        MaskEllipse { cx: 1100, cy: 600, rx: 100, ry: 220, opacity: 0.7 },
+        MaskEllipse {
+            cx: 820,
+            cy: 560,
+            rx: 110,
+            ry: 240,
+            opacity: 1.0,
+        },
+        MaskEllipse {
+            cx: 1100,
+            cy: 600,
+            rx: 100,
+            ry: 220,
+            opacity: 0.7,
+        },
     ]
 }
 
@@ -39,25 +51,90 @@ fn frame(w: u32, h: u32) -> YuvFrame {
 fn main() {
     let ctx = GpuContext::new().expect("GPU adapter");
     println!("adapter: {}", ctx.adapter);
-    let plan = |effect, crop| FramePlan { ellipses: players(), effect, crop };
-    let crop_9x16 = CropRect { x: 656, y: 0, width: 607, height: 1080 };
+    let plan = |effect, crop| FramePlan {
+        ellipses: players(),
+        effect,
+        crop,
+    };
+    let crop_9x16 = CropRect {
+        x: 656,
+        y: 0,
+        width: 607,
+        height: 1080,
+    };
     let cases = vec![
-        Case { name: "blur-overlay (fast)", size: (1920, 1080), quality: BlurQuality::Fast, plan: plan(EffectType::Blur, None), out: None },
-        Case { name: "blur-overlay (exact)", size: (1920, 1080), quality: BlurQuality::Exact, plan: plan(EffectType::Blur, None), out: None },
-        Case { name: "blur-overlay (exact), RGB-equivalent samples*", size: (1920, 2160), quality: BlurQuality::Exact, plan: plan(EffectType::Blur, None), out: None },
-        Case { name: "spotlight", size: (1920, 1080), quality: BlurQuality::Fast, plan: plan(EffectType::Spotlight, None), out: None },
-        Case { name: "crop 9:16 -> 1080x1920", size: (1920, 1080), quality: BlurQuality::Fast, plan: FramePlan { crop: Some(crop_9x16), ..Default::default() }, out: Some((1080, 1920)) },
-        Case { name: "blur-overlay (fast) + crop", size: (1920, 1080), quality: BlurQuality::Fast, plan: plan(EffectType::Blur, Some(crop_9x16)), out: Some((1080, 1920)) },
-        Case { name: "no active region (skips GPU)", size: (1920, 1080), quality: BlurQuality::Fast, plan: FramePlan::default(), out: None },
+        Case {
+            name: "blur-overlay (fast)",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: plan(EffectType::Blur, None),
+            out: None,
+        },
+        Case {
+            name: "blur-overlay (exact)",
+            size: (1920, 1080),
+            quality: BlurQuality::Exact,
+            plan: plan(EffectType::Blur, None),
+            out: None,
+        },
+        Case {
+            name: "blur-overlay (exact), RGB-equivalent samples*",
+            size: (1920, 2160),
+            quality: BlurQuality::Exact,
+            plan: plan(EffectType::Blur, None),
+            out: None,
+        },
+        Case {
+            name: "spotlight",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: plan(EffectType::Spotlight, None),
+            out: None,
+        },
+        Case {
+            name: "crop 9:16 -> 1080x1920",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: FramePlan {
+                crop: Some(crop_9x16),
+                ..Default::default()
+            },
+            out: Some((1080, 1920)),
+        },
+        Case {
+            name: "blur-overlay (fast) + crop",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: plan(EffectType::Blur, Some(crop_9x16)),
+            out: Some((1080, 1920)),
+        },
+        Case {
+            name: "no active region (skips GPU)",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: FramePlan::default(),
+            out: None,
+        },
     ];
 
-    println!("\n| case | ms/frame (mean of {FRAMES}) | min | stages (one synced run, ms) | bytes up+down |");
+    println!(
+        "\n| case | ms/frame (mean of {FRAMES}) | min | stages (one synced run, ms) | bytes up+down |"
+    );
     println!("|---|---:|---:|---|---:|");
     let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    for case in cases.iter().filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o))) {
+    for case in cases
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+    {
         let (w, h) = case.size;
         let input = frame(w, h);
-        let mut engine = FrameEngine::new(ctx.clone(), FrameFormat::new(w, h, ColorSpec::BT709_LIMITED), case.out, case.quality).unwrap();
+        let mut engine = FrameEngine::new(
+            ctx.clone(),
+            FrameFormat::new(w, h, ColorSpec::BT709_LIMITED),
+            case.out,
+            case.quality,
+        )
+        .unwrap();
         let out_fmt = engine.plan_output(&case.plan);
         let mut out = vec![0u8; out_fmt.frame_bytes()];
         for _ in 0..WARMUP {
@@ -71,12 +148,28 @@ fn main() {
         }
         let mean = times.iter().sum::<f64>() / times.len() as f64;
         let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
-        let stages = engine.process_timed(&input.data, &case.plan, &mut out).unwrap();
-        let stages: Vec<String> = stages.stages.iter().map(|(n, d)| format!("{n} {:.1}", d.as_secs_f64() * 1e3)).collect();
-        let bytes = if case.plan.is_identity() { 0 } else { input.data.len() + out.len() };
-        println!("| {} | {mean:.1} | {min:.1} | {} | {bytes} |", case.name, stages.join(", "));
+        let stages = engine
+            .process_timed(&input.data, &case.plan, &mut out)
+            .unwrap();
+        let stages: Vec<String> = stages
+            .stages
+            .iter()
+            .map(|(n, d)| format!("{n} {:.1}", d.as_secs_f64() * 1e3))
+            .collect();
+        let bytes = if case.plan.is_identity() {
+            0
+        } else {
+            input.data.len() + out.len()
+        };
+        println!(
+            "| {} | {mean:.1} | {min:.1} | {} | {bytes} |",
+            case.name,
+            stages.join(", ")
+        );
     }
-    println!("\n* 1920x2160 in 4:2:0 has as many samples (6.2 M) as a 1920x1080 frame in planar RGB.");
+    println!(
+        "\n* 1920x2160 in 4:2:0 has as many samples (6.2 M) as a 1920x1080 frame in planar RGB."
+    );
 
     if only.is_some() {
         return;
@@ -84,14 +177,24 @@ fn main() {
     // Accuracy of the fast path at 1080p against the exact CPU reference.
     let input = frame(1920, 1080);
     let bg_only = FramePlan {
-        ellipses: vec![MaskEllipse { cx: -1000, cy: -1000, rx: 1, ry: 1, opacity: 1.0 }],
+        ellipses: vec![MaskEllipse {
+            cx: -1000,
+            cy: -1000,
+            rx: 1,
+            ry: 1,
+            opacity: 1.0,
+        }],
         effect: EffectType::Blur,
         crop: None,
     };
     let full = plan(EffectType::Blur, None);
     println!("\n| accuracy at 1920x1080 (fast GPU vs exact CPU) | result |\n|---|---|");
-    for (name, p) in [("background only (mask 0 everywhere)", &bg_only), ("blur-overlay, two players", &full)] {
-        let mut engine = FrameEngine::new(ctx.clone(), input.format, None, BlurQuality::Fast).unwrap();
+    for (name, p) in [
+        ("background only (mask 0 everywhere)", &bg_only),
+        ("blur-overlay, two players", &full),
+    ] {
+        let mut engine =
+            FrameEngine::new(ctx.clone(), input.format, None, BlurQuality::Fast).unwrap();
         let mut out = YuvFrame::blank(input.format);
         engine.process(&input.data, p, &mut out.data).unwrap();
         let cpu = reference::overlay::apply(&input, p, (0, 0));

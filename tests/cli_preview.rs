@@ -27,7 +27,19 @@ fn clip() -> PathBuf {
     if !path.exists() {
         let partial = tmp("clip.partial.mp4");
         let st = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=2", "-pix_fmt", "yuv420p", "-c:v", "libx264"])
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=30:duration=2",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx264",
+            ])
             .arg(&partial)
             .status()
             .expect("ffmpeg is installed");
@@ -45,7 +57,12 @@ fn write(name: &str, text: &str) -> PathBuf {
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "reelgpu failed:\n{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "reelgpu failed:\n{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -56,9 +73,15 @@ const JOB: &str = r#"{"type": "overlay", "params": {"effect_type": "spotlight", 
 fn demo_renders_every_effect_of_a_generated_frame() {
     let out = tmp("demo.png");
     let stdout = ok(&reelgpu(&["preview", "--output", out.to_str().unwrap()]));
-    assert!(stdout.contains("wrote") && stdout.contains(" s"), "{stdout}");
+    assert!(
+        stdout.contains("wrote") && stdout.contains(" s"),
+        "{stdout}"
+    );
     let (w, h) = png_size(&out);
-    assert!(w > 2560 && h > 1440, "2x2 grid of 1280x720 tiles, got {w}x{h}");
+    assert!(
+        w > 2560 && h > 1440,
+        "2x2 grid of 1280x720 tiles, got {w}x{h}"
+    );
 }
 
 #[test]
@@ -66,15 +89,59 @@ fn video_frame_by_index_and_by_time_agree() {
     let clip = clip();
     let job = write("job.json", JOB);
     let (a, b) = (tmp("f15.png"), tmp("t05.png"));
-    let sa = ok(&reelgpu(&["preview", "--input", clip.to_str().unwrap(), "--job", job.to_str().unwrap(), "--frame", "15", "--output", a.to_str().unwrap()]));
-    let sb = ok(&reelgpu(&["preview", "--input", clip.to_str().unwrap(), "--job", job.to_str().unwrap(), "--time", "0.5", "--output", b.to_str().unwrap()]));
-    assert!(sa.contains("frame [15]") && sb.contains("frame [15]"), "{sa}\n{sb}");
+    let sa = ok(&reelgpu(&[
+        "preview",
+        "--input",
+        clip.to_str().unwrap(),
+        "--job",
+        job.to_str().unwrap(),
+        "--frame",
+        "15",
+        "--output",
+        a.to_str().unwrap(),
+    ]));
+    let sb = ok(&reelgpu(&[
+        "preview",
+        "--input",
+        clip.to_str().unwrap(),
+        "--job",
+        job.to_str().unwrap(),
+        "--time",
+        "0.5",
+        "--output",
+        b.to_str().unwrap(),
+    ]));
+    assert!(
+        sa.contains("frame [15]") && sb.contains("frame [15]"),
+        "{sa}\n{sb}"
+    );
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // Frame 5 is before the region starts: spotlight inactive, so it differs from frame 15's look.
     let c = tmp("f5.png");
-    ok(&reelgpu(&["preview", "--input", clip.to_str().unwrap(), "--job", job.to_str().unwrap(), "--frame", "5", "--output", c.to_str().unwrap()]));
-    let dark = |p: &Path| image::open(p).unwrap().to_luma8().into_raw().iter().map(|&v| v as u64).sum::<u64>();
-    assert!(dark(&a) < dark(&c) * 8 / 10, "spotlight should darken frame 15");
+    ok(&reelgpu(&[
+        "preview",
+        "--input",
+        clip.to_str().unwrap(),
+        "--job",
+        job.to_str().unwrap(),
+        "--frame",
+        "5",
+        "--output",
+        c.to_str().unwrap(),
+    ]));
+    let dark = |p: &Path| {
+        image::open(p)
+            .unwrap()
+            .to_luma8()
+            .into_raw()
+            .iter()
+            .map(|&v| v as u64)
+            .sum::<u64>()
+    };
+    assert!(
+        dark(&a) < dark(&c) * 8 / 10,
+        "spotlight should darken frame 15"
+    );
 }
 
 #[test]
@@ -82,7 +149,17 @@ fn contact_sheet_spreads_frames_across_the_video() {
     let clip = clip();
     let job = write("job2.json", JOB);
     let out = tmp("sheet.png");
-    let s = ok(&reelgpu(&["preview", "--input", clip.to_str().unwrap(), "--job", job.to_str().unwrap(), "--contact-sheet", "6", "--output", out.to_str().unwrap()]));
+    let s = ok(&reelgpu(&[
+        "preview",
+        "--input",
+        clip.to_str().unwrap(),
+        "--job",
+        job.to_str().unwrap(),
+        "--contact-sheet",
+        "6",
+        "--output",
+        out.to_str().unwrap(),
+    ]));
     assert!(s.contains("[5, 15, 25, 35, 45, 55]"), "{s}");
     let (w, h) = png_size(&out);
     assert!(w > 3 * 320 && h > 2 * 180, "{w}x{h}");
@@ -93,35 +170,86 @@ fn image_input_and_framing_job() {
     let img = tmp("card.png");
     let rgb = reelgpu::testing::pattern::test_card(320, 180);
     reelgpu::testing::golden::write_png(&img, &rgb, 320, 180).unwrap();
-    let job = write("framing.json", r#"{"job_id": "x", "type": "framing", "input_video_key": "k", "params": {"output_width": 90, "output_height": 160,
-        "crop_keyframes": [{"frame": 0, "x": 100, "y": 0, "width": 101, "height": 180}]}}"#);
+    let job = write(
+        "framing.json",
+        r#"{"job_id": "x", "type": "framing", "input_video_key": "k", "params": {"output_width": 90, "output_height": 160,
+        "crop_keyframes": [{"frame": 0, "x": 100, "y": 0, "width": 101, "height": 180}]}}"#,
+    );
     let out = tmp("framed.png");
-    ok(&reelgpu(&["preview", "--input", img.to_str().unwrap(), "--job", job.to_str().unwrap(), "--output", out.to_str().unwrap()]));
+    ok(&reelgpu(&[
+        "preview",
+        "--input",
+        img.to_str().unwrap(),
+        "--job",
+        job.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]));
     assert_eq!(png_size(&out), (90, 160));
 }
 
 #[test]
 fn errors_are_clear_and_fail() {
-    let bad = write("bad.json", r#"{"type": "overlay", "params": {"highlight_regions": [
+    let bad = write(
+        "bad.json",
+        r#"{"type": "overlay", "params": {"highlight_regions": [
         {"start_frame": 0, "end_frame": 5, "x": 1, "y": 1, "radius_x": 3, "radius_y": 3},
-        {"start_frame": 0, "end_frame": 5, "x": 1, "y": 1, "radius_x": 0, "radius_y": 3}]}}"#);
-    let out = reelgpu(&["preview", "--job", bad.to_str().unwrap(), "--output", tmp("x.png").to_str().unwrap()]);
+        {"start_frame": 0, "end_frame": 5, "x": 1, "y": 1, "radius_x": 0, "radius_y": 3}]}}"#,
+    );
+    let out = reelgpu(&[
+        "preview",
+        "--job",
+        bad.to_str().unwrap(),
+        "--output",
+        tmp("x.png").to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("params.highlight_regions[1].radius_x must be > 0"), "{err}");
+    assert!(
+        err.contains("params.highlight_regions[1].radius_x must be > 0"),
+        "{err}"
+    );
 
     let notjson = write("notjson.json", "{nope");
-    let out = reelgpu(&["preview", "--job", notjson.to_str().unwrap(), "--output", tmp("x.png").to_str().unwrap()]);
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+    let out = reelgpu(&[
+        "preview",
+        "--job",
+        notjson.to_str().unwrap(),
+        "--output",
+        tmp("x.png").to_str().unwrap(),
+    ]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not valid JSON")
+    );
 
     let fake = write("fake.mp4", "hello");
-    let out = reelgpu(&["preview", "--input", fake.to_str().unwrap(), "--output", tmp("x.png").to_str().unwrap()]);
+    let out = reelgpu(&[
+        "preview",
+        "--input",
+        fake.to_str().unwrap(),
+        "--output",
+        tmp("x.png").to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("Invalid data found"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("Invalid data found"),
+        "{err}"
+    );
 
     let clip = clip();
-    let out = reelgpu(&["preview", "--input", clip.to_str().unwrap(), "--frame", "999", "--output", tmp("x.png").to_str().unwrap()]);
+    let out = reelgpu(&[
+        "preview",
+        "--input",
+        clip.to_str().unwrap(),
+        "--frame",
+        "999",
+        "--output",
+        tmp("x.png").to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("has no frame 999"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("has no frame 999"),
+        "{err}"
+    );
     assert!(!tmp("x.png").exists(), "no output on failure");
 }
