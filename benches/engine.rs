@@ -62,7 +62,7 @@ fn main() {
         width: 607,
         height: 1080,
     };
-    let cases = vec![
+    let cases = [
         Case {
             name: "blur-overlay (fast)",
             size: (1920, 1080),
