@@ -12,7 +12,7 @@ use reelgpu::job::EffectType;
 use reelgpu::job::timeline::{CropRect, FramePlan, MaskEllipse};
 use reelgpu::reference;
 use reelgpu::testing::metrics::diff_u8;
-use reelgpu::testing::pattern::test_card;
+use reelgpu::testing::pattern::{background_only_plan, test_card};
 
 const WARMUP: usize = 3;
 const FRAMES: usize = 12;
@@ -176,17 +176,7 @@ fn main() {
     }
     // Accuracy of the fast path at 1080p against the exact CPU reference.
     let input = frame(1920, 1080);
-    let bg_only = FramePlan {
-        ellipses: vec![MaskEllipse {
-            cx: -1000,
-            cy: -1000,
-            rx: 1,
-            ry: 1,
-            opacity: 1.0,
-        }],
-        effect: EffectType::Blur,
-        crop: None,
-    };
+    let bg_only = background_only_plan();
     let full = plan(EffectType::Blur, None);
     println!("\n| accuracy at 1920x1080 (fast GPU vs exact CPU) | result |\n|---|---|");
     for (name, p) in [

@@ -12,7 +12,9 @@ use reelgpu::job::EffectType;
 use reelgpu::job::timeline::{CropRect, FramePlan, MaskEllipse};
 use reelgpu::reference;
 use reelgpu::testing::metrics::{diff_f32, diff_u8};
-use reelgpu::testing::pattern::{SplitMix, random_frame, rgb_to_rgba, rgba_to_rgb, test_card};
+use reelgpu::testing::pattern::{
+    SplitMix, background_only_plan, random_frame, rgb_to_rgba, rgba_to_rgb, test_card,
+};
 
 const SIZES: [(u32, u32); 5] = [(333, 187), (64, 36), (17, 9), (2, 2), (1, 1)];
 const SPECS: [ColorSpec; 2] = [
@@ -91,17 +93,7 @@ fn exact_background_blur_matches_cpu() {
         let frame = random_frame(w, h, ColorSpec::default(), 11 + h as u64);
         let mut engine =
             FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Exact).unwrap();
-        let plan = FramePlan {
-            ellipses: vec![MaskEllipse {
-                cx: -1000,
-                cy: -1000,
-                rx: 1,
-                ry: 1,
-                opacity: 1.0,
-            }],
-            effect: EffectType::Blur,
-            crop: None,
-        };
+        let plan = background_only_plan();
         run(&mut engine, &frame, &plan);
         let gpu = engine.read_background().unwrap();
         let planes = frame.format.gpu_float_planes(0);
@@ -189,17 +181,7 @@ fn fast_background_blur_is_within_45db_of_exact() {
         ("noise 17x9", random_frame(17, 9, ColorSpec::default(), 9)),
     ];
     // A region far outside the frame: the mask is zero, so the output is the background.
-    let plan = FramePlan {
-        ellipses: vec![MaskEllipse {
-            cx: -1000,
-            cy: -1000,
-            rx: 1,
-            ry: 1,
-            opacity: 1.0,
-        }],
-        effect: EffectType::Blur,
-        crop: None,
-    };
+    let plan = background_only_plan();
     for (name, frame) in cases {
         let mut engine =
             FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Fast).unwrap();

@@ -220,7 +220,7 @@ impl FrameEngine {
         self.write_uniforms(plan);
         let device = &self.ctx.device;
         let mut encoder = device.create_command_encoder(&Default::default());
-        for (i, stage) in stages.iter().flatten().enumerate() {
+        for stage in stages.iter().flatten() {
             let started = Instant::now();
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -241,7 +241,6 @@ impl FrameEngine {
                     .map_err(|e| GpuError::Map(e.to_string()))?;
                 t.stages.push((stage.name(), started.elapsed()));
             }
-            let _ = i;
         }
         let result = if plan.crop.is_some() {
             &self.res.output
@@ -436,8 +435,7 @@ impl FrameEngine {
         let mut tmp_off = 0;
         for p in 0..3 {
             let class = if p == 0 { 0 } else { 2 };
-            let (pw, ph) = self.input.plane_size(p);
-            let _ = pw;
+            let ph = self.input.plane_size(p).1;
             let out_w = dst[p].width;
             rp.planes[p] = ResizePlane {
                 src: src[p].into(),

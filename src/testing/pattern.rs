@@ -2,6 +2,24 @@
 
 use crate::color::ColorSpec;
 use crate::frame::{FrameFormat, YuvFrame};
+use crate::job::EffectType;
+use crate::job::timeline::{FramePlan, MaskEllipse};
+
+/// A blur plan whose only region lies far outside the frame: the mask is zero everywhere, so
+/// the output is exactly the blurred background.
+pub fn background_only_plan() -> FramePlan {
+    FramePlan {
+        ellipses: vec![MaskEllipse {
+            cx: -1000,
+            cy: -1000,
+            rx: 1,
+            ry: 1,
+            opacity: 1.0,
+        }],
+        effect: EffectType::Blur,
+        crop: None,
+    }
+}
 
 /// An RGB (3 bytes/px) test card: colour bars on top, a horizontal grey ramp, a hue gradient,
 /// a checkerboard with hard edges, and a white disc with a dark outline in the middle.
