@@ -15,7 +15,9 @@ use reelgpu::testing::metrics::diff_u8;
 use reelgpu::testing::pattern::{background_only_plan, test_card};
 
 const WARMUP: usize = 3;
-const FRAMES: usize = 12;
+const FRAMES: usize = 20;
+/// Synced runs whose per-stage times are reported (median of each stage).
+const TIMED_RUNS: usize = 5;
 
 struct Case {
     name: &'static str,
@@ -118,7 +120,7 @@ fn main() {
     ];
 
     println!(
-        "\n| case | ms/frame (mean of {FRAMES}) | min | stages (one synced run, ms) | bytes up+down |"
+        "\n| case | ms/frame (median of {FRAMES}) | min | stages (median of {TIMED_RUNS} synced runs, ms) | bytes up+down |"
     );
     println!("|---|---:|---:|---|---:|");
     let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
@@ -146,15 +148,23 @@ fn main() {
             engine.process(&input.data, &case.plan, &mut out).unwrap();
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        let mean = times.iter().sum::<f64>() / times.len() as f64;
-        let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
-        let stages = engine
-            .process_timed(&input.data, &case.plan, &mut out)
-            .unwrap();
-        let stages: Vec<String> = stages
-            .stages
+        let mid = median(&mut times);
+        let min = times[0];
+        let runs: Vec<_> = (0..TIMED_RUNS)
+            .map(|_| {
+                engine
+                    .process_timed(&input.data, &case.plan, &mut out)
+                    .unwrap()
+                    .stages
+            })
+            .collect();
+        let stages: Vec<String> = runs[0]
             .iter()
-            .map(|(n, d)| format!("{n} {:.1}", d.as_secs_f64() * 1e3))
+            .enumerate()
+            .map(|(i, (name, _))| {
+                let mut ms: Vec<f64> = runs.iter().map(|r| r[i].1.as_secs_f64() * 1e3).collect();
+                format!("{name} {:.1}", median(&mut ms))
+            })
             .collect();
         let bytes = if case.plan.is_identity() {
             0
@@ -162,7 +172,7 @@ fn main() {
             input.data.len() + out.len()
         };
         println!(
-            "| {} | {mean:.1} | {min:.1} | {} | {bytes} |",
+            "| {} | {mid:.1} | {min:.1} | {} | {bytes} |",
             case.name,
             stages.join(", ")
         );
@@ -189,5 +199,16 @@ fn main() {
         engine.process(&input.data, p, &mut out.data).unwrap();
         let cpu = reference::overlay::apply(&input, p, (0, 0));
         println!("| {name} | {} |", diff_u8(&out.data, &cpu.data));
+    }
+}
+
+/// Median of `v` (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }

@@ -33,3 +33,29 @@ fn pack4(v: vec4<f32>) -> u32 {
     let q = vec4<u32>(clamp(round(v), vec4<f32>(0.0), vec4<f32>(255.0)));
     return q.x | (q.y << 8u) | (q.z << 16u) | (q.w << 24u);
 }
+
+// Where one invocation of a "4:2:0 sheet" dispatch lands. The sheet lays the luma plane's
+// rows (x < luma.x) on top and below them each chroma row twice side by side (plane 1 at
+// x < chroma.x, plane 2 at chroma.x <= x < 2 chroma.x), so one dispatch of
+// max(luma.x, 2 chroma.x) x (luma.y + chroma.y) covers all three planes with few idle
+// invocations (idle ones cost as much as busy ones on CPU adapters). Returns
+// (plane, x, y), plane 3 for an idle invocation.
+fn sheet_site(gid: vec3<u32>, luma: vec2<u32>, chroma: vec2<u32>) -> vec3<u32> {
+    if (gid.y < luma.y) {
+        if (gid.x < luma.x) {
+            return vec3<u32>(0u, gid.x, gid.y);
+        }
+        return vec3<u32>(3u, 0u, 0u);
+    }
+    let y = gid.y - luma.y;
+    if (y >= chroma.y) {
+        return vec3<u32>(3u, 0u, 0u);
+    }
+    if (gid.x < chroma.x) {
+        return vec3<u32>(1u, gid.x, y);
+    }
+    if (gid.x < 2u * chroma.x) {
+        return vec3<u32>(2u, gid.x - chroma.x, y);
+    }
+    return vec3<u32>(3u, 0u, 0u);
+}

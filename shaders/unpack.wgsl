@@ -2,8 +2,9 @@
 // [1 3 3 1]/8 prefilter (`downsample2`, the first stage of the fast background blur).
 
 struct UnpackOp {
-    src: Plane, // packed
-    dst: Plane, // float
+    src: Plane,         // packed
+    dst: Plane,         // float
+    margin: vec4<u32>,  // downsample2: destination samples before the source's first pixel
 }
 
 struct UnpackParams {
@@ -37,16 +38,26 @@ fn sample_reflect(p: Plane, x: i32, y: i32) -> f32 {
     return byte_at(src[p.offset + sy * p.stride + (sx >> 2u)], sx & 3u);
 }
 
-// One invocation per half-resolution sample; sample i sits at source position 2i + 0.5.
+// One invocation per half-resolution sample; sample i sits at source position
+// 2 (i - margin) + 0.5, so the plane extends `margin` samples past each edge (reflect-101).
 @compute @workgroup_size(64, 1, 1)
 fn downsample2(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let op = params.ops[gid.z];
-    if (gid.x >= op.dst.width || gid.y >= op.dst.height) {
+    // one invocation per destination sample, over a sheet of all three planes
+    let site = sheet_site(
+        gid,
+        vec2<u32>(params.ops[0].dst.width, params.ops[0].dst.height),
+        vec2<u32>(params.ops[1].dst.width, params.ops[1].dst.height),
+    );
+    if (site.x > 2u) {
         return;
     }
+    let op = params.ops[site.x];
+    let gx = site.y;
+    let gy = site.z;
     let w = array<f32, 4>(0.125, 0.375, 0.375, 0.125);
-    let x0 = i32(gid.x) * 2 - 1;
-    let y0 = i32(gid.y) * 2 - 1;
+    let m = i32(op.margin.x);
+    let x0 = (i32(gx) - m) * 2 - 1;
+    let y0 = (i32(gy) - m) * 2 - 1;
     let p = op.src;
     var acc = 0.0;
     if (x0 >= 0 && y0 >= 0 && x0 + 3 < i32(p.width) && y0 + 3 < i32(p.height)) {
@@ -76,5 +87,5 @@ fn downsample2(@builtin(global_invocation_id) gid: vec3<u32>) {
             acc += w[b] * row;
         }
     }
-    dst[op.dst.offset + gid.y * op.dst.stride + gid.x] = acc;
+    dst[op.dst.offset + gy * op.dst.stride + gx] = acc;
 }

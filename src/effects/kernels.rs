@@ -58,13 +58,16 @@ pub fn gaussian_weights(radius: u32, sigma: f64) -> Vec<f32> {
 }
 
 /// The reduced-resolution approximation of a Gaussian blur used by the fast background path:
-/// a `[1 3 3 1]/8` prefilter with 2x decimation (variance 0.75 px²), a Gaussian at half
-/// resolution, and bilinear upsampling (variance 2²/6 px²). The half-resolution sigma makes the
-/// three variances add up to the exact blur's.
-pub fn half_res_blur(spec: BlurSpec) -> (u32, f64) {
-    let var = spec.sigma * spec.sigma - 0.75 - 4.0 / 6.0;
-    let sigma_half = var.max(0.25).sqrt() / 2.0;
-    (spec.radius().div_ceil(2), sigma_half)
+/// `levels` rounds of a `[1 3 3 1]/8` prefilter with 2x decimation (each adds 0.75 of its own
+/// pixels², so `0.75 * (4^levels - 1) / 3` full-size px²), a Gaussian at `1 / 2^levels` size,
+/// and bilinear upsampling by `s = 2^levels` (variance `s² / 6` px²). Returns the reduced
+/// Gaussian's radius and sigma, chosen so the variances add up to the exact blur's.
+pub fn reduced_blur(spec: BlurSpec, levels: u32) -> (u32, f64) {
+    let s = f64::from(1u32 << levels);
+    let prefilter: f64 = (0..levels).map(|l| 0.75 * 4f64.powi(l as i32)).sum();
+    let var = spec.sigma * spec.sigma - prefilter - s * s / 6.0;
+    let sigma = var.max(0.25 * s * s).sqrt() / s;
+    (spec.radius().div_ceil(1 << levels), sigma)
 }
 
 /// Lanczos window `sinc(x) sinc(x / a)` for `|x| < a`, else 0.
@@ -121,11 +124,17 @@ mod tests {
     }
 
     #[test]
-    fn half_res_blur_preserves_variance() {
-        let (r, s) = half_res_blur(BACKGROUND_BLUR);
+    fn reduced_blur_preserves_variance() {
+        let (r, s) = reduced_blur(BACKGROUND_BLUR, 1);
         assert_eq!(r, 13);
         let total = 0.75 + 4.0 * s * s + 4.0 / 6.0;
         assert!((total - 64.0).abs() < 1e-9);
+        let (r, s) = reduced_blur(BACKGROUND_BLUR, 2);
+        assert_eq!(r, 7);
+        let total = 0.75 + 3.0 + 16.0 * s * s + 16.0 / 6.0;
+        assert!((total - 64.0).abs() < 1e-9);
+        // the kernel still spans more than 3.5 sigma
+        assert!(f64::from(r) > 3.5 * s);
     }
 
     #[test]

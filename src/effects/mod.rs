@@ -4,3 +4,4 @@
 pub mod convert;
 pub mod kernels;
 pub mod params;
+pub mod reduce;

@@ -48,6 +48,7 @@ pub struct BlurParams {
 pub struct UnpackOp {
     pub src: GpuPlane,
     pub dst: GpuPlane,
+    pub margin: [u32; 4],
 }
 
 /// unpack.wgsl `UnpackParams`.
@@ -87,6 +88,9 @@ pub struct CompositePlane {
     pub factor: f32,
     pub chroma: u32,
     pub _pad: u32,
+    /// Mode 2: plane pixels per background sample, background samples before the plane's
+    /// first pixel.
+    pub bg_sampling: [u32; 4],
 }
 
 /// composite.wgsl `CompositeParams`.
@@ -105,7 +109,7 @@ pub struct CompositeParams {
 pub enum CompositeMode {
     Spotlight = 0,
     FullResBackground = 1,
-    HalfResBackground = 2,
+    ReducedBackground = 2,
 }
 
 /// resize.wgsl `Axis`.
@@ -157,18 +161,45 @@ pub struct ConvertParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::shaders::{self, ShaderFile};
+    use std::mem::size_of;
 
-    /// Sizes must match the WGSL structs byte for byte.
+    /// Size in bytes of struct `name` in `file`, as naga lays it out.
+    fn wgsl_size(file: ShaderFile, name: &str) -> usize {
+        let module = file.validate().unwrap();
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        let (handle, _) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in {}", file.name));
+        layouter[handle].size as usize
+    }
+
+    /// Every Rust mirror has exactly the size naga gives its WGSL struct.
     #[test]
     fn uniform_sizes_match_wgsl_layouts() {
-        use std::mem::size_of;
-        assert_eq!(size_of::<BlurParams>(), 192);
-        assert_eq!(size_of::<UnpackParams>(), 96);
-        assert_eq!(size_of::<GpuEllipse>(), 32);
-        assert_eq!(size_of::<FillParams>(), 48);
-        assert_eq!(size_of::<CompositeParams>(), 240);
-        assert_eq!(size_of::<WeightParams>(), 144);
-        assert_eq!(size_of::<ResizeParams>(), 192);
-        assert_eq!(size_of::<ConvertParams>(), 112);
+        let cases = [
+            (shaders::BLUR, "BlurParams", size_of::<BlurParams>()),
+            (shaders::UNPACK, "UnpackParams", size_of::<UnpackParams>()),
+            (shaders::MASK, "Ellipse", size_of::<GpuEllipse>()),
+            (shaders::MASK, "FillParams", size_of::<FillParams>()),
+            (
+                shaders::COMPOSITE,
+                "CompositeParams",
+                size_of::<CompositeParams>(),
+            ),
+            (shaders::RESIZE, "WeightParams", size_of::<WeightParams>()),
+            (shaders::RESIZE, "ResizeParams", size_of::<ResizeParams>()),
+            (
+                shaders::CONVERT,
+                "ConvertParams",
+                size_of::<ConvertParams>(),
+            ),
+        ];
+        for (file, name, rust) in cases {
+            assert_eq!(rust, wgsl_size(file, name), "{name} in {}", file.name);
+        }
     }
 }

@@ -11,15 +11,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::effects::kernels::{
-    BACKGROUND_BLUR, FEATHER_BLUR, ResampleAxis, SPOTLIGHT_FACTOR, half_res_blur,
+    BACKGROUND_BLUR, FEATHER_BLUR, ResampleAxis, SPOTLIGHT_FACTOR, gaussian_weights, reduced_blur,
 };
 use crate::effects::params::*;
+use crate::effects::reduce::{FAST_BLUR_LEVELS, ReducedGeom, planes_len, reduced_planes};
 use crate::frame::{FrameFormat, PlaneGeom};
-use crate::gpu::buffers::dispatch;
+use crate::gpu::buffers::{dispatch, sheet_size};
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::EffectType;
 use crate::job::timeline::{CropRect, FEATHER_RADIUS, FramePlan, PixelBox};
 use resources::Resources;
+
+/// Outputs per invocation of blur.wgsl's `blur_h` / `blur_v` (its `OUTPUTS`).
+const BLUR_OUTPUTS: u32 = 4;
 
 /// Most ellipses one frame can hold (`job::Limits::max_regions` keeps jobs within it).
 pub const MAX_ELLIPSES: usize = 1024;
@@ -27,9 +31,10 @@ pub const MAX_ELLIPSES: usize = 1024;
 /// How the background blur is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum BlurQuality {
-    /// Prefilter + 2x decimation, Gaussian at half resolution, bilinear upsample: about a
-    /// fifth of the work, within 45 dB PSNR of the exact blur (tested). Frames smaller than
-    /// the kernel in either direction are blurred exactly.
+    /// Prefilter + 2x decimation (twice for luma, once for the half-size chroma), a Gaussian
+    /// at the reduced size, bilinear upsample: a small fraction of the work, within 45 dB PSNR
+    /// of the exact blur (tested). Frames smaller than the kernel in either direction are
+    /// blurred exactly.
     #[default]
     Fast,
     /// The full 51-tap separable Gaussian at full resolution.
@@ -77,8 +82,8 @@ pub struct FrameEngine {
 struct KernelOffsets {
     luma_exact: (u32, u32),
     chroma_exact: (u32, u32),
-    luma_half: (u32, u32),
-    chroma_half: (u32, u32),
+    luma_reduced: (u32, u32),
+    chroma_reduced: (u32, u32),
     feather: (u32, u32),
 }
 
@@ -109,13 +114,13 @@ impl FrameEngine {
             (off, r)
         };
         let chroma_spec = BACKGROUND_BLUR.half_resolution();
-        let (lr, ls) = half_res_blur(BACKGROUND_BLUR);
-        let (cr, cs) = half_res_blur(chroma_spec);
+        let (lr, ls) = reduced_blur(BACKGROUND_BLUR, FAST_BLUR_LEVELS[0]);
+        let (cr, cs) = reduced_blur(chroma_spec, FAST_BLUR_LEVELS[1]);
         let kernel_offsets = KernelOffsets {
             luma_exact: push(BACKGROUND_BLUR.weights()),
             chroma_exact: push(chroma_spec.weights()),
-            luma_half: push(crate::effects::kernels::gaussian_weights(lr, ls)),
-            chroma_half: push(crate::effects::kernels::gaussian_weights(cr, cs)),
+            luma_reduced: push(gaussian_weights(lr, ls)),
+            chroma_reduced: push(gaussian_weights(cr, cs)),
             feather: push(FEATHER_BLUR.weights()),
         };
         let res = Resources::new(&ctx, input, output, quality, &weights)?;
@@ -348,19 +353,21 @@ impl FrameEngine {
                     CompositeMode::FullResBackground,
                 ),
                 (EffectType::Blur, BlurQuality::Fast) => (
-                    self.input.gpu_float_planes(1),
-                    CompositeMode::HalfResBackground,
+                    reduced_planes(&self.input, 2).1,
+                    CompositeMode::ReducedBackground,
                 ),
             };
             if plan.effect == EffectType::Blur {
                 let mut bp = BlurParams::default();
                 let mut up = UnpackParams::default();
+                let mut reduce = BlurParams::default();
+                let (first_geoms, first_level) = reduced_planes(&self.input, 1);
                 for p in 0..3 {
                     let (k, kr) = match (self.quality, p) {
                         (BlurQuality::Exact, 0) => self.kernel_offsets.luma_exact,
                         (BlurQuality::Exact, _) => self.kernel_offsets.chroma_exact,
-                        (BlurQuality::Fast, 0) => self.kernel_offsets.luma_half,
-                        (BlurQuality::Fast, _) => self.kernel_offsets.chroma_half,
+                        (BlurQuality::Fast, 0) => self.kernel_offsets.luma_reduced,
+                        (BlurQuality::Fast, _) => self.kernel_offsets.chroma_reduced,
                     };
                     let g = bg_planes[p];
                     bp.ops[p] = BlurOp {
@@ -369,14 +376,31 @@ impl FrameEngine {
                         region: [0, 0, g.width, g.height],
                         kernel: [k, kr, 0, 0],
                     };
+                    // exact: unpack into the final planes; fast: the first 2x decimation,
+                    // then `reduce2` takes each plane to its final level (or copies it)
+                    let unpack_dst = match self.quality {
+                        BlurQuality::Exact => g,
+                        BlurQuality::Fast => first_level[p],
+                    };
                     up.ops[p] = UnpackOp {
                         src: src_planes[p].into(),
+                        dst: unpack_dst.into(),
+                        margin: [first_geoms[p].margin, 0, 0, 0],
+                    };
+                    reduce.ops[p] = BlurOp {
+                        src: first_level[p].into(),
                         dst: g.into(),
+                        region: [0, 0, g.width, g.height],
+                        kernel: [(FAST_BLUR_LEVELS[p] > 1) as u32, 0, 0, 0],
                     };
                 }
                 q.write_buffer(&r.bg_blur_params, 0, bytemuck::bytes_of(&bp));
                 q.write_buffer(&r.unpack_params, 0, bytemuck::bytes_of(&up));
+                if self.quality == BlurQuality::Fast {
+                    q.write_buffer(&r.reduce_params, 0, bytemuck::bytes_of(&reduce));
+                }
             }
+            let reduced_geoms = reduced_planes(&self.input, 2).0;
             let mut cp = CompositeParams {
                 mask: mask_plane.into(),
                 mask_box: [b.x0, b.y0, b.x1, b.y1],
@@ -396,6 +420,13 @@ impl FrameEngine {
                     factor: SPOTLIGHT_FACTOR,
                     chroma: (p > 0) as u32,
                     _pad: 0,
+                    bg_sampling: match mode {
+                        CompositeMode::ReducedBackground => {
+                            let g: ReducedGeom = reduced_geoms[p];
+                            [g.scale, g.margin, 0, 0]
+                        }
+                        _ => [1, 0, 0, 0],
+                    },
                 };
             }
             q.write_buffer(&r.composite_params, 0, bytemuck::bytes_of(&cp));
@@ -471,37 +502,40 @@ impl FrameEngine {
                     pass,
                     &k.blur_h,
                     &r.feather_h_group,
-                    (b.width(), fill_box.height(), 1),
+                    (b.width().div_ceil(BLUR_OUTPUTS), fill_box.height(), 1),
                 );
                 dispatch(
                     pass,
                     &k.blur_v,
                     &r.feather_v_group,
-                    (b.width(), b.height(), 1),
+                    (b.width(), b.height().div_ceil(BLUR_OUTPUTS), 1),
                 );
             }
             Stage::Background => {
-                let shift = match self.quality {
-                    BlurQuality::Fast => 1,
-                    BlurQuality::Exact => 0,
-                };
-                let planes = self.input.gpu_float_planes(shift);
-                let (mw, mh) = (planes[0].width, planes[0].height);
+                let planes = self.background_planes();
+                let mw = planes.iter().map(|p| p.width).max().unwrap_or(0);
+                let mh = planes.iter().map(|p| p.height).max().unwrap_or(0);
                 match self.quality {
                     BlurQuality::Fast => {
-                        dispatch(pass, &k.downsample2, &r.downsample_group, (mw, mh, 3))
+                        let f = reduced_planes(&self.input, 1).1;
+                        let size = sheet_size((f[0].width, f[0].height), (f[1].width, f[1].height));
+                        dispatch(pass, &k.downsample2, &r.downsample_group, size);
+                        dispatch(pass, &k.reduce2, &r.reduce_group, (mw, mh, 3));
                     }
                     BlurQuality::Exact => {
                         let words = self.input.gpu_packed_planes()[0].stride;
                         dispatch(pass, &k.unpack, &r.unpack_group, (words, h, 3))
                     }
                 }
-                dispatch(pass, &k.blur_h, &r.bg_h_group, (mw, mh, 3));
-                dispatch(pass, &k.blur_v, &r.bg_v_group, (mw, mh, 3));
+                let groups = (mw.div_ceil(BLUR_OUTPUTS), mh, 3);
+                dispatch(pass, &k.blur_h, &r.bg_h_group, groups);
+                let groups = (mw, mh.div_ceil(BLUR_OUTPUTS), 3);
+                dispatch(pass, &k.blur_v, &r.bg_v_group, groups);
             }
             Stage::Composite => {
-                let words = self.input.gpu_packed_planes()[0].stride;
-                dispatch(pass, &k.composite, &r.composite_group, (words, h, 3));
+                let p = self.input.gpu_packed_planes();
+                let size = sheet_size((p[0].stride, p[0].height), (p[1].stride, p[1].height));
+                dispatch(pass, &k.composite, &r.composite_group, size);
             }
             Stage::Crop => {
                 let (ow, oh) = (self.output.width, self.output.height);
@@ -531,14 +565,20 @@ impl FrameEngine {
         )
     }
 
-    /// Debug/test access: the blurred background planes of the last processed blur frame, at
-    /// full resolution (exact) or half resolution (fast), in `gpu_float_planes` layout.
+    /// Where the blurred background planes sit: full size (exact) or reduced by
+    /// [`FAST_BLUR_LEVELS`] with margins (fast, see [`crate::effects::reduce`]).
+    pub fn background_planes(&self) -> [PlaneGeom; 3] {
+        match self.quality {
+            BlurQuality::Fast => reduced_planes(&self.input, 2).1,
+            BlurQuality::Exact => self.input.gpu_float_planes(0),
+        }
+    }
+
+    /// Debug/test access: the blurred background planes of the last processed blur frame, in
+    /// [`Self::background_planes`] layout.
     pub fn read_background(&self) -> Result<Vec<f32>, GpuError> {
-        let shift = match self.quality {
-            BlurQuality::Fast => 1,
-            BlurQuality::Exact => 0,
-        };
-        self.read_f32(&self.res.bg_a, self.input.gpu_float_len(shift) as usize)
+        let len = planes_len(&self.background_planes());
+        self.read_f32(&self.res.bg_a, len as usize)
     }
 
     fn read_f32(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>, GpuError> {
@@ -559,5 +599,27 @@ fn grow(b: PixelBox, r: u32, w: u32, h: u32) -> PixelBox {
         y0: b.y0.saturating_sub(r),
         x1: (b.x1 + r).min(w),
         y1: (b.y1 + r).min(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BLUR_OUTPUTS;
+    use crate::gpu::shaders;
+
+    /// The dispatch sizes assume blur.wgsl's `OUTPUTS`.
+    #[test]
+    fn blur_outputs_match_the_shader() {
+        let module = shaders::BLUR.validate().unwrap();
+        let (_, c) = module
+            .constants
+            .iter()
+            .find(|(_, c)| c.name.as_deref() == Some("OUTPUTS"))
+            .expect("OUTPUTS in blur.wgsl");
+        let value = match module.global_expressions[c.init] {
+            naga::Expression::Literal(naga::Literal::U32(v)) => v,
+            ref other => panic!("OUTPUTS is {other:?}"),
+        };
+        assert_eq!(value, BLUR_OUTPUTS);
     }
 }

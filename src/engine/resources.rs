@@ -3,6 +3,7 @@
 use super::{BlurQuality, MAX_ELLIPSES};
 use crate::effects::kernels::{LANCZOS_A, MAX_FILTER_SCALE};
 use crate::effects::params::*;
+use crate::effects::reduce::{planes_len, reduced_planes};
 use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, storage, uniform};
 use crate::gpu::{GpuContext, GpuError};
@@ -20,6 +21,7 @@ pub(super) struct Resources {
     pub feather_v_params: wgpu::Buffer,
     pub bg_blur_params: wgpu::Buffer,
     pub unpack_params: wgpu::Buffer,
+    pub reduce_params: wgpu::Buffer,
     pub composite_params: wgpu::Buffer,
     pub weight_params: wgpu::Buffer,
     pub resize_params: wgpu::Buffer,
@@ -28,6 +30,7 @@ pub(super) struct Resources {
     pub feather_v_group: wgpu::BindGroup,
     pub unpack_group: wgpu::BindGroup,
     pub downsample_group: wgpu::BindGroup,
+    pub reduce_group: wgpu::BindGroup,
     pub bg_h_group: wgpu::BindGroup,
     pub bg_v_group: wgpu::BindGroup,
     pub composite_group: wgpu::BindGroup,
@@ -67,11 +70,14 @@ impl Resources {
         let in_bytes = input.gpu_packed_words() as u64 * 4;
         let out_bytes = output.gpu_packed_words() as u64 * 4;
         let luma = (input.width * input.height) as u64 * 4;
-        let shift = match quality {
-            BlurQuality::Fast => 1,
-            BlurQuality::Exact => 0,
+        // exact: full-size planes; fast: the first decimation (into b) and the final
+        // reduced planes (a)
+        let bg_len = match quality {
+            BlurQuality::Fast => planes_len(&reduced_planes(&input, 1).1)
+                .max(planes_len(&reduced_planes(&input, 2).1)),
+            BlurQuality::Exact => input.gpu_float_len(0),
         };
-        let bg_bytes = input.gpu_float_len(shift) as u64 * 4;
+        let bg_bytes = bg_len as u64 * 4;
         let taps = max_taps() as u64;
         let table_bytes = 4 * output.width.max(output.height) as u64 * (taps + 1) * 4;
         let tmp_bytes = (0..3)
@@ -103,6 +109,7 @@ impl Resources {
         let feather_v_params = uniform::<BlurParams>(d, "feather v params");
         let bg_blur_params = uniform::<BlurParams>(d, "background blur params");
         let unpack_params = uniform::<UnpackParams>(d, "unpack params");
+        let reduce_params = uniform::<BlurParams>(d, "reduce params");
         let composite_params = uniform::<CompositeParams>(d, "composite params");
         let weight_params = uniform::<WeightParams>(d, "lanczos weight params");
         let resize_params = uniform::<ResizeParams>(d, "resize params");
@@ -146,7 +153,13 @@ impl Resources {
                 d,
                 "downsample",
                 &k.downsample2,
-                &[(0, &unpack_params), (1, &input_buf), (2, &bg_a)],
+                &[(0, &unpack_params), (1, &input_buf), (2, &bg_b)],
+            ),
+            reduce_group: bind(
+                d,
+                "reduce",
+                &k.reduce2,
+                &[(0, &reduce_params), (1, &bg_b), (2, &bg_a)],
             ),
             bg_h_group: bind(
                 d,
@@ -223,6 +236,7 @@ impl Resources {
             feather_v_params,
             bg_blur_params,
             unpack_params,
+            reduce_params,
             composite_params,
             weight_params,
             resize_params,

@@ -67,6 +67,12 @@ pub fn dispatch(
     pass.dispatch_workgroups(x.div_ceil(WORKGROUP_X), y, z);
 }
 
+/// Size of a "4:2:0 sheet" dispatch (`sheet_site` in common.wgsl): luma rows of `luma.0`
+/// columns on top of chroma rows holding both chroma planes side by side.
+pub fn sheet_size(luma: (u32, u32), chroma: (u32, u32)) -> (u32, u32, u32) {
+    (luma.0.max(2 * chroma.0), luma.1 + chroma.1, 1)
+}
+
 /// A MAP_READ buffer reused for every readback.
 pub struct Readback {
     buffer: wgpu::Buffer,

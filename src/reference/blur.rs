@@ -1,6 +1,7 @@
 //! Reference separable Gaussian blur with reflect-101 borders over one `f32` plane.
 
 use super::reflect101;
+use crate::effects::reduce::ReducedGeom;
 
 /// Blurs a `w x h` plane horizontally then vertically with the same 1-D `weights`.
 pub fn blur_plane(src: &[f32], w: u32, h: u32, weights: &[f32]) -> Vec<f32> {
@@ -35,56 +36,106 @@ pub fn blur_plane_u8(src: &[u8], w: u32, h: u32, weights: &[f32]) -> Vec<f32> {
     blur_plane(&f, w, h, weights)
 }
 
-/// `[1 3 3 1]/8` prefilter with 2x decimation (reflect-101 borders): half-size sample `i` sits
-/// at full-size position `2i + 0.5`. Returns the plane and its size.
-pub fn downsample2(src: &[u8], w: u32, h: u32) -> (Vec<f32>, u32, u32) {
+/// `[1 3 3 1]/8` prefilter with 2x decimation of a `w x h` plane read through `sample`, into
+/// an `out_w x out_h` plane that starts `margin` samples before the source's first pixel
+/// (sample `i` at source position `2 (i - margin) + 0.5`); samples past the edges see the
+/// reflect-101 extension of the source.
+pub fn downsample2_by(
+    sample: impl Fn(usize) -> f32,
+    w: u32,
+    h: u32,
+    out_w: u32,
+    out_h: u32,
+    margin: u32,
+) -> Vec<f32> {
     const TAPS: [f32; 4] = [0.125, 0.375, 0.375, 0.125];
-    let (hw, hh) = (w.div_ceil(2), h.div_ceil(2));
-    let mut out = vec![0.0f32; (hw * hh) as usize];
-    for j in 0..hh as i64 {
-        for i in 0..hw as i64 {
+    let m = margin as i64;
+    let mut out = vec![0.0f32; (out_w * out_h) as usize];
+    for j in 0..out_h as i64 {
+        for i in 0..out_w as i64 {
             let mut acc = 0.0f32;
             for (b, wb) in TAPS.iter().enumerate() {
-                let sy = reflect101(2 * j - 1 + b as i64, h as i64);
+                let sy = reflect101(2 * (j - m) - 1 + b as i64, h as i64);
                 let mut row = 0.0f32;
                 for (a, wa) in TAPS.iter().enumerate() {
-                    let sx = reflect101(2 * i - 1 + a as i64, w as i64);
-                    row += wa * src[(sy * w as i64 + sx) as usize] as f32;
+                    let sx = reflect101(2 * (i - m) - 1 + a as i64, w as i64);
+                    row += wa * sample((sy * w as i64 + sx) as usize);
                 }
                 acc += wb * row;
             }
-            out[(j * hw as i64 + i) as usize] = acc;
+            out[(j * out_w as i64 + i) as usize] = acc;
         }
     }
-    (out, hw, hh)
+    out
 }
 
-/// Bilinear sample of a half-size plane at full-size pixel `(x, y)`.
-pub fn upsample2_at(half: &[f32], hw: u32, hh: u32, x: u32, y: u32) -> f32 {
-    let fx = (x as f32 * 0.5 - 0.25).clamp(0.0, (hw - 1) as f32);
-    let fy = (y as f32 * 0.5 - 0.25).clamp(0.0, (hh - 1) as f32);
-    let (x0, y0) = (fx as u32, fy as u32);
-    let (x1, y1) = ((x0 + 1).min(hw - 1), (y0 + 1).min(hh - 1));
-    let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-    let s = |xx: u32, yy: u32| half[(yy * hw + xx) as usize];
-    let mix = |a: f32, b: f32, t: f32| a * (1.0 - t) + b * t;
-    mix(
-        mix(s(x0, y0), s(x1, y0), tx),
-        mix(s(x0, y1), s(x1, y1), tx),
-        ty,
-    )
+/// A blurred reduced plane of the fast background path.
+#[derive(Debug, Clone)]
+pub struct Reduced {
+    pub data: Vec<f32>,
+    pub geom: ReducedGeom,
 }
 
-/// The fast background path: decimate, blur at half size with `half_weights`, upsample.
-/// Returns the half-size blurred plane and the full-size background.
-pub fn fast_blur_plane(src: &[u8], w: u32, h: u32, half_weights: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let (down, hw, hh) = downsample2(src, w, h);
-    let half = blur_plane(&down, hw, hh, half_weights);
+impl Reduced {
+    /// Bilinear sample at full-size pixel `(x, y)` (vertical first, as the GPU does).
+    pub fn upsample_at(&self, x: u32, y: u32) -> f32 {
+        let g = &self.geom;
+        let fx = g.coord(x).clamp(0.0, (g.width - 1) as f32);
+        let fy = g.coord(y).clamp(0.0, (g.height - 1) as f32);
+        let (x0, y0) = (fx as u32, fy as u32);
+        let (x1, y1) = ((x0 + 1).min(g.width - 1), (y0 + 1).min(g.height - 1));
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let s = |xx: u32, yy: u32| self.data[(yy * g.width + xx) as usize];
+        let mix = |a: f32, b: f32, t: f32| a * (1.0 - t) + b * t;
+        mix(
+            mix(s(x0, y0), s(x0, y1), ty),
+            mix(s(x1, y0), s(x1, y1), ty),
+            tx,
+        )
+    }
+}
+
+/// The fast background path (see [`crate::effects::reduce`]): decimate `levels` times, blur
+/// at the reduced size with `reduced_weights`, upsample bilinearly. Returns the reduced
+/// blurred plane and the full-size background.
+pub fn fast_blur_plane(
+    src: &[u8],
+    w: u32,
+    h: u32,
+    levels: u32,
+    reduced_weights: &[f32],
+) -> (Reduced, Vec<f32>) {
+    let first = ReducedGeom::new(w, h, levels, 1);
+    let mut plane = downsample2_by(
+        |i| src[i] as f32,
+        w,
+        h,
+        first.width,
+        first.height,
+        first.margin,
+    );
+    let mut geom = first;
+    for level in 2..=levels {
+        let next = ReducedGeom::new(w, h, levels, level);
+        plane = downsample2_by(
+            |i| plane[i],
+            geom.width,
+            geom.height,
+            next.width,
+            next.height,
+            0,
+        );
+        geom = next;
+    }
+    let reduced = Reduced {
+        data: blur_plane(&plane, geom.width, geom.height, reduced_weights),
+        geom,
+    };
     let mut full = vec![0.0f32; (w * h) as usize];
     for y in 0..h {
         for x in 0..w {
-            full[(y * w + x) as usize] = upsample2_at(&half, hw, hh, x, y);
+            full[(y * w + x) as usize] = reduced.upsample_at(x, y);
         }
     }
-    (half, full)
+    (reduced, full)
 }

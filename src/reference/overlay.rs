@@ -2,8 +2,9 @@
 
 use super::{blur, composite, mask, resize};
 use crate::effects::kernels::{
-    BACKGROUND_BLUR, BlurSpec, SPOTLIGHT_FACTOR, gaussian_weights, half_res_blur,
+    BACKGROUND_BLUR, BlurSpec, SPOTLIGHT_FACTOR, gaussian_weights, reduced_blur,
 };
+use crate::effects::reduce::FAST_BLUR_LEVELS;
 use crate::engine::BlurQuality;
 use crate::frame::YuvFrame;
 use crate::job::EffectType;
@@ -18,13 +19,21 @@ pub fn plane_black(frame: &YuvFrame, plane: usize) -> f32 {
     }
 }
 
-/// The background of one plane: the exact blur, or the fast path's approximation of it.
-pub fn background(src: &[u8], w: u32, h: u32, spec: BlurSpec, quality: BlurQuality) -> Vec<f32> {
+/// The background of one plane: the exact blur, or the fast path's approximation of it
+/// (decimated `levels` times).
+pub fn background(
+    src: &[u8],
+    w: u32,
+    h: u32,
+    spec: BlurSpec,
+    quality: BlurQuality,
+    levels: u32,
+) -> Vec<f32> {
     match quality {
         BlurQuality::Exact => blur::blur_plane_u8(src, w, h, &spec.weights()),
         BlurQuality::Fast => {
-            let (r, sigma) = half_res_blur(spec);
-            blur::fast_blur_plane(src, w, h, &gaussian_weights(r, sigma)).1
+            let (r, sigma) = reduced_blur(spec, levels);
+            blur::fast_blur_plane(src, w, h, levels, &gaussian_weights(r, sigma)).1
         }
     }
 }
@@ -46,7 +55,7 @@ pub fn apply_with(
         let (w, h) = (frame.format.width, frame.format.height);
         let luma_mask = mask::feathered(&plan.ellipses, w, h);
         let chroma_mask = mask::chroma_mask(&luma_mask, w, h);
-        for p in 0..3 {
+        for (p, levels) in FAST_BLUR_LEVELS.into_iter().enumerate() {
             let (pw, ph) = frame.format.plane_size(p);
             let m = if p == 0 { &luma_mask } else { &chroma_mask };
             let spec = if p == 0 {
@@ -57,7 +66,7 @@ pub fn apply_with(
             let blurred;
             let (bg, factor) = match plan.effect {
                 EffectType::Blur => {
-                    blurred = background(frame.plane(p), pw, ph, spec, quality);
+                    blurred = background(frame.plane(p), pw, ph, spec, quality, levels);
                     (Some(blurred.as_slice()), 1.0)
                 }
                 EffectType::Spotlight => (None, SPOTLIGHT_FACTOR),
