@@ -86,57 +86,94 @@ fn bg_sample(p: Plane, x: u32, y: u32) -> f32 {
     return background[p.offset + y * p.stride + min(x, p.width - 1u)];
 }
 
-// Mode 2: the reduced background bilinearly upsampled at the word's four samples. Reduced
-// sample i sits at plane position scale * (i - margin) + (scale - 1) / 2; the margin keeps
-// every tap inside the plane, and for scale 2 or 4 the word's samples fall at fixed fractions
-// of four consecutive reduced columns starting at `4 wx / scale + margin - 1`.
-fn reduced_background(p: CompositePlane, wx: u32, y: u32) -> vec4<f32> {
-    let bg = p.bg;
-    let scale = p.bg_sampling.x;
-    let margin = p.bg_sampling.y;
-    let fy = (f32(y) + 0.5) * (1.0 / f32(scale)) + (f32(margin) - 0.5);
-    let y0 = u32(fy);
-    let ty = fy - f32(y0);
-    // (4 wx) / scale as a shift: integer division is slow on CPU adapters
-    let top = bg.offset + y0 * bg.stride + ((wx * 4u) >> (scale >> 1u)) + margin - 1u;
-    let bottom = top + bg.stride;
-    let c = mix(
-        vec4<f32>(background[top], background[top + 1u], background[top + 2u], background[top + 3u]),
-        vec4<f32>(background[bottom], background[bottom + 1u], background[bottom + 2u], background[bottom + 3u]),
-        ty,
-    );
+fn load4(i: u32) -> vec4<f32> {
+    return vec4<f32>(background[i], background[i + 1u], background[i + 2u], background[i + 3u]);
+}
+
+// Horizontal step of mode 2: for scale 2 or 4 a word's four samples fall at fixed fractions
+// of four consecutive reduced columns.
+fn reduced_columns(c: vec4<f32>, scale: u32) -> vec4<f32> {
     if (scale == 4u) {
         return vec4<f32>(mix(c.x, c.y, 0.625), mix(c.x, c.y, 0.875), mix(c.y, c.z, 0.125), mix(c.y, c.z, 0.375));
     }
     return vec4<f32>(mix(c.x, c.y, 0.75), mix(c.y, c.z, 0.25), mix(c.y, c.z, 0.75), mix(c.z, c.w, 0.25));
 }
 
+// Mode 2: the reduced background bilinearly upsampled at word `wx` of rows `y` and `y + 1`.
+// Reduced sample i sits at plane position scale * (i - margin) + (scale - 1) / 2; the margin
+// keeps every tap inside the plane. The two rows read at most three reduced rows (12 loads
+// for 8 samples) of the four columns starting at `4 wx / scale + margin - 1`.
+fn reduced_background(p: CompositePlane, wx: u32, y: u32) -> array<vec4<f32>, 2> {
+    let bg = p.bg;
+    let scale = p.bg_sampling.x;
+    let margin = p.bg_sampling.y;
+    let inv = 1.0 / f32(scale);
+    let shift = f32(margin) - 0.5;
+    let fy0 = (f32(y) + 0.5) * inv + shift;
+    let fy1 = (f32(y + 1u) + 0.5) * inv + shift;
+    let y0 = u32(fy0);
+    let y1 = u32(fy1);
+    // (4 wx) / scale as a shift: integer division is slow on CPU adapters
+    let first = bg.offset + y0 * bg.stride + ((wx * 4u) >> (scale >> 1u)) + margin - 1u;
+    let r0 = load4(first);
+    let r1 = load4(first + bg.stride);
+    let r2 = load4(first + 2u * bg.stride);
+    let top = mix(r0, r1, fy0 - f32(y0));
+    var bottom: vec4<f32>;
+    if (y1 == y0) {
+        bottom = mix(r0, r1, fy1 - f32(y1));
+    } else {
+        bottom = mix(r1, r2, fy1 - f32(y1));
+    }
+    return array<vec4<f32>, 2>(reduced_columns(top, scale), reduced_columns(bottom, scale));
+}
+
+fn background_word(p: CompositePlane, wx: u32, y: u32, f: vec4<f32>) -> vec4<f32> {
+    if (params.mode.x == 0u) {
+        return p.black + (f - p.black) * p.factor;
+    }
+    let x = wx * 4u;
+    return vec4<f32>(bg_sample(p.bg, x, y), bg_sample(p.bg, x + 1u, y),
+                     bg_sample(p.bg, x + 2u, y), bg_sample(p.bg, x + 3u, y));
+}
+
+// One invocation per packed word of two rows (y, y + 1), over a sheet of all three planes
+// whose rows are row pairs.
 @compute @workgroup_size(64, 1, 1)
 fn composite(@builtin(global_invocation_id) gid: vec3<u32>) {
-    // one invocation per packed word, over a sheet of all three planes
     let site = sheet_site(
         gid,
-        vec2<u32>(params.planes[0].src.stride, params.planes[0].src.height),
-        vec2<u32>(params.planes[1].src.stride, params.planes[1].src.height),
+        vec2<u32>(params.planes[0].src.stride, (params.planes[0].src.height + 1u) / 2u),
+        vec2<u32>(params.planes[1].src.stride, (params.planes[1].src.height + 1u) / 2u),
     );
     if (site.x > 2u) {
         return;
     }
     let p = params.planes[site.x];
     let wx = site.y;
-    let y = site.z;
-    let f = unpack4x8unorm(src[p.src.offset + y * p.src.stride + wx]) * 255.0;
-    let m = word_mask(p, wx, y);
-    var bg: vec4<f32>;
-    let mode = params.mode.x;
-    if (mode == 2u) {
-        bg = reduced_background(p, wx, y);
-    } else if (mode == 0u) {
-        bg = p.black + (f - p.black) * p.factor;
-    } else {
-        let x = wx * 4u;
-        bg = vec4<f32>(bg_sample(p.bg, x, y), bg_sample(p.bg, x + 1u, y),
-                       bg_sample(p.bg, x + 2u, y), bg_sample(p.bg, x + 3u, y));
+    let y = 2u * site.z;
+    let second = y + 1u < p.src.height;
+    let at0 = p.src.offset + y * p.src.stride + wx;
+    let f0 = unpack4x8unorm(src[at0]) * 255.0;
+    var f1 = f0;
+    if (second) {
+        f1 = unpack4x8unorm(src[at0 + p.src.stride]) * 255.0;
     }
-    dst[p.dst.offset + y * p.dst.stride + wx] = pack4(f * m + bg * (1.0 - m));
+    var bg0: vec4<f32>;
+    var bg1: vec4<f32>;
+    if (params.mode.x == 2u) {
+        let both = reduced_background(p, wx, y);
+        bg0 = both[0];
+        bg1 = both[1];
+    } else {
+        bg0 = background_word(p, wx, y, f0);
+        bg1 = background_word(p, wx, min(y + 1u, p.src.height - 1u), f1);
+    }
+    let m0 = word_mask(p, wx, y);
+    let out0 = p.dst.offset + y * p.dst.stride + wx;
+    dst[out0] = pack4(f0 * m0 + bg0 * (1.0 - m0));
+    if (second) {
+        let m1 = word_mask(p, wx, y + 1u);
+        dst[out0 + p.dst.stride] = pack4(f1 * m1 + bg1 * (1.0 - m1));
+    }
 }

@@ -533,8 +533,12 @@ impl FrameEngine {
                 dispatch(pass, &k.blur_v, &r.bg_v_group, groups);
             }
             Stage::Composite => {
+                // one invocation per word of a row pair
                 let p = self.input.gpu_packed_planes();
-                let size = sheet_size((p[0].stride, p[0].height), (p[1].stride, p[1].height));
+                let size = sheet_size(
+                    (p[0].stride, p[0].height.div_ceil(2)),
+                    (p[1].stride, p[1].height.div_ceil(2)),
+                );
                 dispatch(pass, &k.composite, &r.composite_group, size);
             }
             Stage::Crop => {
