@@ -1,0 +1,325 @@
+//! Probing a source with ffprobe: the video stream's coded and displayed size (rotation
+//! metadata applied), frame rate and time base, frame count where the container knows it,
+//! pixel format and colour, and the first audio stream.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+
+use super::process::VideoError;
+use crate::color::{ColorMatrix, ColorRange, ColorSpec};
+
+/// The ffprobe binary: `REELGPU_FFPROBE`; else next to `REELGPU_FFMPEG` when that is set; else
+/// `ffprobe` on `PATH`.
+pub fn ffprobe_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("REELGPU_FFPROBE") {
+        return PathBuf::from(p);
+    }
+    if let Some(ffmpeg) = std::env::var_os("REELGPU_FFMPEG") {
+        let ffmpeg = PathBuf::from(ffmpeg);
+        if let Some(dir) = ffmpeg.parent().filter(|d| !d.as_os_str().is_empty()) {
+            return dir.join("ffprobe");
+        }
+    }
+    PathBuf::from("ffprobe")
+}
+
+/// A rational number as ffprobe prints it (`30000/1001`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rational {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl Rational {
+    /// Parses `a/b` with both parts positive.
+    fn parse(s: &str) -> Option<Self> {
+        let (a, b) = s.split_once('/')?;
+        let (num, den) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        (num > 0 && den > 0).then_some(Self { num, den })
+    }
+
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.num) / f64::from(self.den)
+    }
+}
+
+/// The source's first audio stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInfo {
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: u32,
+    pub duration_s: Option<f64>,
+}
+
+/// What the export needs to know about a source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoInfo {
+    /// Size of the decoded pictures, before rotation.
+    pub coded_width: u32,
+    pub coded_height: u32,
+    /// Clockwise rotation to apply for display: 0, 90, 180 or 270.
+    pub rotation: u32,
+    /// Size as displayed (rotation applied): the frame the job's coordinates refer to.
+    pub width: u32,
+    pub height: u32,
+    /// Average frame rate (`avg_frame_rate`), when known.
+    pub frame_rate: Option<Rational>,
+    /// The stream's time base.
+    pub time_base: Option<Rational>,
+    /// Frames as the container counts them (`nb_frames`), when it does.
+    pub frame_count: Option<u64>,
+    pub duration_s: Option<f64>,
+    pub pix_fmt: String,
+    /// How to interpret the samples: tagged matrix and range, else BT.709 and limited range
+    /// (full range for `yuvj*` formats).
+    pub color: ColorSpec,
+    /// Colour tags as the source has them, to carry over to the output.
+    pub color_primaries: Option<String>,
+    pub color_transfer: Option<String>,
+    pub color_space: Option<String>,
+    pub audio: Option<AudioInfo>,
+}
+
+#[derive(Deserialize)]
+struct ProbeOutput {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+    format: Option<ProbeFormat>,
+}
+
+#[derive(Deserialize)]
+struct ProbeFormat {
+    duration: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ProbeStream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    pix_fmt: Option<String>,
+    avg_frame_rate: Option<String>,
+    r_frame_rate: Option<String>,
+    time_base: Option<String>,
+    nb_frames: Option<String>,
+    duration: Option<String>,
+    color_range: Option<String>,
+    color_space: Option<String>,
+    color_primaries: Option<String>,
+    color_transfer: Option<String>,
+    sample_rate: Option<String>,
+    channels: Option<u32>,
+    #[serde(default)]
+    tags: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    side_data_list: Vec<SideData>,
+    #[serde(default)]
+    disposition: std::collections::HashMap<String, i64>,
+}
+
+#[derive(Deserialize)]
+struct SideData {
+    rotation: Option<f64>,
+}
+
+/// Probes `path` with ffprobe.
+pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
+    let input = path.display().to_string();
+    if !path.is_file() {
+        return Err(VideoError::Unusable {
+            input,
+            message: "no such file".into(),
+        });
+    }
+    let ffprobe = ffprobe_path();
+    let out = Command::new(&ffprobe)
+        .args(["-v", "error", "-print_format", "json"])
+        .args(["-show_streams", "-show_format"])
+        .arg(path)
+        .output()
+        .map_err(|source| VideoError::FfmpegMissing {
+            path: ffprobe.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        return Err(VideoError::FfmpegFailed {
+            input,
+            status: out.status.to_string(),
+            stderr_tail: lines[lines.len().saturating_sub(20)..].join("\n"),
+        });
+    }
+    let parsed: ProbeOutput =
+        serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unusable {
+            input: input.clone(),
+            message: format!("unreadable ffprobe output: {e}"),
+        })?;
+    from_probe(parsed, &input)
+}
+
+fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError> {
+    let unusable = |message: &str| VideoError::Unusable {
+        input: input.to_string(),
+        message: message.to_string(),
+    };
+    // cover art in audio files shows up as a one-picture video stream: not a video
+    let video = parsed
+        .streams
+        .iter()
+        .find(|s| {
+            s.codec_type.as_deref() == Some("video")
+                && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
+        })
+        .ok_or_else(|| unusable("no video stream (audio-only or not a video)"))?;
+    let (coded_width, coded_height) = match (video.width, video.height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
+        _ => return Err(unusable("the video stream has no picture size")),
+    };
+    let rotation = display_rotation(video);
+    let (width, height) = if rotation % 180 == 90 {
+        (coded_height, coded_width)
+    } else {
+        (coded_width, coded_height)
+    };
+    let pix_fmt = video.pix_fmt.clone().unwrap_or_default();
+    let range = video
+        .color_range
+        .as_deref()
+        .and_then(ColorRange::from_ffmpeg_name)
+        .unwrap_or(if pix_fmt.starts_with("yuvj") {
+            ColorRange::Full
+        } else {
+            ColorRange::Limited
+        });
+    let matrix = video
+        .color_space
+        .as_deref()
+        .and_then(ColorMatrix::from_ffmpeg_name)
+        .unwrap_or(ColorMatrix::Bt709);
+    let seconds = |s: &Option<String>| s.as_deref().and_then(|d| d.parse::<f64>().ok());
+    let tag = |s: &Option<String>| s.clone().filter(|v| !v.is_empty() && v != "unknown");
+    let audio = parsed
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("audio"))
+        .map(|a| AudioInfo {
+            codec: a.codec_name.clone().unwrap_or_default(),
+            sample_rate: a
+                .sample_rate
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0),
+            channels: a.channels.unwrap_or(0),
+            duration_s: seconds(&a.duration),
+        });
+    Ok(VideoInfo {
+        coded_width,
+        coded_height,
+        rotation,
+        width,
+        height,
+        frame_rate: video
+            .avg_frame_rate
+            .as_deref()
+            .and_then(Rational::parse)
+            .or_else(|| video.r_frame_rate.as_deref().and_then(Rational::parse)),
+        time_base: video.time_base.as_deref().and_then(Rational::parse),
+        frame_count: video.nb_frames.as_deref().and_then(|n| n.parse().ok()),
+        duration_s: seconds(&video.duration)
+            .or_else(|| parsed.format.as_ref().and_then(|f| seconds(&f.duration))),
+        pix_fmt,
+        color: ColorSpec { matrix, range },
+        color_primaries: tag(&video.color_primaries),
+        color_transfer: tag(&video.color_transfer),
+        color_space: tag(&video.color_space),
+        audio,
+    })
+}
+
+/// Clockwise display rotation in degrees (0, 90, 180, 270) from the display matrix side data
+/// (whose `rotation` is counter-clockwise) or the legacy `rotate` tag (clockwise).
+fn display_rotation(stream: &ProbeStream) -> u32 {
+    let clockwise = stream
+        .side_data_list
+        .iter()
+        .find_map(|d| d.rotation)
+        .map(|r| -r)
+        .or_else(|| {
+            stream
+                .tags
+                .get("rotate")
+                .and_then(|r| r.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    let quarter = (clockwise / 90.0).round() as i64;
+    (quarter.rem_euclid(4) * 90) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<VideoInfo, VideoError> {
+        from_probe(serde_json::from_str(json).unwrap(), "test")
+    }
+
+    #[test]
+    fn rotation_from_side_data_and_tags() {
+        let side = r#"{"streams":[{"codec_type":"video","width":640,"height":360,
+            "side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]}]}"#;
+        let info = parse(side).unwrap();
+        assert_eq!((info.rotation, info.width, info.height), (90, 360, 640));
+        let tag = r#"{"streams":[{"codec_type":"video","width":640,"height":360,
+            "tags":{"rotate":"270"}}]}"#;
+        assert_eq!(parse(tag).unwrap().rotation, 270);
+        let half = r#"{"streams":[{"codec_type":"video","width":640,"height":360,
+            "side_data_list":[{"rotation":180}]}]}"#;
+        let info = parse(half).unwrap();
+        assert_eq!((info.rotation, info.width), (180, 640));
+    }
+
+    #[test]
+    fn colour_defaults_and_tags() {
+        let json = r#"{"streams":[{"codec_type":"video","width":2,"height":2,
+            "pix_fmt":"yuvj420p"}]}"#;
+        let info = parse(json).unwrap();
+        assert_eq!(info.color.range, ColorRange::Full);
+        assert_eq!(info.color.matrix, ColorMatrix::Bt709);
+        let json = r#"{"streams":[{"codec_type":"video","width":2,"height":2,
+            "pix_fmt":"yuv420p","color_space":"smpte170m","color_range":"tv",
+            "color_primaries":"unknown"}]}"#;
+        let info = parse(json).unwrap();
+        assert_eq!(info.color.matrix, ColorMatrix::Bt601);
+        assert_eq!(info.color.range, ColorRange::Limited);
+        assert_eq!(info.color_primaries, None);
+        assert_eq!(info.color_space.as_deref(), Some("smpte170m"));
+    }
+
+    #[test]
+    fn audio_only_and_cover_art_are_not_videos() {
+        let audio = r#"{"streams":[{"codec_type":"audio","sample_rate":"48000","channels":2}]}"#;
+        let err = parse(audio).unwrap_err().to_string();
+        assert!(err.contains("no video stream"), "{err}");
+        let cover = r#"{"streams":[{"codec_type":"audio"},{"codec_type":"video","width":300,
+            "height":300,"disposition":{"attached_pic":1}}]}"#;
+        assert!(parse(cover).is_err());
+    }
+
+    #[test]
+    fn rationals() {
+        assert_eq!(
+            Rational::parse("30000/1001"),
+            Some(Rational {
+                num: 30000,
+                den: 1001
+            })
+        );
+        assert_eq!(Rational::parse("0/0"), None);
+        assert_eq!(Rational::parse("abc"), None);
+    }
+}

@@ -1,0 +1,113 @@
+//! `video::probe` on real files made by ffmpeg: sizes, rotation, rate, frame count, colour,
+//! audio, and the errors for files that are not usable videos.
+
+use std::path::PathBuf;
+
+use reelgpu::color::ColorRange;
+use reelgpu::testing::clips::{generate, testsrc_args};
+use reelgpu::video::{VideoError, probe};
+
+fn tmp(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("probe")
+        .join(name)
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn constant_rate_clip_with_audio() {
+    let clip = generate(
+        &tmp("cfr.mp4"),
+        &args(&testsrc_args(320, 180, 30, 1.0, true)),
+    );
+    let info = probe(&clip).unwrap();
+    assert_eq!((info.width, info.height), (320, 180));
+    assert_eq!((info.coded_width, info.coded_height), (320, 180));
+    assert_eq!(info.rotation, 0);
+    let rate = info.frame_rate.expect("frame rate");
+    assert_eq!(rate.as_f64(), 30.0);
+    assert_eq!(info.frame_count, Some(30));
+    assert_eq!(info.pix_fmt, "yuv420p");
+    let audio = info.audio.expect("audio stream");
+    assert_eq!(
+        (audio.codec.as_str(), audio.sample_rate, audio.channels),
+        ("aac", 48000, 1)
+    );
+    let d = info.duration_s.expect("duration");
+    assert!((d - 1.0).abs() < 0.05, "duration {d}");
+}
+
+/// A phone-style clip: 318x178 coded, display matrix saying "rotate 90° counter-clockwise"
+/// (what ffmpeg writes for `rotate=90` and undoes with `transpose=cclock`).
+#[test]
+fn rotation_metadata_swaps_the_displayed_size() {
+    let plain = generate(
+        &tmp("odd.mp4"),
+        &args(&testsrc_args(318, 178, 30, 0.5, false)),
+    );
+    let plain_path = plain.to_str().unwrap();
+    let rotated = generate(
+        &tmp("rotated.mp4"),
+        &[
+            "-i",
+            plain_path,
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+    );
+    let info = probe(&rotated).unwrap();
+    assert_eq!((info.coded_width, info.coded_height), (318, 178));
+    assert_eq!(info.rotation, 270, "clockwise degrees");
+    assert_eq!((info.width, info.height), (178, 318));
+    assert_eq!(info.audio, None);
+}
+
+#[test]
+fn full_range_source_is_read_as_full_range() {
+    let clip = generate(
+        &tmp("full.mp4"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x36:rate=10:duration=0.3",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuvj420p",
+        ],
+    );
+    assert_eq!(probe(&clip).unwrap().color.range, ColorRange::Full);
+}
+
+#[test]
+fn unusable_inputs_are_typed_errors() {
+    let audio_only = generate(
+        &tmp("audio.m4a"),
+        &["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac"],
+    );
+    let err = probe(&audio_only).unwrap_err();
+    assert!(
+        matches!(&err, VideoError::Unusable { message, .. } if message.contains("no video stream")),
+        "{err}"
+    );
+
+    let text = tmp("notes.mp4");
+    std::fs::create_dir_all(text.parent().unwrap()).unwrap();
+    std::fs::write(&text, "this is not a video\n").unwrap();
+    let err = probe(&text).unwrap_err();
+    match &err {
+        VideoError::FfmpegFailed { stderr_tail, .. } => {
+            assert!(stderr_tail.contains("Invalid data"), "{err}")
+        }
+        other => panic!("expected ffprobe's failure, got {other}"),
+    }
+
+    let err = probe(&tmp("missing.mp4")).unwrap_err();
+    assert!(err.to_string().contains("no such file"), "{err}");
+}
