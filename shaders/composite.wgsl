@@ -1,4 +1,5 @@
-// result = frame * mask + background * (1 - mask), per plane, four samples per invocation.
+// result = frame * mask + background * (1 - mask), per plane; one invocation per packed word
+// (four samples) of a pair of rows.
 // Background: mode 0 spotlight (frame scaled by `factor` about the plane's black level),
 // mode 1 a blurred float plane of the same size, mode 2 a blurred reduced float plane
 // (1/2 or 1/4 of the plane's size, with margins) sampled bilinearly (the fast path). Chroma

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use reelgpu::testing::clips::{generate, testsrc_args};
+
 fn tmp(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli_preview");
     std::fs::create_dir_all(&dir).unwrap();
@@ -23,30 +25,9 @@ fn png_size(path: &Path) -> (u32, u32) {
 }
 
 fn clip() -> PathBuf {
-    let path = tmp("clip.mp4");
-    if !path.exists() {
-        let partial = tmp("clip.partial.mp4");
-        let st = Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x180:rate=30:duration=2",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:v",
-                "libx264",
-            ])
-            .arg(&partial)
-            .status()
-            .expect("ffmpeg is installed");
-        assert!(st.success());
-        std::fs::rename(&partial, &path).unwrap();
-    }
-    path
+    let args = testsrc_args(320, 180, 30, 2.0, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&tmp("clip.mp4"), &args)
 }
 
 fn write(name: &str, text: &str) -> PathBuf {

@@ -5,7 +5,7 @@ mod common;
 
 use reelgpu::color::{ColorMatrix, ColorRange, ColorSpec};
 use reelgpu::effects::convert::ColorConverter;
-use reelgpu::effects::kernels::{BACKGROUND_BLUR, gaussian_weights, reduced_blur};
+use reelgpu::effects::kernels::{background_blur, gaussian_weights, reduced_blur};
 use reelgpu::effects::reduce::FAST_BLUR_LEVELS;
 use reelgpu::engine::{BlurQuality, FrameEngine};
 use reelgpu::frame::{FrameFormat, YuvFrame};
@@ -100,11 +100,7 @@ fn exact_background_blur_matches_cpu() {
         let planes = frame.format.gpu_float_planes(0);
         for p in 0..3 {
             let (pw, ph) = frame.format.plane_size(p);
-            let spec = if p == 0 {
-                BACKGROUND_BLUR
-            } else {
-                BACKGROUND_BLUR.half_resolution()
-            };
+            let spec = background_blur(p);
             let cpu = reference::blur::blur_plane_u8(frame.plane(p), pw, ph, &spec.weights());
             let g = &gpu[planes[p].offset as usize..][..(pw * ph) as usize];
             let d = diff_f32(g, &cpu);
@@ -139,11 +135,7 @@ fn fast_background_blur_matches_its_cpu_reference() {
         let planes = engine.background_planes();
         for p in 0..3 {
             let (pw, ph) = frame.format.plane_size(p);
-            let spec = if p == 0 {
-                BACKGROUND_BLUR
-            } else {
-                BACKGROUND_BLUR.half_resolution()
-            };
+            let spec = background_blur(p);
             let levels = FAST_BLUR_LEVELS[p];
             let (r, sigma) = reduced_blur(spec, levels);
             let (cpu_reduced, _) = reference::blur::fast_blur_plane(

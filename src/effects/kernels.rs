@@ -13,6 +13,16 @@ pub const BACKGROUND_BLUR: BlurSpec = BlurSpec {
     ksize: 51,
     sigma: 8.0,
 };
+/// The background blur of plane `plane` of a 4:2:0 frame: [`BACKGROUND_BLUR`] for luma, its
+/// half-resolution version for the chroma planes.
+pub fn background_blur(plane: usize) -> BlurSpec {
+    if plane == 0 {
+        BACKGROUND_BLUR
+    } else {
+        BACKGROUND_BLUR.half_resolution()
+    }
+}
+
 /// Contract §5.2: the mask feather, 21x21, sigma 3.5.
 pub const FEATHER_BLUR: BlurSpec = BlurSpec {
     ksize: 21,

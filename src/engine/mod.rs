@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::effects::kernels::{
-    BACKGROUND_BLUR, FEATHER_BLUR, ResampleAxis, SPOTLIGHT_FACTOR, gaussian_weights, reduced_blur,
+    BACKGROUND_BLUR, FEATHER_BLUR, ResampleAxis, SPOTLIGHT_FACTOR, background_blur,
+    gaussian_weights, reduced_blur,
 };
 use crate::effects::params::*;
 use crate::effects::reduce::{FAST_BLUR_LEVELS, ReducedGeom, planes_len, reduced_planes};
@@ -74,17 +75,52 @@ pub struct FrameEngine {
     output: FrameFormat,
     quality: BlurQuality,
     res: Resources,
-    kernel_offsets: KernelOffsets,
+    background: BackgroundLayout,
+    /// Offset and radius of the feather kernel in the weights buffer.
+    feather_kernel: (u32, u32),
 }
 
-/// Where each blur kernel sits in the weights buffer.
+/// Where the background blur's planes live: fixed per format and quality.
 #[derive(Debug, Clone, Copy)]
-struct KernelOffsets {
-    luma_exact: (u32, u32),
-    chroma_exact: (u32, u32),
-    luma_reduced: (u32, u32),
-    chroma_reduced: (u32, u32),
-    feather: (u32, u32),
+struct BackgroundLayout {
+    /// The blurred planes the composite reads (`bg_a`).
+    planes: [PlaneGeom; 3],
+    /// The composite's `bg_sampling` per plane: scale and margin of the reduced planes.
+    sampling: [[u32; 4]; 3],
+    /// Fast path: the first 2x decimation (`bg_b`) and its margin per plane.
+    first: [PlaneGeom; 3],
+    first_margin: [u32; 3],
+}
+
+impl BackgroundLayout {
+    fn new(input: &FrameFormat, quality: BlurQuality) -> Self {
+        match quality {
+            BlurQuality::Fast => {
+                let (geoms, planes) = reduced_planes(input, 2);
+                let (first_geoms, first) = reduced_planes(input, 1);
+                Self {
+                    planes,
+                    sampling: geoms.map(|g: ReducedGeom| [g.scale, g.margin, 0, 0]),
+                    first,
+                    first_margin: first_geoms.map(|g| g.margin),
+                }
+            }
+            BlurQuality::Exact => {
+                let planes = input.gpu_float_planes(0);
+                Self {
+                    planes,
+                    sampling: [[1, 0, 0, 0]; 3],
+                    first: planes,
+                    first_margin: [0; 3],
+                }
+            }
+        }
+    }
+
+    /// `f32` elements each of the two background buffers holds.
+    fn buffer_len(&self) -> u32 {
+        planes_len(&self.planes).max(planes_len(&self.first))
+    }
 }
 
 impl FrameEngine {
@@ -105,7 +141,6 @@ impl FrameEngine {
             quality
         };
         let output = FrameFormat::new(ow, oh, input.color);
-        // kernels: exact luma/chroma, half-res luma/chroma, feather
         let mut weights = Vec::new();
         let mut push = |w: Vec<f32>| {
             let off = weights.len() as u32;
@@ -113,25 +148,66 @@ impl FrameEngine {
             weights.extend(w);
             (off, r)
         };
-        let chroma_spec = BACKGROUND_BLUR.half_resolution();
-        let (lr, ls) = reduced_blur(BACKGROUND_BLUR, FAST_BLUR_LEVELS[0]);
-        let (cr, cs) = reduced_blur(chroma_spec, FAST_BLUR_LEVELS[1]);
-        let kernel_offsets = KernelOffsets {
-            luma_exact: push(BACKGROUND_BLUR.weights()),
-            chroma_exact: push(chroma_spec.weights()),
-            luma_reduced: push(gaussian_weights(lr, ls)),
-            chroma_reduced: push(gaussian_weights(cr, cs)),
-            feather: push(FEATHER_BLUR.weights()),
-        };
-        let res = Resources::new(&ctx, input, output, quality, &weights)?;
-        Ok(Self {
+        let background_kernels: [(u32, u32); 3] = std::array::from_fn(|p| {
+            let spec = background_blur(p);
+            match quality {
+                BlurQuality::Exact => push(spec.weights()),
+                BlurQuality::Fast => {
+                    let (r, sigma) = reduced_blur(spec, FAST_BLUR_LEVELS[p]);
+                    push(gaussian_weights(r, sigma))
+                }
+            }
+        });
+        let feather_kernel = push(FEATHER_BLUR.weights());
+        let background = BackgroundLayout::new(&input, quality);
+        let res = Resources::new(&ctx, input, output, background.buffer_len(), &weights)?;
+        let engine = Self {
             ctx,
             input,
             output,
             quality,
             res,
-            kernel_offsets,
-        })
+            background,
+            feather_kernel,
+        };
+        engine.write_background_params(background_kernels);
+        Ok(engine)
+    }
+
+    /// The background passes' parameters depend only on the format and quality: written once.
+    fn write_background_params(&self, kernels: [(u32, u32); 3]) {
+        let src = self.input.gpu_packed_planes();
+        let bg = &self.background;
+        let mut blur = BlurParams::default();
+        let mut unpack = UnpackParams::default();
+        let mut reduce = BlurParams::default();
+        for p in 0..3 {
+            let g = bg.planes[p];
+            let (k, kr) = kernels[p];
+            blur.ops[p] = BlurOp {
+                src: g.into(),
+                dst: g.into(),
+                region: [0, 0, g.width, g.height],
+                kernel: [k, kr, 0, 0],
+            };
+            // exact: unpack into the final planes; fast: the first 2x decimation, then
+            // `reduce2` takes each plane to its final level (or copies it)
+            unpack.ops[p] = UnpackOp {
+                src: src[p].into(),
+                dst: bg.first[p].into(),
+                margin: [bg.first_margin[p], 0, 0, 0],
+            };
+            reduce.ops[p] = BlurOp {
+                src: bg.first[p].into(),
+                dst: g.into(),
+                region: [0, 0, g.width, g.height],
+                kernel: [(FAST_BLUR_LEVELS[p] > 1) as u32, 0, 0, 0],
+            };
+        }
+        let (q, r) = (&self.ctx.queue, &self.res);
+        q.write_buffer(&r.bg_blur_params, 0, bytemuck::bytes_of(&blur));
+        q.write_buffer(&r.unpack_params, 0, bytemuck::bytes_of(&unpack));
+        q.write_buffer(&r.reduce_params, 0, bytemuck::bytes_of(&reduce));
     }
 
     pub fn input_format(&self) -> FrameFormat {
@@ -324,7 +400,7 @@ impl FrameEngine {
                     count: [n as u32, 0, 0, 0],
                 }),
             );
-            let (fk, fr) = self.kernel_offsets.feather;
+            let (fk, fr) = self.feather_kernel;
             let feather_op = |region: PixelBox| BlurOp {
                 src: mask_plane.into(),
                 dst: mask_plane.into(),
@@ -344,74 +420,16 @@ impl FrameEngine {
             q.write_buffer(&r.feather_v_params, 0, bytemuck::bytes_of(&ops));
 
             let src_planes = self.input.gpu_packed_planes();
-            let (bg_planes, mode) = match (plan.effect, self.quality) {
-                (EffectType::Spotlight, _) => {
-                    (self.input.gpu_float_planes(0), CompositeMode::Spotlight)
-                }
-                (EffectType::Blur, BlurQuality::Exact) => (
-                    self.input.gpu_float_planes(0),
-                    CompositeMode::FullResBackground,
-                ),
-                (EffectType::Blur, BlurQuality::Fast) => (
-                    reduced_planes(&self.input, 2).1,
-                    CompositeMode::ReducedBackground,
-                ),
+            let mode = match (plan.effect, self.quality) {
+                (EffectType::Spotlight, _) => CompositeMode::Spotlight,
+                (EffectType::Blur, BlurQuality::Exact) => CompositeMode::FullResBackground,
+                (EffectType::Blur, BlurQuality::Fast) => CompositeMode::ReducedBackground,
             };
-            if plan.effect == EffectType::Blur {
-                let mut bp = BlurParams::default();
-                let mut up = UnpackParams::default();
-                let mut reduce = BlurParams::default();
-                let (first_geoms, first_level) = reduced_planes(&self.input, 1);
-                for p in 0..3 {
-                    let (k, kr) = match (self.quality, p) {
-                        (BlurQuality::Exact, 0) => self.kernel_offsets.luma_exact,
-                        (BlurQuality::Exact, _) => self.kernel_offsets.chroma_exact,
-                        (BlurQuality::Fast, 0) => self.kernel_offsets.luma_reduced,
-                        (BlurQuality::Fast, _) => self.kernel_offsets.chroma_reduced,
-                    };
-                    let g = bg_planes[p];
-                    bp.ops[p] = BlurOp {
-                        src: g.into(),
-                        dst: g.into(),
-                        region: [0, 0, g.width, g.height],
-                        kernel: [k, kr, 0, 0],
-                    };
-                    // exact: unpack into the final planes; fast: the first 2x decimation,
-                    // then `reduce2` takes each plane to its final level (or copies it)
-                    let unpack_dst = match self.quality {
-                        BlurQuality::Exact => g,
-                        BlurQuality::Fast => first_level[p],
-                    };
-                    up.ops[p] = UnpackOp {
-                        src: src_planes[p].into(),
-                        dst: unpack_dst.into(),
-                        margin: [first_geoms[p].margin, 0, 0, 0],
-                    };
-                    reduce.ops[p] = BlurOp {
-                        src: first_level[p].into(),
-                        dst: g.into(),
-                        region: [0, 0, g.width, g.height],
-                        kernel: [(FAST_BLUR_LEVELS[p] > 1) as u32, 0, 0, 0],
-                    };
-                }
-                q.write_buffer(&r.bg_blur_params, 0, bytemuck::bytes_of(&bp));
-                q.write_buffer(&r.unpack_params, 0, bytemuck::bytes_of(&up));
-                if self.quality == BlurQuality::Fast {
-                    q.write_buffer(&r.reduce_params, 0, bytemuck::bytes_of(&reduce));
-                }
-            }
-            let reduced_geoms = reduced_planes(&self.input, 2).0;
-            let mut cp = CompositeParams {
-                mask: mask_plane.into(),
-                mask_box: [b.x0, b.y0, b.x1, b.y1],
-                mode: [mode as u32, 0, 0, 0],
-                ..Default::default()
-            };
-            for p in 0..3 {
-                cp.planes[p] = CompositePlane {
+            let cp = CompositeParams {
+                planes: std::array::from_fn(|p| CompositePlane {
                     src: src_planes[p].into(),
                     dst: src_planes[p].into(),
-                    bg: bg_planes[p].into(),
+                    bg: self.background.planes[p].into(),
                     black: if p == 0 {
                         self.input.color.range.luma_black()
                     } else {
@@ -420,15 +438,12 @@ impl FrameEngine {
                     factor: SPOTLIGHT_FACTOR,
                     chroma: (p > 0) as u32,
                     _pad: 0,
-                    bg_sampling: match mode {
-                        CompositeMode::ReducedBackground => {
-                            let g: ReducedGeom = reduced_geoms[p];
-                            [g.scale, g.margin, 0, 0]
-                        }
-                        _ => [1, 0, 0, 0],
-                    },
-                };
-            }
+                    bg_sampling: self.background.sampling[p],
+                }),
+                mask: mask_plane.into(),
+                mask_box: [b.x0, b.y0, b.x1, b.y1],
+                mode: [mode as u32, 0, 0, 0],
+            };
             q.write_buffer(&r.composite_params, 0, bytemuck::bytes_of(&cp));
         }
         if let Some(crop) = plan.crop {
@@ -512,12 +527,12 @@ impl FrameEngine {
                 );
             }
             Stage::Background => {
-                let planes = self.background_planes();
+                let planes = self.background.planes;
                 let mw = planes.iter().map(|p| p.width).max().unwrap_or(0);
                 let mh = planes.iter().map(|p| p.height).max().unwrap_or(0);
                 match self.quality {
                     BlurQuality::Fast => {
-                        let f = reduced_planes(&self.input, 1).1;
+                        let f = self.background.first;
                         let size = sheet_size((f[0].width, f[0].height), (f[1].width, f[1].height));
                         dispatch(pass, &k.downsample2, &r.downsample_group, size);
                         dispatch(pass, &k.reduce2, &r.reduce_group, (mw, mh, 3));
@@ -572,16 +587,13 @@ impl FrameEngine {
     /// Where the blurred background planes sit: full size (exact) or reduced by
     /// [`FAST_BLUR_LEVELS`] with margins (fast, see [`crate::effects::reduce`]).
     pub fn background_planes(&self) -> [PlaneGeom; 3] {
-        match self.quality {
-            BlurQuality::Fast => reduced_planes(&self.input, 2).1,
-            BlurQuality::Exact => self.input.gpu_float_planes(0),
-        }
+        self.background.planes
     }
 
     /// Debug/test access: the blurred background planes of the last processed blur frame, in
     /// [`Self::background_planes`] layout.
     pub fn read_background(&self) -> Result<Vec<f32>, GpuError> {
-        let len = planes_len(&self.background_planes());
+        let len = planes_len(&self.background.planes);
         self.read_f32(&self.res.bg_a, len as usize)
     }
 

@@ -1,9 +1,8 @@
 //! GPU buffers and bind groups of one [`super::FrameEngine`], created once per format.
 
-use super::{BlurQuality, MAX_ELLIPSES};
+use super::MAX_ELLIPSES;
 use crate::effects::kernels::{LANCZOS_A, MAX_FILTER_SCALE};
 use crate::effects::params::*;
-use crate::effects::reduce::{planes_len, reduced_planes};
 use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, storage, uniform};
 use crate::gpu::{GpuContext, GpuError};
@@ -50,7 +49,7 @@ impl Resources {
         ctx: &GpuContext,
         input: FrameFormat,
         output: FrameFormat,
-        quality: BlurQuality,
+        background_len: u32,
         kernel_weights: &[f32],
     ) -> Result<Self, GpuError> {
         let d = &ctx.device;
@@ -70,14 +69,7 @@ impl Resources {
         let in_bytes = input.gpu_packed_words() as u64 * 4;
         let out_bytes = output.gpu_packed_words() as u64 * 4;
         let luma = (input.width * input.height) as u64 * 4;
-        // exact: full-size planes; fast: the first decimation (into b) and the final
-        // reduced planes (a)
-        let bg_len = match quality {
-            BlurQuality::Fast => planes_len(&reduced_planes(&input, 1).1)
-                .max(planes_len(&reduced_planes(&input, 2).1)),
-            BlurQuality::Exact => input.gpu_float_len(0),
-        };
-        let bg_bytes = bg_len as u64 * 4;
+        let bg_bytes = background_len as u64 * 4;
         let taps = max_taps() as u64;
         let table_bytes = 4 * output.width.max(output.height) as u64 * (taps + 1) * 4;
         let tmp_bytes = (0..3)

@@ -38,17 +38,29 @@ impl From<ParamError> for PreviewError {
     }
 }
 
-/// What to preview.
-#[derive(Debug, Clone)]
+/// What to preview; also the `reelgpu preview` arguments (the field docs are its help text).
+#[derive(Debug, Clone, clap::Args)]
 pub struct PreviewRequest {
-    /// An image or a video; `None` renders a generated 1280x720 test card.
+    /// Image (PNG/JPEG) or video; omitted: a generated 1280x720 test card.
+    #[arg(long)]
     pub input: Option<PathBuf>,
-    /// `{"type", "params"}` or a full contract input; `None` renders every effect side by side.
+    /// Job file: `{"type", "params"}` or a full contract input; omitted: every effect side by side.
+    #[arg(long)]
     pub job: Option<PathBuf>,
+    /// Frame index (drives keyframes and active regions).
+    #[arg(long, conflicts_with = "time")]
     pub frame: Option<u64>,
+    /// Time in seconds (video only): the first frame at or after it.
+    #[arg(long)]
     pub time: Option<f64>,
+    /// A grid of N frames spread across the video.
+    #[arg(long, value_name = "N", conflicts_with_all = ["frame", "time"])]
     pub contact_sheet: Option<u32>,
+    /// Background blur: fast (decimated, within 45 dB of exact) or exact.
+    #[arg(long, value_enum, default_value_t = BlurQuality::Fast)]
     pub quality: BlurQuality,
+    /// Output PNG.
+    #[arg(long)]
     pub output: PathBuf,
 }
 

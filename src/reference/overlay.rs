@@ -2,7 +2,7 @@
 
 use super::{blur, composite, mask, resize};
 use crate::effects::kernels::{
-    BACKGROUND_BLUR, BlurSpec, SPOTLIGHT_FACTOR, gaussian_weights, reduced_blur,
+    BlurSpec, SPOTLIGHT_FACTOR, background_blur, gaussian_weights, reduced_blur,
 };
 use crate::effects::reduce::FAST_BLUR_LEVELS;
 use crate::engine::BlurQuality;
@@ -58,11 +58,7 @@ pub fn apply_with(
         for (p, levels) in FAST_BLUR_LEVELS.into_iter().enumerate() {
             let (pw, ph) = frame.format.plane_size(p);
             let m = if p == 0 { &luma_mask } else { &chroma_mask };
-            let spec = if p == 0 {
-                BACKGROUND_BLUR
-            } else {
-                BACKGROUND_BLUR.half_resolution()
-            };
+            let spec = background_blur(p);
             let blurred;
             let (bg, factor) = match plan.effect {
                 EffectType::Blur => {

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use super::process::VideoError;
+use super::process::{TAIL_LINES, VideoError};
 use crate::color::{ColorMatrix, ColorRange, ColorSpec};
 
 /// The ffprobe binary: `REELGPU_FFPROBE`; else next to `REELGPU_FFMPEG` when that is set; else
@@ -151,7 +151,7 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
         return Err(VideoError::FfmpegFailed {
             input,
             status: out.status.to_string(),
-            stderr_tail: lines[lines.len().saturating_sub(20)..].join("\n"),
+            stderr_tail: lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n"),
         });
     }
     let parsed: ProbeOutput =

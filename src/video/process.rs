@@ -10,7 +10,7 @@ use ffmpeg_sidecar::child::FfmpegChild;
 use ffmpeg_sidecar::command::FfmpegCommand;
 
 /// Lines of ffmpeg's stderr kept for error messages.
-const TAIL_LINES: usize = 20;
+pub(super) const TAIL_LINES: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
