@@ -109,9 +109,9 @@ fn blur_v(@builtin(global_invocation_id) gid: vec3<u32>) {
     );
 }
 
-// The fast background path's second level: `[1 3 3 1]/8` prefilter with 2x decimation of a
-// float plane (kernel.x == 1), or a plain copy (kernel.x == 0) for planes already at their
-// final size. One invocation per destination sample; sample i sits at source position 2i + 0.5.
+// The fast background path's second level (luma only): `[1 3 3 1]/8` prefilter with 2x
+// decimation of a float plane. One invocation per destination sample; sample i sits at source
+// position 2i + 0.5.
 @compute @workgroup_size(64, 1, 1)
 fn reduce2(@builtin(global_invocation_id) gid: vec3<u32>) {
     let op = params.ops[gid.z];
@@ -120,10 +120,6 @@ fn reduce2(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let p = op.src;
     let out = op.dst.offset + gid.y * op.dst.stride + gid.x;
-    if (op.kernel.x == 0u) {
-        dst[out] = src[p.offset + gid.y * p.stride + gid.x];
-        return;
-    }
     let w = array<f32, 4>(0.125, 0.375, 0.375, 0.125);
     let x0 = i32(gid.x) * 2 - 1;
     let y0 = i32(gid.y) * 2 - 1;

@@ -82,7 +82,11 @@ pub fn reduced_planes(format: &FrameFormat, level: u32) -> ([ReducedGeom; 3], [P
 
 /// Elements of the buffer holding `planes`.
 pub fn planes_len(planes: &[PlaneGeom; 3]) -> u32 {
-    planes[2].offset + planes[2].stride * planes[2].height
+    planes
+        .iter()
+        .map(|p| p.offset + p.stride * p.height)
+        .max()
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

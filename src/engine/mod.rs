@@ -26,6 +26,9 @@ use resources::Resources;
 /// Outputs per invocation of blur.wgsl's `blur_h` / `blur_v` (its `OUTPUTS`).
 const BLUR_OUTPUTS: u32 = 4;
 
+/// Outputs per invocation of unpack.wgsl's `downsample2` (its `DOWNSAMPLE_OUTPUTS`).
+const DOWNSAMPLE_OUTPUTS: u32 = 2;
+
 /// Most ellipses one frame can hold (`job::Limits::max_regions` keeps jobs within it).
 pub const MAX_ELLIPSES: usize = 1024;
 
@@ -80,6 +83,10 @@ pub struct FrameEngine {
     feather_kernel: (u32, u32),
 }
 
+// The fast path's passes assume luma is decimated twice and chroma once.
+const _: () =
+    assert!(FAST_BLUR_LEVELS[0] == 2 && FAST_BLUR_LEVELS[1] == 1 && FAST_BLUR_LEVELS[2] == 1);
+
 /// Where the background blur's planes live: fixed per format and quality.
 #[derive(Debug, Clone, Copy)]
 struct BackgroundLayout {
@@ -87,9 +94,12 @@ struct BackgroundLayout {
     planes: [PlaneGeom; 3],
     /// The composite's `bg_sampling` per plane: scale and margin of the reduced planes.
     sampling: [[u32; 4]; 3],
-    /// Fast path: the first 2x decimation (`bg_b`) and its margin per plane.
+    /// Fast path: the first 2x decimation and its margin per plane. Planes decimated more
+    /// than once (luma) put it in `bg_b` for `reduce2`; the others (chroma) are then at their
+    /// final level and go straight to `planes` in `bg_a`.
     first: [PlaneGeom; 3],
     first_margin: [u32; 3],
+    first_is_final: [bool; 3],
 }
 
 impl BackgroundLayout {
@@ -97,12 +107,20 @@ impl BackgroundLayout {
         match quality {
             BlurQuality::Fast => {
                 let (geoms, planes) = reduced_planes(input, 2);
-                let (first_geoms, first) = reduced_planes(input, 1);
+                let (first_geoms, mut first) = reduced_planes(input, 1);
+                let first_is_final = FAST_BLUR_LEVELS.map(|levels| levels == 1);
+                for p in 0..3 {
+                    if first_is_final[p] {
+                        debug_assert_eq!(first_geoms[p], geoms[p]);
+                        first[p] = planes[p];
+                    }
+                }
                 Self {
                     planes,
                     sampling: geoms.map(|g: ReducedGeom| [g.scale, g.margin, 0, 0]),
                     first,
                     first_margin: first_geoms.map(|g| g.margin),
+                    first_is_final,
                 }
             }
             BlurQuality::Exact => {
@@ -112,6 +130,7 @@ impl BackgroundLayout {
                     sampling: [[1, 0, 0, 0]; 3],
                     first: planes,
                     first_margin: [0; 3],
+                    first_is_final: [true; 3],
                 }
             }
         }
@@ -191,17 +210,17 @@ impl FrameEngine {
                 kernel: [k, kr, 0, 0],
             };
             // exact: unpack into the final planes; fast: the first 2x decimation, then
-            // `reduce2` takes each plane to its final level (or copies it)
+            // `reduce2` takes luma to its final level
             unpack.ops[p] = UnpackOp {
                 src: src[p].into(),
                 dst: bg.first[p].into(),
-                margin: [bg.first_margin[p], 0, 0, 0],
+                margin: [bg.first_margin[p], bg.first_is_final[p] as u32, 0, 0],
             };
             reduce.ops[p] = BlurOp {
                 src: bg.first[p].into(),
                 dst: g.into(),
                 region: [0, 0, g.width, g.height],
-                kernel: [(FAST_BLUR_LEVELS[p] > 1) as u32, 0, 0, 0],
+                kernel: [0; 4],
             };
         }
         let (q, r) = (&self.ctx.queue, &self.res);
@@ -533,9 +552,17 @@ impl FrameEngine {
                 match self.quality {
                     BlurQuality::Fast => {
                         let f = self.background.first;
-                        let size = sheet_size((f[0].width, f[0].height), (f[1].width, f[1].height));
+                        let pairs = |g: PlaneGeom| (g.width.div_ceil(DOWNSAMPLE_OUTPUTS), g.height);
+                        let size = sheet_size(pairs(f[0]), pairs(f[1]));
                         dispatch(pass, &k.downsample2, &r.downsample_group, size);
-                        dispatch(pass, &k.reduce2, &r.reduce_group, (mw, mh, 3));
+                        // only luma needs a second level (see `FAST_BLUR_LEVELS`)
+                        let luma = planes[0];
+                        dispatch(
+                            pass,
+                            &k.reduce2,
+                            &r.reduce_group,
+                            (luma.width, luma.height, 1),
+                        );
                     }
                     BlurQuality::Exact => {
                         let words = self.input.gpu_packed_planes()[0].stride;
@@ -620,22 +647,29 @@ fn grow(b: PixelBox, r: u32, w: u32, h: u32) -> PixelBox {
 
 #[cfg(test)]
 mod tests {
-    use super::BLUR_OUTPUTS;
-    use crate::gpu::shaders;
+    use super::{BLUR_OUTPUTS, DOWNSAMPLE_OUTPUTS};
+    use crate::gpu::shaders::{self, ShaderFile};
 
-    /// The dispatch sizes assume blur.wgsl's `OUTPUTS`.
-    #[test]
-    fn blur_outputs_match_the_shader() {
-        let module = shaders::BLUR.validate().unwrap();
+    fn wgsl_u32_constant(shader: &ShaderFile, name: &str) -> u32 {
+        let module = shader.validate().unwrap();
         let (_, c) = module
             .constants
             .iter()
-            .find(|(_, c)| c.name.as_deref() == Some("OUTPUTS"))
-            .expect("OUTPUTS in blur.wgsl");
-        let value = match module.global_expressions[c.init] {
+            .find(|(_, c)| c.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} in {}", shader.name));
+        match module.global_expressions[c.init] {
             naga::Expression::Literal(naga::Literal::U32(v)) => v,
-            ref other => panic!("OUTPUTS is {other:?}"),
-        };
-        assert_eq!(value, BLUR_OUTPUTS);
+            ref other => panic!("{name} is {other:?}"),
+        }
+    }
+
+    /// The dispatch sizes assume the shaders' outputs per invocation.
+    #[test]
+    fn outputs_per_invocation_match_the_shaders() {
+        assert_eq!(wgsl_u32_constant(&shaders::BLUR, "OUTPUTS"), BLUR_OUTPUTS);
+        assert_eq!(
+            wgsl_u32_constant(&shaders::UNPACK, "DOWNSAMPLE_OUTPUTS"),
+            DOWNSAMPLE_OUTPUTS
+        );
     }
 }

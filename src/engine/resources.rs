@@ -145,7 +145,7 @@ impl Resources {
                 d,
                 "downsample",
                 &k.downsample2,
-                &[(0, &unpack_params), (1, &input_buf), (2, &bg_b)],
+                &[(0, &unpack_params), (1, &input_buf), (2, &bg_b), (3, &bg_a)],
             ),
             reduce_group: bind(
                 d,
