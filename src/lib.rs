@@ -8,13 +8,17 @@
 //!   the filter definitions they share with the CPU references.
 //! - [`engine`]: chains the passes for one frame plan, with buffers sized once per format.
 //! - [`reference`]: straightforward CPU implementations of every pass, for tests and tools.
-//! - [`video`]: ffmpeg subprocesses (frame extraction for previews).
+//! - [`video`]: ffmpeg subprocesses: probe, frame extraction, the export's decoder and encoder
+//!   children and the Matroska stream that carries timestamps into the encoder.
+//! - [`export`]: `reelgpu export`: segments per job type and the streaming decode → GPU →
+//!   encode pipeline.
 //! - [`preview`]: the `reelgpu preview` command: one frame or a contact sheet to PNG.
 //! - [`testing`]: test patterns, image metrics and golden-image comparison.
 
 pub mod color;
 pub mod effects;
 pub mod engine;
+pub mod export;
 pub mod frame;
 pub mod gpu;
 pub mod job;

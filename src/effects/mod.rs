@@ -3,5 +3,6 @@
 
 pub mod convert;
 pub mod kernels;
+pub mod label;
 pub mod params;
 pub mod reduce;

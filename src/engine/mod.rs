@@ -5,6 +5,7 @@
 //! result back through a reused mapped buffer, and allocates nothing on the host. A frame whose
 //! plan does nothing never touches the GPU.
 
+pub mod label;
 mod resources;
 
 use std::sync::Arc;

@@ -17,6 +17,7 @@ pub struct Kernels {
     pub resize_v: wgpu::ComputePipeline,
     pub rgba_to_yuv: wgpu::ComputePipeline,
     pub yuv_to_rgba: wgpu::ComputePipeline,
+    pub label_blend: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
@@ -55,6 +56,7 @@ impl Kernels {
         let composite = module(device, shaders::COMPOSITE)?;
         let resize = module(device, shaders::RESIZE)?;
         let convert = module(device, shaders::CONVERT)?;
+        let label = module(device, shaders::LABEL)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -68,6 +70,7 @@ impl Kernels {
             resize_v: pipeline(device, &resize, "resize_v"),
             rgba_to_yuv: pipeline(device, &convert, "rgba_to_yuv"),
             yuv_to_rgba: pipeline(device, &convert, "yuv_to_rgba"),
+            label_blend: pipeline(device, &label, "blend"),
         })
     }
 }

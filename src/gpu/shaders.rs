@@ -34,9 +34,13 @@ pub const CONVERT: ShaderFile = ShaderFile {
     name: "convert.wgsl",
     body: include_str!("../../shaders/convert.wgsl"),
 };
+pub const LABEL: ShaderFile = ShaderFile {
+    name: "label.wgsl",
+    body: include_str!("../../shaders/label.wgsl"),
+};
 
 /// Every shader file of the crate.
-pub const ALL: [ShaderFile; 6] = [BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT];
+pub const ALL: [ShaderFile; 7] = [BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL];
 
 impl ShaderFile {
     /// The module source as compiled: prelude + body.

@@ -196,6 +196,15 @@ impl OverlayTimeline {
         }
     }
 
+    /// A timeline with nothing to do on any frame.
+    pub fn none() -> Self {
+        Self {
+            regions: Vec::new(),
+            effect: EffectType::Blur,
+            crop: None,
+        }
+    }
+
     /// A crop-only timeline (the `framing` export).
     pub fn crop_only(keyframes: &[CropKeyframe]) -> Self {
         Self {

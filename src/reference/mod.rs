@@ -4,6 +4,7 @@
 pub mod blur;
 pub mod composite;
 pub mod convert;
+pub mod label;
 pub mod mask;
 pub mod overlay;
 pub mod resize;

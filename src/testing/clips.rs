@@ -9,11 +9,19 @@ use crate::video::ffmpeg_path;
 /// Writes `path` with `ffmpeg -y <args> <path>` unless it already exists; panics with
 /// ffmpeg's stderr on failure (test helper).
 pub fn generate(path: &Path, args: &[&str]) -> PathBuf {
+    try_generate(path, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`generate`], returning ffmpeg's error instead of panicking.
+pub fn try_generate<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    path: &Path,
+    args: &[S],
+) -> Result<PathBuf, String> {
     if path.exists() {
-        return path.to_path_buf();
+        return Ok(path.to_path_buf());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).unwrap();
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
     let partial = path.with_extension(format!("partial.{ext}"));
@@ -22,14 +30,16 @@ pub fn generate(path: &Path, args: &[&str]) -> PathBuf {
         .args(args)
         .arg(&partial)
         .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&partial, path).unwrap();
-    path.to_path_buf()
+        .map_err(|e| format!("running {}: {e}", ffmpeg_path().display()))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(format!(
+            "ffmpeg {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    std::fs::rename(&partial, path).map_err(|e| e.to_string())?;
+    Ok(path.to_path_buf())
 }
 
 /// Arguments for an H.264 test-pattern clip of `w x h` at `fps` for `seconds`, with a 440 Hz

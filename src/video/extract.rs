@@ -1,7 +1,7 @@
 //! Extracting chosen frames of a video as YUV 4:2:0 (rotation applied, as ffmpeg does by
 //! default), with the frame index each one has in presentation order.
 
-use super::process::{Ffmpeg, VideoError, stderr_tail};
+use super::process::{Ffmpeg, VideoError, showinfo_field, stderr_tail};
 use crate::color::{ColorMatrix, ColorRange, ColorSpec};
 use crate::frame::{FrameFormat, YuvFrame};
 
@@ -128,17 +128,13 @@ pub fn extract_frames(
 
 /// `(n, pts)` from the first showinfo and the pts list of the second.
 fn showinfo_pts(lines: &[String]) -> (Vec<(u64, i64)>, Vec<i64>) {
-    let field = |l: &str, key: &str| -> Option<String> {
-        let i = l.find(key)? + key.len();
-        Some(l[i..].split_whitespace().next()?.to_string())
-    };
     let mut all = Vec::new();
     let mut picked = Vec::new();
     for l in lines
         .iter()
         .filter(|l| l.contains("Parsed_showinfo") && l.contains(" n:"))
     {
-        let (Some(n), Some(pts)) = (field(l, " n:"), field(l, " pts:")) else {
+        let (Some(n), Some(pts)) = (showinfo_field(l, " n:"), showinfo_field(l, " pts:")) else {
             continue;
         };
         let (Ok(n), Ok(pts)) = (n.parse::<u64>(), pts.parse::<i64>()) else {

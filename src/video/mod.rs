@@ -1,11 +1,16 @@
-//! ffmpeg subprocesses. This module finds ffmpeg, probes sources with ffprobe, and extracts
-//! chosen frames of a video as raw YUV 4:2:0 for previews; the streaming export builds on the
-//! same process handling.
+//! ffmpeg subprocesses: finding ffmpeg, probing sources with ffprobe, extracting chosen frames
+//! for previews, and the streaming export's decoder and encoder children (raw YUV 4:2:0 out of
+//! the decoder, a Matroska stream of timestamped raw frames into the encoder).
 
+pub mod decode;
+pub mod encode;
 pub mod extract;
+pub mod mkv;
 pub mod probe;
 pub mod process;
 
+pub use decode::{Decoder, DecoderKind};
+pub use encode::{Encoder, EncoderKind};
 pub use extract::{ExtractedFrame, FrameSelector, count_frames, extract_frames};
 pub use probe::{VideoInfo, probe};
 pub use process::{VideoError, ffmpeg_path};

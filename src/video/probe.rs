@@ -34,7 +34,7 @@ pub struct Rational {
 
 impl Rational {
     /// Parses `a/b` with both parts positive.
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         let (a, b) = s.split_once('/')?;
         let (num, den) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
         (num > 0 && den > 0).then_some(Self { num, den })

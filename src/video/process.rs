@@ -38,6 +38,9 @@ pub fn ffmpeg_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("ffmpeg"))
 }
 
+/// Called with every stderr line of a running ffmpeg, on its stderr thread.
+pub type LineHook = Box<dyn FnMut(&str) + Send>;
+
 /// A running ffmpeg whose stderr is drained in the background.
 pub struct Ffmpeg {
     child: FfmpegChild,
@@ -49,6 +52,16 @@ impl Ffmpeg {
     /// Spawns `ffmpeg -hide_banner -nostdin <args>`; `keep` selects stderr lines to keep in full
     /// (besides the last few, which are always kept).
     pub fn spawn(input: &str, args: &[String], keep: fn(&str) -> bool) -> Result<Self, VideoError> {
+        Self::spawn_with(input, args, keep, None)
+    }
+
+    /// Like [`Self::spawn`], and every stderr line also goes to `on_line` as it arrives.
+    pub fn spawn_with(
+        input: &str,
+        args: &[String],
+        keep: fn(&str) -> bool,
+        mut on_line: Option<LineHook>,
+    ) -> Result<Self, VideoError> {
         let path = ffmpeg_path();
         let mut cmd = FfmpegCommand::new_with_path(&path);
         cmd.as_inner_mut()
@@ -69,6 +82,9 @@ impl Ffmpeg {
                         let line = strip_level(part.trim_end()).to_string();
                         if line.is_empty() {
                             continue;
+                        }
+                        if let Some(hook) = on_line.as_mut() {
+                            hook(&line);
                         }
                         if keep(&line) {
                             kept.push(line.clone());
@@ -92,6 +108,25 @@ impl Ffmpeg {
         })
     }
 
+    /// The child's stdin (piped), once.
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.take_stdin()
+    }
+
+    /// The child's stdout (piped), once.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.take_stdout()
+    }
+
+    pub fn pid(&mut self) -> u32 {
+        self.child.as_inner().id()
+    }
+
+    /// Stops the child now (it is reaped on drop or by [`Self::finish`]).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
     /// Reads all of stdout.
     pub fn read_stdout(&mut self) -> Result<Vec<u8>, VideoError> {
         let mut out = Vec::new();
@@ -99,6 +134,25 @@ impl Ffmpeg {
             stdout.read_to_end(&mut out)?;
         }
         Ok(out)
+    }
+
+    /// Stops the child if it still runs, reaps it and returns its last stderr lines (for an
+    /// error found while reading its output).
+    pub fn stop_and_tail(&mut self) -> String {
+        if let Ok(None) = self.child.as_inner_mut().try_wait() {
+            // give a child that is already on its way out a moment to write its last words
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if let Ok(None) = self.child.as_inner_mut().try_wait() {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+        let lines = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        stderr_tail(&lines)
     }
 
     /// Waits for exit; returns the kept stderr lines, or an error with the last lines.
@@ -150,6 +204,12 @@ fn strip_level(line: &str) -> &str {
         }
     }
     line
+}
+
+/// The value after `key` in a showinfo line (`" pts:"` -> `"1024"`).
+pub fn showinfo_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let i = line.find(key)? + key.len();
+    line[i..].split_whitespace().next()
 }
 
 /// The last stderr lines, for error messages.

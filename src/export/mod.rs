@@ -1,0 +1,250 @@
+//! `reelgpu export`: a source video streamed through ffmpeg (decode) → the GPU engine →
+//! ffmpeg (encode), for the contract's three export types. The job is checked against the
+//! source (size limits, frame ranges, clip times) before any output is written.
+
+pub mod pipeline;
+pub mod segments;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::engine::label::LabelCompositor;
+use crate::engine::{BlurQuality, FrameEngine};
+use crate::frame::FrameFormat;
+use crate::gpu::{GpuContext, GpuError};
+use crate::job::{JobParams, JobSpec, Limits, ParamError};
+use crate::video::VideoError;
+use crate::video::decode::{DecoderKind, frame_times, nvdec_works};
+use crate::video::encode::{AudioSource, ColorTags, EncodeSettings, EncoderKind};
+use crate::video::probe::{Rational, VideoInfo, probe};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("invalid job: {0}")]
+    Job(#[from] ParamError),
+    #[error("job file {path}: {message}")]
+    JobFile { path: PathBuf, message: String },
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    #[error("{input}: the video has no frames")]
+    NoFrames { input: String },
+    #[error("{input}: {width}x{height} exceeds the size limit of {limit}x{limit}")]
+    TooLarge {
+        input: String,
+        width: u32,
+        height: u32,
+        limit: u32,
+    },
+    #[error("label: {0}")]
+    Label(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("export stopped")]
+    Cancelled,
+}
+
+impl ExportError {
+    /// Whether retrying the same job could succeed (transient faults) or not (bad input).
+    pub fn should_retry(&self) -> bool {
+        match self {
+            ExportError::Job(_)
+            | ExportError::JobFile { .. }
+            | ExportError::NoFrames { .. }
+            | ExportError::TooLarge { .. }
+            | ExportError::Unsupported(_)
+            | ExportError::Label(_) => false,
+            ExportError::Video(v) => !matches!(v, VideoError::Unusable { .. }),
+            ExportError::Gpu(_) | ExportError::Cancelled => true,
+        }
+    }
+}
+
+/// Which decoder to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecoderChoice {
+    /// NVDEC when a trial decode works, else software.
+    Auto,
+    Software,
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub input: PathBuf,
+    pub job: JobSpec,
+    pub output: PathBuf,
+    pub limits: Limits,
+    pub decoder: DecoderChoice,
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportSummary {
+    pub output: PathBuf,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub frames: u64,
+    /// Frames that went through the GPU (the others had nothing to do).
+    pub gpu_frames: u64,
+    pub width: u32,
+    pub height: u32,
+    pub duration_s: f64,
+    pub decoder: &'static str,
+    pub encoder: &'static str,
+    pub adapter: String,
+    pub decode_s: f64,
+    pub gpu_s: f64,
+    pub encode_s: f64,
+    pub wall_s: f64,
+    pub fps: f64,
+}
+
+/// Loads a job file: `{"type", "params"}` or a full contract input object.
+pub fn load_job(path: &Path, limits: &Limits) -> Result<JobSpec, ExportError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ExportError::JobFile {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ExportError::JobFile {
+            path: path.to_path_buf(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+    Ok(JobSpec::from_json(&value, limits)?)
+}
+
+/// A source checked against the job and the limits: everything known before any output.
+pub struct Prepared {
+    pub info: VideoInfo,
+    pub segments: Vec<segments::Segment>,
+    pub total_frames: u64,
+}
+
+/// Probes the source and plans the job on it; fails before any output is written.
+pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
+    let info = probe(&req.input)?;
+    let limit = req.limits.max_dimension;
+    if info.width > limit || info.height > limit {
+        return Err(ExportError::TooLarge {
+            input: req.input.display().to_string(),
+            width: info.width,
+            height: info.height,
+            limit,
+        });
+    }
+    let source = req.input.to_string_lossy();
+    let times = frame_times(&source)?;
+    if times.is_empty() {
+        return Err(ExportError::NoFrames {
+            input: source.into_owned(),
+        });
+    }
+    let segments = segments::plan(&req.job, &times)?;
+    let total_frames = segments::kept_frames(&segments, &times);
+    Ok(Prepared {
+        info,
+        segments,
+        total_frames,
+    })
+}
+
+/// Runs an export prepared by [`prepare`]; `progress(done, total)` after every frame.
+pub fn run(
+    ctx: &Arc<GpuContext>,
+    req: &ExportRequest,
+    prepared: &Prepared,
+    encoder: EncoderKind,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ExportSummary, ExportError> {
+    let info = &prepared.info;
+    let source = req.input.to_string_lossy().into_owned();
+    let decoder = match req.decoder {
+        DecoderChoice::Auto if nvdec_works(&source) => DecoderKind::Nvdec,
+        _ => DecoderKind::Software,
+    };
+    tracing::info!(
+        decoder = decoder.name(),
+        encoder = encoder.name(),
+        "export codecs"
+    );
+    let output_size = match &req.job.params {
+        JobParams::Overlay(p) if p.crop_keyframes.as_ref().is_some_and(|k| !k.is_empty()) => {
+            Some((p.output_width as u32, p.output_height as u32))
+        }
+        JobParams::Framing(p) => Some((p.output_width as u32, p.output_height as u32)),
+        _ => None,
+    };
+    let input = FrameFormat::new(info.width, info.height, info.color);
+    let mut engine = FrameEngine::new(ctx.clone(), input, output_size, BlurQuality::Fast)?;
+    let output_format = match output_size {
+        Some(_) => engine.output_format(),
+        None => input,
+    };
+    let mut label_pass = match &req.job.params {
+        JobParams::Annotate(p) => {
+            Some(LabelCompositor::new(ctx, output_format, &p.clips).map_err(ExportError::Label)?)
+        }
+        _ => None,
+    };
+    let mut apply_label = |clip: usize, frame: &mut [u8]| match label_pass.as_mut() {
+        Some(pass) => pass.apply(clip, frame).map_err(ExportError::from),
+        None => Ok(()),
+    };
+    let settings = EncodeSettings {
+        width: output_format.width,
+        height: output_format.height,
+        time_base: info.time_base.unwrap_or(Rational { num: 1, den: 90000 }),
+        color: color_tags(info),
+        audio: info.audio.as_ref().map(|_| AudioSource {
+            path: source.clone(),
+            cuts: segments::audio_cuts(&prepared.segments),
+        }),
+        kind: encoder,
+    };
+    let total = prepared.total_frames;
+    let (path, stats) = pipeline::run(
+        &mut engine,
+        &mut apply_label,
+        pipeline::PipelineInput {
+            source: &source,
+            info,
+            segments: &prepared.segments,
+            decoder,
+            encode: settings,
+            output: &req.output,
+        },
+        &mut |done| progress(done, total),
+    )?;
+    Ok(ExportSummary {
+        output: path,
+        kind: req.job.type_name(),
+        frames: stats.frames,
+        gpu_frames: stats.gpu_frames,
+        width: output_format.width,
+        height: output_format.height,
+        duration_s: stats.duration_s,
+        decoder: decoder.name(),
+        encoder: encoder.name(),
+        adapter: ctx.adapter.to_string(),
+        decode_s: stats.decode_s,
+        gpu_s: stats.gpu_s,
+        encode_s: stats.encode_s,
+        wall_s: stats.wall_s,
+        fps: stats.frames as f64 / stats.wall_s.max(1e-9),
+    })
+}
+
+/// The source's colour tags (BT.709 where it has none), for the output.
+fn color_tags(info: &VideoInfo) -> ColorTags {
+    let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty() && s != "unknown");
+    ColorTags {
+        matrix: known(&info.color_space).unwrap_or_else(|| info.color.matrix.ffmpeg_name().into()),
+        primaries: known(&info.color_primaries).unwrap_or_else(|| "bt709".into()),
+        transfer: known(&info.color_transfer).unwrap_or_else(|| "bt709".into()),
+        range: info.color.range,
+    }
+}

@@ -1,0 +1,363 @@
+//! The streaming loop: a decoder thread, the GPU stage on the calling thread, and an encoder
+//! thread, joined by bounded channels so decode, GPU and encode overlap with at most a few
+//! frames in flight. Frame buffers come from two fixed pools (source-sized and output-sized)
+//! and go back to them when the encoder has written them: nothing is allocated per frame, and
+//! memory does not grow with the video's length. Frames with nothing to do skip the GPU and
+//! go to the encoder in the decoder's own buffer.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::time::{Duration, Instant};
+
+use super::ExportError;
+use super::segments::{Keep, Segment};
+use crate::engine::FrameEngine;
+use crate::job::FramePlan;
+use crate::video::decode::{Decoder, DecoderKind};
+use crate::video::encode::{EncodeSettings, Encoder};
+use crate::video::probe::{Rational, VideoInfo};
+
+/// Frames queued between two stages (each direction), besides the one each stage works on.
+const QUEUE: usize = 2;
+/// Buffers per pool: one per stage plus the queues.
+const POOL: usize = 2 * QUEUE + 2;
+
+/// What one run did and where its time went.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineStats {
+    pub frames: u64,
+    pub gpu_frames: u64,
+    /// Seconds each stage spent working (waiting on ffmpeg included for decode and encode).
+    pub decode_s: f64,
+    pub gpu_s: f64,
+    pub encode_s: f64,
+    pub wall_s: f64,
+    /// End of the last frame, output seconds.
+    pub duration_s: f64,
+}
+
+/// Inputs of one run.
+pub struct PipelineInput<'a> {
+    pub source: &'a str,
+    pub info: &'a VideoInfo,
+    pub segments: &'a [Segment],
+    pub decoder: DecoderKind,
+    /// Encoder settings; `time_base` is replaced by the decoder's.
+    pub encode: EncodeSettings,
+    pub output: &'a Path,
+}
+
+/// A pooled frame buffer and the pool it returns to.
+struct Buf {
+    data: Vec<u8>,
+    home: Sender<Vec<u8>>,
+}
+
+impl Drop for Buf {
+    fn drop(&mut self) {
+        // back to its pool on every path, including a queue dropped by a failed stage (a
+        // stage waiting for a buffer then wakes up and sees the closed channel); the pool is
+        // gone only when the run is over
+        let _ = self.home.send(std::mem::take(&mut self.data));
+    }
+}
+
+enum Decoded {
+    Frame {
+        segment: usize,
+        index: u64,
+        out_pts: i64,
+        buf: Buf,
+    },
+    /// Every frame was sent; the output ends at `end_pts`.
+    End { end_pts: i64 },
+}
+
+enum ToEncode {
+    Frame { out_pts: i64, buf: Buf },
+    End { end_pts: i64 },
+}
+
+/// Burns clip `n`'s label into an output frame.
+pub type LabelFn<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), ExportError> + 'a;
+
+/// Runs the export; `progress(done)` is called after every frame.
+pub fn run(
+    engine: &mut FrameEngine,
+    labels: &mut LabelFn<'_>,
+    input: PipelineInput<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(PathBuf, PipelineStats), ExportError> {
+    let started = Instant::now();
+    let in_bytes = engine.input_format().frame_bytes();
+    let out_bytes = engine.output_format().frame_bytes();
+    let (in_home, in_pool) = channel::<Vec<u8>>();
+    let (out_home, out_pool) = channel::<Vec<u8>>();
+    for _ in 0..POOL {
+        in_home.send(vec![0u8; in_bytes]).expect("pool");
+        out_home.send(vec![0u8; out_bytes]).expect("pool");
+    }
+    let (tb_tx, tb_rx) = channel::<Rational>();
+    let (dec_tx, dec_rx) = sync_channel::<Decoded>(QUEUE);
+    let (enc_tx, enc_rx) = sync_channel::<ToEncode>(QUEUE);
+    let mut stats = PipelineStats::default();
+
+    std::thread::scope(|scope| {
+        let decoder = scope.spawn(|| {
+            decode_all(
+                input.source,
+                input.info,
+                input.segments,
+                input.decoder,
+                (in_pool, in_home),
+                tb_tx,
+                dec_tx,
+            )
+        });
+        let encode = input.encode.clone();
+        let output = input.output;
+        let encoder = scope.spawn(move || encode_all(output, encode, tb_rx, enc_rx));
+
+        let gpu = gpu_stage(
+            engine,
+            labels,
+            input.segments,
+            dec_rx,
+            enc_tx,
+            (out_pool, out_home),
+            &mut stats,
+            progress,
+        );
+        let decoded = decoder.join().expect("decoder thread");
+        let encoded = encoder.join().expect("encoder thread");
+        // The first failure in pipeline order is the cause; later stages only saw a closed
+        // channel.
+        let (decode_s, frames) = decoded?;
+        gpu?;
+        let (path, encode_s, end_s) = encoded?;
+        stats.decode_s = decode_s;
+        stats.encode_s = encode_s;
+        stats.duration_s = end_s;
+        if frames == 0 {
+            return Err(ExportError::NoFrames {
+                input: input.source.to_string(),
+            });
+        }
+        stats.wall_s = started.elapsed().as_secs_f64();
+        Ok((path, stats))
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gpu_stage(
+    engine: &mut FrameEngine,
+    labels: &mut LabelFn<'_>,
+    segments: &[Segment],
+    from_decoder: Receiver<Decoded>,
+    to_encoder: SyncSender<ToEncode>,
+    (out_pool, out_home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+    stats: &mut PipelineStats,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), ExportError> {
+    let (w, h) = (engine.input_format().width, engine.input_format().height);
+    let mut plan = FramePlan::default();
+    let mut gpu_time = Duration::ZERO;
+    while let Ok(msg) = from_decoder.recv() {
+        let (segment, index, out_pts, buf) = match msg {
+            Decoded::Frame {
+                segment,
+                index,
+                out_pts,
+                buf,
+            } => (segment, index, out_pts, buf),
+            Decoded::End { end_pts } => {
+                let _ = to_encoder.send(ToEncode::End { end_pts });
+                break;
+            }
+        };
+        let seg = &segments[segment];
+        seg.timeline.plan_into(index, w, h, &mut plan);
+        let label = seg.clip;
+        let out = if plan.is_identity() && plan.crop.is_none() && label.is_none() {
+            buf
+        } else {
+            let t = Instant::now();
+            let mut out = Buf {
+                data: out_pool.recv().map_err(|_| ExportError::Cancelled)?,
+                home: out_home.clone(),
+            };
+            if plan.is_identity() && plan.crop.is_none() {
+                out.data.copy_from_slice(&buf.data);
+            } else {
+                engine.process(&buf.data, &plan, &mut out.data)?;
+            }
+            if let Some(clip) = label {
+                labels(clip, &mut out.data)?;
+            }
+            drop(buf);
+            gpu_time += t.elapsed();
+            stats.gpu_frames += 1;
+            out
+        };
+        stats.frames += 1;
+        progress(stats.frames);
+        if to_encoder
+            .send(ToEncode::Frame { out_pts, buf: out })
+            .is_err()
+        {
+            // the encoder stopped: its error is the one to report
+            break;
+        }
+    }
+    stats.gpu_s = gpu_time.as_secs_f64();
+    Ok(())
+}
+
+/// Decodes every segment, keeps its frames and stamps their output timestamps. Returns the
+/// seconds spent reading frames and how many were sent.
+fn decode_all(
+    source: &str,
+    info: &VideoInfo,
+    segments: &[Segment],
+    kind: DecoderKind,
+    (pool, home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+    tb_tx: Sender<Rational>,
+    to_gpu: SyncSender<Decoded>,
+) -> Result<(f64, u64), ExportError> {
+    let mut busy = Duration::ZERO;
+    let mut sent = 0u64;
+    let mut time_base: Option<Rational> = None;
+    let mut offset_s = 0.0;
+    let mut end_pts = 0i64;
+    for (si, seg) in segments.iter().enumerate() {
+        let mut decoder = Decoder::spawn(source, info, kind, seg.window)?;
+        let mut index = 0u64;
+        let mut origin_tb = 0i64;
+        let mut offset_tb = 0i64;
+        loop {
+            let Ok(data) = pool.recv() else {
+                return Ok((busy.as_secs_f64(), sent));
+            };
+            let mut buf = Buf {
+                data,
+                home: home.clone(),
+            };
+            let t = Instant::now();
+            let read = decoder.read_frame(&mut buf.data);
+            busy += t.elapsed();
+            let Some(pts) = read? else {
+                drop(buf);
+                decoder.finish()?;
+                break;
+            };
+            let tb = match time_base {
+                Some(tb) => tb,
+                None => {
+                    let tb = decoder.time_base().or(info.time_base).ok_or_else(|| {
+                        ExportError::Unsupported(format!("{source}: no video time base"))
+                    })?;
+                    time_base = Some(tb);
+                    let _ = tb_tx.send(tb);
+                    tb
+                }
+            };
+            if index == 0 {
+                origin_tb = seg.origin_s.map(|s| seconds_to_tb(s, tb)).unwrap_or(0);
+                offset_tb = seconds_to_tb(offset_s, tb);
+            }
+            let i = index;
+            index += 1;
+            let t_s = pts as f64 * tb.as_f64();
+            let (keep, past) = match seg.keep {
+                Keep::Frames { first, last } => (first <= i && i <= last, i >= last),
+                Keep::Times { start, end } => (start <= t_s && t_s < end, t_s >= end),
+            };
+            if keep {
+                let out_pts = pts - origin_tb + offset_tb;
+                let frame = Decoded::Frame {
+                    segment: si,
+                    index: i,
+                    out_pts,
+                    buf,
+                };
+                if to_gpu.send(frame).is_err() {
+                    decoder.stop();
+                    return Ok((busy.as_secs_f64(), sent));
+                }
+                sent += 1;
+            } else {
+                drop(buf);
+            }
+            if past {
+                decoder.stop();
+                break;
+            }
+        }
+        offset_s += seg.span_s;
+        if let Some(tb) = time_base {
+            end_pts = match seg.origin_s {
+                None => seconds_to_tb(seg.span_s, tb),
+                Some(_) => seconds_to_tb(offset_s, tb),
+            };
+        }
+    }
+    let _ = to_gpu.send(Decoded::End { end_pts });
+    Ok((busy.as_secs_f64(), sent))
+}
+
+/// Writes frames as they come, one behind: a frame's duration is known when the next one
+/// (or the end) arrives. Starts ffmpeg at the first frame, so a source with no frames leaves
+/// no output behind.
+fn encode_all(
+    output: &Path,
+    mut settings: EncodeSettings,
+    tb_rx: Receiver<Rational>,
+    from_gpu: Receiver<ToEncode>,
+) -> Result<(PathBuf, f64, f64), ExportError> {
+    let mut encoder: Option<Encoder> = None;
+    let mut pending: Option<(i64, Buf)> = None;
+    let mut busy = Duration::ZERO;
+    let mut write = |encoder: &mut Encoder, pts: i64, next: i64, buf: Buf| {
+        let t = Instant::now();
+        let r = encoder.write_frame(pts, next - pts, &buf.data);
+        busy += t.elapsed();
+        drop(buf);
+        r
+    };
+    while let Ok(msg) = from_gpu.recv() {
+        match msg {
+            ToEncode::Frame { out_pts, buf } => {
+                if encoder.is_none() {
+                    settings.time_base = tb_rx.recv().map_err(|_| ExportError::Cancelled)?;
+                    encoder = Some(Encoder::spawn(output, &settings)?);
+                }
+                let enc = encoder.as_mut().expect("spawned");
+                if let Some((pts, prev)) = pending.take() {
+                    write(enc, pts, out_pts, prev)?;
+                }
+                pending = Some((out_pts, buf));
+            }
+            ToEncode::End { end_pts } => {
+                let Some(mut enc) = encoder.take() else {
+                    return Ok((output.to_path_buf(), 0.0, 0.0));
+                };
+                let tb = settings.time_base;
+                let mut end = end_pts;
+                if let Some((pts, prev)) = pending.take() {
+                    end = end.max(pts + 1);
+                    write(&mut enc, pts, end, prev)?;
+                }
+                let t = Instant::now();
+                let path = enc.finish()?;
+                busy += t.elapsed();
+                return Ok((path, busy.as_secs_f64(), end as f64 * tb.as_f64()));
+            }
+        }
+    }
+    // the GPU stage stopped without an end: dropping the encoder removes the partial file
+    Err(ExportError::Cancelled)
+}
+
+fn seconds_to_tb(s: f64, tb: Rational) -> i64 {
+    (s * f64::from(tb.den) / f64::from(tb.num)).round() as i64
+}

@@ -1,0 +1,283 @@
+//! The decoder child: ffmpeg writes the source's frames to stdout as raw YUV 4:2:0 in
+//! presentation order with passthrough timing (nothing dropped or duplicated), rotation
+//! applied. Each frame's timestamp comes from a `showinfo` filter at the end of the chain,
+//! whose stderr line is logged before the frame reaches the pipe, so it is always there by
+//! the time the frame has been read.
+
+use std::io::Read;
+use std::process::ChildStdout;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use super::probe::{Rational, VideoInfo};
+use super::process::{Ffmpeg, VideoError, showinfo_field, stderr_tail};
+
+/// Which decoder ffmpeg runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderKind {
+    /// NVDEC (`-hwaccel cuda`).
+    Nvdec,
+    Software,
+}
+
+impl DecoderKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DecoderKind::Nvdec => "nvdec",
+            DecoderKind::Software => "software",
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            DecoderKind::Nvdec => &["-hwaccel", "cuda"],
+            DecoderKind::Software => &[],
+        }
+    }
+}
+
+/// Whether NVDEC decodes the first frames of `path`: a trial run, never an assumption.
+pub fn nvdec_works(path: &str) -> bool {
+    let args: Vec<String> = [
+        "-loglevel",
+        "error",
+        "-hwaccel",
+        "cuda",
+        "-i",
+        path,
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "2",
+        "-f",
+        "null",
+        "-",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    Ffmpeg::spawn(path, &args, |_| false)
+        .and_then(|ff| ff.finish())
+        .is_ok()
+}
+
+/// A frame's timestamp in the source's time base.
+pub type Pts = i64;
+
+enum Info {
+    TimeBase(Rational),
+    Frame(Pts),
+}
+
+/// A running decoder.
+pub struct Decoder {
+    ff: Ffmpeg,
+    stdout: ChildStdout,
+    info: Receiver<Info>,
+    time_base: Option<Rational>,
+    frame_bytes: usize,
+    frames: u64,
+    path: String,
+    pub kind: DecoderKind,
+}
+
+impl Decoder {
+    /// Starts decoding `path` (described by `info`). `window` limits decoding to the frames
+    /// shown in `[start, end)` seconds (the source's own timestamps are kept).
+    pub fn spawn(
+        path: &str,
+        info: &VideoInfo,
+        kind: DecoderKind,
+        window: Option<(f64, f64)>,
+    ) -> Result<Self, VideoError> {
+        let mut args: Vec<String> = ["-nostats", "-loglevel", "info"]
+            .iter()
+            .chain(kind.args())
+            .map(|s| s.to_string())
+            .collect();
+        if let Some((start, end)) = window {
+            // seeking before the input is frame-accurate when decoding; -copyts keeps the
+            // source's timestamps so frames are placed by their own pts
+            args.extend([
+                "-ss".into(),
+                format!("{start}"),
+                "-to".into(),
+                format!("{end}"),
+            ]);
+            args.push("-copyts".into());
+        }
+        args.extend(
+            [
+                "-i",
+                path,
+                "-map",
+                "0:v:0",
+                "-an",
+                "-sn",
+                "-dn",
+                "-vf",
+                "format=yuv420p,showinfo=checksum=0",
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "pipe:1",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        let (tx, rx) = channel();
+        let mut ff = Ffmpeg::spawn_with(path, &args, |_| false, Some(showinfo_hook(tx)))?;
+        let stdout = ff.take_stdout().expect("piped stdout");
+        let (w, h) = (info.width as usize, info.height as usize);
+        Ok(Self {
+            ff,
+            stdout,
+            info: rx,
+            time_base: None,
+            frame_bytes: w * h + 2 * w.div_ceil(2) * h.div_ceil(2),
+            frames: 0,
+            path: path.to_string(),
+            kind,
+        })
+    }
+
+    /// The time base of the timestamps [`Self::read_frame`] returns (known after the first
+    /// frame).
+    pub fn time_base(&self) -> Option<Rational> {
+        self.time_base
+    }
+
+    /// Frames read so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Reads the next frame into `buf` (exactly one frame's bytes); `None` at the end.
+    pub fn read_frame(&mut self, buf: &mut [u8]) -> Result<Option<Pts>, VideoError> {
+        assert_eq!(buf.len(), self.frame_bytes, "decoder frame buffer size");
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.stdout.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if filled == 0 {
+            return Ok(None);
+        }
+        if filled < buf.len() {
+            return Err(self.unusable(format!(
+                "decoder output ended inside frame {} ({filled} of {} bytes)",
+                self.frames,
+                buf.len()
+            )));
+        }
+        loop {
+            match self.info.recv() {
+                Ok(Info::TimeBase(tb)) => self.time_base = Some(tb),
+                Ok(Info::Frame(pts)) => {
+                    self.frames += 1;
+                    return Ok(Some(pts));
+                }
+                Err(_) => {
+                    return Err(
+                        self.unusable(format!("no timestamp reported for frame {}", self.frames))
+                    );
+                }
+            }
+        }
+    }
+
+    /// Stops decoding early (the rest of the source is not needed) and reaps ffmpeg.
+    pub fn stop(mut self) {
+        self.ff.kill();
+    }
+
+    /// Waits for ffmpeg to exit; an error carries its last stderr lines.
+    pub fn finish(self) -> Result<(), VideoError> {
+        drop(self.stdout);
+        self.ff.finish().map(|_| ())
+    }
+
+    fn unusable(&mut self, message: String) -> VideoError {
+        let tail = self.ff.stop_and_tail();
+        VideoError::Unusable {
+            input: self.path.clone(),
+            message: format!("{message}\n{tail}"),
+        }
+    }
+}
+
+/// Forwards showinfo's time base and per-frame timestamps from the stderr thread.
+fn showinfo_hook(tx: Sender<Info>) -> super::process::LineHook {
+    Box::new(move |line: &str| {
+        if !line.contains("Parsed_showinfo") {
+            return;
+        }
+        if let Some(tb) = showinfo_field(line, "config in time_base:") {
+            if let Some(tb) = Rational::parse(tb.trim_end_matches(',')) {
+                let _ = tx.send(Info::TimeBase(tb));
+            }
+        } else if line.contains(" n:")
+            && let Some(pts) = showinfo_field(line, " pts:").and_then(|p| p.parse().ok())
+        {
+            let _ = tx.send(Info::Frame(pts));
+        }
+    })
+}
+
+/// Presentation timestamps (seconds) and durations of every video frame, from a packet scan
+/// of the container (no decoding): how many frames there are and when each is shown.
+pub fn frame_times(path: &str) -> Result<Vec<(f64, f64)>, VideoError> {
+    let ffprobe = super::probe::ffprobe_path();
+    let out = std::process::Command::new(&ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+            path,
+        ])
+        .output()
+        .map_err(|source| VideoError::FfmpegMissing {
+            path: ffprobe.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(VideoError::FfmpegFailed {
+            input: path.to_string(),
+            status: out.status.to_string(),
+            stderr_tail: tail(&out.stderr),
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut times: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(',');
+            let pts = parts.next()?.trim().parse::<f64>().ok()?;
+            let dur = parts
+                .next()
+                .and_then(|d| d.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+            Some((pts, dur))
+        })
+        .collect();
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(times)
+}
+
+fn tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    stderr_tail(&lines[lines.len().saturating_sub(super::process::TAIL_LINES)..])
+}

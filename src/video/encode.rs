@@ -1,0 +1,318 @@
+//! The encoder child: ffmpeg reads processed frames from stdin (a Matroska stream carrying
+//! each frame's own timestamp, see [`super::mkv`]) and the source's audio from the source
+//! file, and writes an H.264 MP4 to a temporary name in the output's folder. The file is
+//! renamed to the output path only when ffmpeg succeeded; on any other path the temporary
+//! file is removed and the child reaped.
+
+use std::io::{BufWriter, ErrorKind};
+use std::path::{Path, PathBuf};
+use std::process::ChildStdin;
+
+use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
+use super::probe::Rational;
+use super::process::{Ffmpeg, VideoError};
+use crate::color::ColorRange;
+
+/// Which H.264 encoder ffmpeg runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncoderKind {
+    /// `h264_nvenc -preset p4 -cq 23`
+    Nvenc,
+    /// `libx264 -preset veryfast -crf 23`
+    X264,
+}
+
+impl EncoderKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EncoderKind::Nvenc => "h264_nvenc",
+            EncoderKind::X264 => "libx264",
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            EncoderKind::Nvenc => &["-c:v", "h264_nvenc", "-preset", "p4", "-cq", "23"],
+            EncoderKind::X264 => &["-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
+        }
+    }
+
+    /// NVENC when a trial encode of a few frames works (ffmpeg lists it even on machines
+    /// without an NVIDIA driver), else libx264.
+    pub fn detect() -> Self {
+        let args: Vec<String> = [
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=256x256:r=30:d=0.2",
+            "-c:v",
+            "h264_nvenc",
+            "-f",
+            "null",
+            "-",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        match Ffmpeg::spawn("nvenc trial", &args, |_| false).and_then(|ff| ff.finish()) {
+            Ok(_) => EncoderKind::Nvenc,
+            Err(_) => EncoderKind::X264,
+        }
+    }
+}
+
+/// The source's audio, and which parts of it go into the output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioSource {
+    pub path: String,
+    /// `[start, end)` seconds of the source, joined in order; empty for all of it.
+    pub cuts: Vec<(f64, f64)>,
+}
+
+/// Colour tags written into the output's H.264 stream and container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColorTags {
+    pub matrix: String,
+    pub primaries: String,
+    pub transfer: String,
+    pub range: ColorRange,
+}
+
+impl Default for ColorTags {
+    fn default() -> Self {
+        Self {
+            matrix: "bt709".into(),
+            primaries: "bt709".into(),
+            transfer: "bt709".into(),
+            range: ColorRange::Limited,
+        }
+    }
+}
+
+/// Everything the encoder needs to know before the first frame.
+#[derive(Debug, Clone)]
+pub struct EncodeSettings {
+    pub width: u32,
+    pub height: u32,
+    /// Time base of the timestamps passed to [`Encoder::write_frame`] (the source's).
+    pub time_base: Rational,
+    pub color: ColorTags,
+    pub audio: Option<AudioSource>,
+    pub kind: EncoderKind,
+}
+
+/// A running encoder writing to a temporary file next to the output.
+pub struct Encoder {
+    ff: Option<Ffmpeg>,
+    writer: Option<MkvWriter<BufWriter<ChildStdin>>>,
+    temp: PathBuf,
+    output: PathBuf,
+    time_base: Rational,
+    frames: u64,
+}
+
+impl Encoder {
+    pub fn spawn(output: &Path, s: &EncodeSettings) -> Result<Self, VideoError> {
+        let temp = temp_path(output);
+        let tb = s.time_base;
+        let mut args: Vec<String> = vec![
+            "-nostats".into(),
+            "-loglevel".into(),
+            "warning".into(),
+            "-y".into(),
+            "-copyts".into(),
+            "-f".into(),
+            "matroska".into(),
+            "-i".into(),
+            "pipe:0".into(),
+        ];
+        let mut map_audio = Vec::new();
+        if let Some(audio) = &s.audio {
+            args.extend(["-i".into(), audio.path.clone()]);
+            if audio.cuts.is_empty() {
+                map_audio.extend(["-map".into(), "1:a:0".into()]);
+            } else {
+                map_audio.extend(["-filter_complex".into(), audio_cuts_graph(&audio.cuts)]);
+                map_audio.extend(["-map".into(), "[aout]".into()]);
+            }
+            map_audio.extend(["-c:a", "aac", "-b:a", "128k"].map(String::from));
+        }
+        args.extend(["-map".into(), "0:v:0".into()]);
+        args.extend(map_audio);
+        // x264 needs even sizes: an odd source loses its last column or row
+        if s.width % 2 == 1 || s.height % 2 == 1 {
+            args.extend(["-vf".into(), "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0".into()]);
+        }
+        args.extend(s.kind.args().iter().map(|a| a.to_string()));
+        args.extend([
+            "-pix_fmt".to_string(),
+            "yuv420p".into(),
+            "-fps_mode".into(),
+            "passthrough".into(),
+            "-enc_time_base:v".into(),
+            format!("{}/{}", tb.num, tb.den),
+            "-colorspace".into(),
+            s.color.matrix.clone(),
+            "-color_primaries".into(),
+            s.color.primaries.clone(),
+            "-color_trc".into(),
+            s.color.transfer.clone(),
+            "-color_range".into(),
+            match s.color.range {
+                ColorRange::Limited => "tv".into(),
+                ColorRange::Full => "pc".into(),
+            },
+            "-movflags".into(),
+            "+faststart".into(),
+        ]);
+        if tb.num == 1 {
+            args.extend(["-video_track_timescale".into(), tb.den.to_string()]);
+        }
+        args.extend([
+            "-f".into(),
+            "mp4".into(),
+            temp.to_string_lossy().into_owned(),
+        ]);
+        let input = output.display().to_string();
+        let mut ff = Ffmpeg::spawn(&input, &args, |_| false)?;
+        let stdin = ff.take_stdin().expect("piped stdin");
+        let mut encoder = Self {
+            ff: Some(ff),
+            writer: None,
+            temp,
+            output: output.to_path_buf(),
+            time_base: tb,
+            frames: 0,
+        };
+        let writer = MkvWriter::new(BufWriter::with_capacity(1 << 20, stdin), s.width, s.height);
+        match writer {
+            Ok(w) => encoder.writer = Some(w),
+            Err(e) => return Err(encoder.fail(e)),
+        }
+        Ok(encoder)
+    }
+
+    /// Appends a frame shown at `pts` for `duration` (both in the settings' time base).
+    pub fn write_frame(&mut self, pts: i64, duration: i64, frame: &[u8]) -> Result<(), VideoError> {
+        let ts = self.to_ns(pts.max(0));
+        let dur = self.to_ns(duration.max(1));
+        let writer = self.writer.as_mut().expect("encoder is open");
+        match writer.write_frame(ts, dur, frame) {
+            Ok(()) => {
+                self.frames += 1;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Ends the stream, waits for ffmpeg and moves the file to the output path.
+    pub fn finish(mut self) -> Result<PathBuf, VideoError> {
+        if let Some(mut w) = self.writer.take()
+            && let Err(e) = w.flush()
+        {
+            return Err(self.fail(e));
+        }
+        let ff = self.ff.take().expect("encoder is open");
+        ff.finish()?;
+        std::fs::rename(&self.temp, &self.output)?;
+        Ok(self.output.clone())
+    }
+
+    fn to_ns(&self, t: i64) -> u64 {
+        let tb = self.time_base;
+        let scale = 1_000_000_000i128 / TIMESTAMP_SCALE_NS as i128;
+        let n = t as i128 * tb.num as i128 * scale;
+        ((n + tb.den as i128 / 2) / tb.den as i128) as u64
+    }
+
+    /// A failed write: a closed pipe means ffmpeg stopped, so report its last words.
+    fn fail(&mut self, e: std::io::Error) -> VideoError {
+        self.writer = None;
+        let tail = self
+            .ff
+            .as_mut()
+            .map(|ff| ff.stop_and_tail())
+            .unwrap_or_default();
+        if e.kind() == ErrorKind::BrokenPipe {
+            VideoError::FfmpegFailed {
+                input: self.output.display().to_string(),
+                status: "encoder stopped reading".into(),
+                stderr_tail: tail,
+            }
+        } else {
+            VideoError::Io(e)
+        }
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        // not finished: close the pipe, stop and reap ffmpeg, and leave no partial file
+        self.writer = None;
+        if let Some(mut ff) = self.ff.take() {
+            ff.kill();
+            drop(ff);
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// `.name.reelgpu-<pid>.part` next to `output`.
+fn temp_path(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output.mp4".into());
+    output.with_file_name(format!(".{name}.reelgpu-{}.part", std::process::id()))
+}
+
+/// The filter graph that cuts `cuts` out of the source's first audio stream and joins them.
+fn audio_cuts_graph(cuts: &[(f64, f64)]) -> String {
+    let mut graph = String::new();
+    for (i, (start, end)) in cuts.iter().enumerate() {
+        graph += &format!("[1:a:0]atrim=start={start}:end={end},asetpts=PTS-STARTPTS[a{i}];");
+    }
+    if cuts.len() == 1 {
+        return graph.replace("[a0];", "[aout]");
+    }
+    for i in 0..cuts.len() {
+        graph += &format!("[a{i}]");
+    }
+    graph + &format!("concat=n={}:v=0:a=1[aout]", cuts.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_graph_joins_cuts_in_order() {
+        assert_eq!(
+            audio_cuts_graph(&[(1.0, 2.5)]),
+            "[1:a:0]atrim=start=1:end=2.5,asetpts=PTS-STARTPTS[aout]"
+        );
+        let g = audio_cuts_graph(&[(4.0, 5.0), (1.0, 2.0)]);
+        assert!(g.ends_with("[a0][a1]concat=n=2:v=0:a=1[aout]"), "{g}");
+        assert!(g.find("start=4").unwrap() < g.find("start=1").unwrap());
+    }
+
+    #[test]
+    fn temp_file_sits_next_to_the_output() {
+        let t = temp_path(Path::new("/tmp/x/out.mp4"));
+        assert_eq!(t.parent(), Some(Path::new("/tmp/x")));
+        assert!(
+            t.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".out.mp4.reelgpu-")
+        );
+    }
+}
