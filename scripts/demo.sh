@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# A real render: a generated test frame through every effect into reelgpu-preview.png.
-# Extra arguments go to `reelgpu preview` (e.g. --input clip.mp4 --job job.json --frame 30).
+# The main job: real exports of all three types (overlay, framing, annotate) into
+# reelgpu-demo/, from a generated 1280x720 clip with audio unless an input is given
+# (`bash scripts/demo.sh my-game.mp4`), plus a preview PNG of every effect.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
-out=reelgpu-preview.png
-for a in "$@"; do [ "$a" = "--output" ] && out=""; done
-cargo run --release --locked --quiet -- preview ${out:+--output "$out"} "$@"
+cargo build --release --locked --quiet
+out=reelgpu-demo
+mkdir -p "$out"
+input=()
+[ $# -gt 0 ] && input=(--input "$1")
+for job in overlay framing annotate; do
+  ./target/release/reelgpu export --job "examples/jobs/$job.json" "${input[@]}" \
+    --output "$out/$job.mp4"
+done
+./target/release/reelgpu preview --output "$out/preview.png"

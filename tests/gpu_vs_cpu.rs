@@ -406,3 +406,58 @@ fn identity_plan_is_a_copy() {
     let out = run(&mut engine, &frame, &FramePlan::default());
     assert_eq!(out.data, frame.data);
 }
+
+/// label.wgsl against its CPU reference: random frames, random label values and alphas over a
+/// band of rows (odd sizes included), then a real rendered label on a test card.
+#[test]
+fn label_blend_matches_cpu() {
+    use reelgpu::effects::label::{LabelBand, band_ranges, font_path, load_font, render};
+    use reelgpu::engine::label::LabelCompositor;
+    let ctx = common::gpu();
+    for (w, h, y0, y1) in [(320, 180, 6, 40), (333, 187, 0, 187 + 1), (64, 36, 10, 12)] {
+        let y1 = y1.min(h + h % 2);
+        let frame = random_frame(w, h, ColorSpec::default(), 11 + w as u64);
+        let ranges = band_ranges(&frame.format, y0, y1.min(h));
+        let len: usize = ranges.iter().map(|r| r.len()).sum();
+        let mut rng = SplitMix::new(w as u64);
+        let label = LabelBand {
+            y0,
+            y1: y1.min(h),
+            value: (0..len).map(|_| rng.byte()).collect(),
+            alpha: (0..len).map(|_| rng.byte()).collect(),
+        };
+        let mut cpu = frame.clone();
+        reference::label::blend(&frame.format, &mut cpu.data, &label);
+        let mut comp = LabelCompositor::with_labels(&ctx, frame.format, vec![label]);
+        let mut gpu = frame.clone();
+        comp.apply(0, &mut gpu.data).unwrap();
+        let d = diff_u8(&gpu.data, &cpu.data);
+        assert!(
+            d.max_abs <= MAX_ROUNDING,
+            "{w}x{h} label band {y0}..{y1}: {d}"
+        );
+        assert!(
+            diff_u8(&gpu.data, &frame.data).max_abs > 0.0,
+            "the band changed"
+        );
+    }
+    // a rendered label: the GPU burn-in equals the CPU one
+    let font = load_font(&font_path()).unwrap();
+    let card =
+        reference::convert::rgb_to_yuv420(&test_card(320, 180), 320, 180, ColorSpec::default());
+    let clip = reelgpu::job::AnnotateClip {
+        start_time: 0.0,
+        end_time: 1.0,
+        name: "Great pass".into(),
+        notes: Some("look at the run".into()),
+        rating: 4,
+    };
+    let label = render(&font, &card.format, &clip);
+    let mut cpu = card.clone();
+    reference::label::blend(&card.format, &mut cpu.data, &label);
+    let mut comp = LabelCompositor::with_labels(&ctx, card.format, vec![label]);
+    let mut gpu = card.clone();
+    comp.apply(0, &mut gpu.data).unwrap();
+    let d = diff_u8(&gpu.data, &cpu.data);
+    assert!(d.max_abs <= MAX_ROUNDING, "rendered label: {d}");
+}
