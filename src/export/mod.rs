@@ -14,11 +14,11 @@ use crate::engine::label::LabelCompositor;
 use crate::engine::{BlurQuality, FrameEngine};
 use crate::frame::FrameFormat;
 use crate::gpu::{GpuContext, GpuError};
-use crate::job::{JobParams, JobSpec, Limits, ParamError};
+use crate::job::{JobFileError, JobParams, JobSpec, Limits, ParamError};
 use crate::video::VideoError;
-use crate::video::decode::{DecoderKind, frame_times, nvdec_works};
+use crate::video::decode::{DecoderKind, nvdec_works};
 use crate::video::encode::{AudioSource, ColorTags, EncodeSettings, EncoderKind};
-use crate::video::probe::{Rational, VideoInfo, probe};
+use crate::video::probe::{Rational, VideoInfo, frame_times, probe};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -105,16 +105,10 @@ pub struct ExportSummary {
 
 /// Loads a job file: `{"type", "params"}` or a full contract input object.
 pub fn load_job(path: &Path, limits: &Limits) -> Result<JobSpec, ExportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ExportError::JobFile {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| ExportError::JobFile {
-            path: path.to_path_buf(),
-            message: format!("not valid JSON: {e}"),
-        })?;
-    Ok(JobSpec::from_json(&value, limits)?)
+    crate::job::load_job(path, limits).map_err(|e| match e {
+        JobFileError::File { path, message } => ExportError::JobFile { path, message },
+        JobFileError::Invalid(p) => ExportError::Job(p),
+    })
 }
 
 /// A source checked against the job and the limits: everything known before any output.

@@ -177,28 +177,25 @@ fn gpu_stage(
         };
         let seg = &segments[segment];
         seg.timeline.plan_into(index, w, h, &mut plan);
-        let label = seg.clip;
-        let out = if plan.is_identity() && plan.crop.is_none() && label.is_none() {
-            buf
+        let t = Instant::now();
+        let (mut out, mut on_gpu) = if plan.is_identity() && plan.crop.is_none() {
+            // nothing for the engine: the frame stays in the decoder's buffer
+            (buf, false)
         } else {
-            let t = Instant::now();
             let mut out = Buf {
                 data: out_pool.recv().map_err(|_| ExportError::Cancelled)?,
                 home: out_home.clone(),
             };
-            if plan.is_identity() && plan.crop.is_none() {
-                out.data.copy_from_slice(&buf.data);
-            } else {
-                engine.process(&buf.data, &plan, &mut out.data)?;
-            }
-            if let Some(clip) = label {
-                labels(clip, &mut out.data)?;
-            }
-            drop(buf);
-            gpu_time += t.elapsed();
-            stats.gpu_frames += 1;
-            out
+            engine.process(&buf.data, &plan, &mut out.data)?;
+            (out, true)
         };
+        if let Some(clip) = seg.clip {
+            // a label band, burned in place (its own small upload and readback)
+            labels(clip, &mut out.data)?;
+            on_gpu = true;
+        }
+        stats.gpu_frames += on_gpu as u64;
+        gpu_time += t.elapsed();
         stats.frames += 1;
         progress(stats.frames);
         if to_encoder
@@ -293,12 +290,11 @@ fn decode_all(
                 break;
             }
         }
+        // overlay keeps source timestamps in one segment starting at 0, so its end is its
+        // span too
         offset_s += seg.span_s;
         if let Some(tb) = time_base {
-            end_pts = match seg.origin_s {
-                None => seconds_to_tb(seg.span_s, tb),
-                Some(_) => seconds_to_tb(offset_s, tb),
-            };
+            end_pts = seconds_to_tb(offset_s, tb);
         }
     }
     let _ = to_gpu.send(Decoded::End { end_pts });

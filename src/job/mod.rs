@@ -9,3 +9,27 @@ pub use params::{
     Limits, OverlayParams, ParamError, Region,
 };
 pub use timeline::{CropRect, FramePlan, OverlayTimeline};
+
+use std::path::{Path, PathBuf};
+
+/// Why a job file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFileError {
+    #[error("job file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("invalid job: {0}")]
+    Invalid(#[from] ParamError),
+}
+
+/// Reads a job file (`{"type", "params"}` or a full contract input object) and validates it
+/// against `limits`.
+pub fn load_job(path: &Path, limits: &Limits) -> Result<JobSpec, JobFileError> {
+    let file_error = |message: String| JobFileError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| file_error(format!("not valid JSON: {e}")))?;
+    Ok(JobSpec::from_json(&value, limits)?)
+}

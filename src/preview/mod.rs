@@ -11,7 +11,7 @@ use crate::engine::{BlurQuality, FrameEngine};
 use crate::frame::{FrameFormat, YuvFrame};
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::timeline::{CropRect, FramePlan};
-use crate::job::{JobParams, JobSpec, Limits, OverlayTimeline, ParamError};
+use crate::job::{JobFileError, JobParams, JobSpec, Limits, OverlayTimeline, ParamError};
 use crate::testing::golden::write_png;
 use crate::testing::pattern::{rgb_to_rgba, rgba_to_rgb, test_card};
 use crate::video::{self, FrameSelector, VideoError};
@@ -87,16 +87,10 @@ fn is_video(path: &Path) -> bool {
 
 /// Reads and validates a job file.
 pub fn load_job(path: &Path) -> Result<JobSpec, PreviewError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PreviewError::JobFile {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| PreviewError::JobFile {
-            path: path.into(),
-            message: format!("not valid JSON: {e}"),
-        })?;
-    Ok(JobSpec::from_json(&value, &Limits::default())?)
+    crate::job::load_job(path, &Limits::default()).map_err(|e| match e {
+        JobFileError::File { path, message } => PreviewError::JobFile { path, message },
+        JobFileError::Invalid(p) => PreviewError::Job(p),
+    })
 }
 
 /// The built-in demo: every effect on one frame.

@@ -9,7 +9,7 @@ use std::process::ChildStdout;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use super::probe::{Rational, VideoInfo};
-use super::process::{Ffmpeg, VideoError, showinfo_field, stderr_tail};
+use super::process::{Ffmpeg, VideoError, showinfo_field, trial_succeeds};
 
 /// Which decoder ffmpeg runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -38,27 +38,22 @@ impl DecoderKind {
 
 /// Whether NVDEC decodes the first frames of `path`: a trial run, never an assumption.
 pub fn nvdec_works(path: &str) -> bool {
-    let args: Vec<String> = [
-        "-loglevel",
-        "error",
-        "-hwaccel",
-        "cuda",
-        "-i",
+    trial_succeeds(
         path,
-        "-map",
-        "0:v:0",
-        "-frames:v",
-        "2",
-        "-f",
-        "null",
-        "-",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    Ffmpeg::spawn(path, &args, |_| false)
-        .and_then(|ff| ff.finish())
-        .is_ok()
+        &[
+            "-hwaccel",
+            "cuda",
+            "-i",
+            path,
+            "-map",
+            "0:v:0",
+            "-frames:v",
+            "2",
+            "-f",
+            "null",
+            "-",
+        ],
+    )
 }
 
 /// A frame's timestamp in the source's time base.
@@ -229,55 +224,4 @@ fn showinfo_hook(tx: Sender<Info>) -> super::process::LineHook {
             let _ = tx.send(Info::Frame(pts));
         }
     })
-}
-
-/// Presentation timestamps (seconds) and durations of every video frame, from a packet scan
-/// of the container (no decoding): how many frames there are and when each is shown.
-pub fn frame_times(path: &str) -> Result<Vec<(f64, f64)>, VideoError> {
-    let ffprobe = super::probe::ffprobe_path();
-    let out = std::process::Command::new(&ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time,duration_time",
-            "-of",
-            "csv=p=0",
-            path,
-        ])
-        .output()
-        .map_err(|source| VideoError::FfmpegMissing {
-            path: ffprobe.clone(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(VideoError::FfmpegFailed {
-            input: path.to_string(),
-            status: out.status.to_string(),
-            stderr_tail: tail(&out.stderr),
-        });
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut times: Vec<(f64, f64)> = text
-        .lines()
-        .filter_map(|l| {
-            let mut parts = l.split(',');
-            let pts = parts.next()?.trim().parse::<f64>().ok()?;
-            let dur = parts
-                .next()
-                .and_then(|d| d.trim().parse::<f64>().ok())
-                .unwrap_or(0.0);
-            Some((pts, dur))
-        })
-        .collect();
-    times.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(times)
-}
-
-fn tail(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    stderr_tail(&lines[lines.len().saturating_sub(super::process::TAIL_LINES)..])
 }

@@ -10,7 +10,7 @@ use std::process::ChildStdin;
 
 use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
 use super::probe::Rational;
-use super::process::{Ffmpeg, VideoError};
+use super::process::{Ffmpeg, VideoError, trial_succeeds};
 use crate::color::ColorRange;
 
 /// Which H.264 encoder ffmpeg runs.
@@ -41,25 +41,24 @@ impl EncoderKind {
     /// NVENC when a trial encode of a few frames works (ffmpeg lists it even on machines
     /// without an NVIDIA driver), else libx264.
     pub fn detect() -> Self {
-        let args: Vec<String> = [
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=256x256:r=30:d=0.2",
-            "-c:v",
-            "h264_nvenc",
-            "-f",
-            "null",
-            "-",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        match Ffmpeg::spawn("nvenc trial", &args, |_| false).and_then(|ff| ff.finish()) {
-            Ok(_) => EncoderKind::Nvenc,
-            Err(_) => EncoderKind::X264,
+        let nvenc = trial_succeeds(
+            "nvenc trial",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=gray:s=256x256:r=30:d=0.2",
+                "-c:v",
+                "h264_nvenc",
+                "-f",
+                "null",
+                "-",
+            ],
+        );
+        if nvenc {
+            EncoderKind::Nvenc
+        } else {
+            EncoderKind::X264
         }
     }
 }
@@ -257,9 +256,8 @@ impl Drop for Encoder {
     fn drop(&mut self) {
         // not finished: close the pipe, stop and reap ffmpeg, and leave no partial file
         self.writer = None;
-        if let Some(mut ff) = self.ff.take() {
-            ff.kill();
-            drop(ff);
+        if let Some(ff) = self.ff.take() {
+            drop(ff); // kills it if still running, then reaps it
             let _ = std::fs::remove_file(&self.temp);
         }
     }

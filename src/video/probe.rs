@@ -126,19 +126,13 @@ struct SideData {
     rotation: Option<f64>,
 }
 
-/// Probes `path` with ffprobe.
-pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
-    let input = path.display().to_string();
-    if !path.is_file() {
-        return Err(VideoError::Unusable {
-            input,
-            message: "no such file".into(),
-        });
-    }
+/// Runs `ffprobe -v error <args> <path>` and returns its stdout; a failure carries the last
+/// stderr lines.
+fn run_ffprobe(path: &Path, args: &[&str]) -> Result<Vec<u8>, VideoError> {
     let ffprobe = ffprobe_path();
     let out = Command::new(&ffprobe)
-        .args(["-v", "error", "-print_format", "json"])
-        .args(["-show_streams", "-show_format"])
+        .args(["-v", "error"])
+        .args(args)
         .arg(path)
         .output()
         .map_err(|source| VideoError::FfmpegMissing {
@@ -149,13 +143,60 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         return Err(VideoError::FfmpegFailed {
-            input,
+            input: path.display().to_string(),
             status: out.status.to_string(),
             stderr_tail: lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n"),
         });
     }
+    Ok(out.stdout)
+}
+
+/// Presentation timestamps (seconds) and durations of every video frame, from a packet scan
+/// of the container (no decoding): how many frames there are and when each is shown.
+pub fn frame_times(path: &str) -> Result<Vec<(f64, f64)>, VideoError> {
+    let stdout = run_ffprobe(
+        Path::new(path),
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+        ],
+    )?;
+    let text = String::from_utf8_lossy(&stdout);
+    let mut times: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(',');
+            let pts = parts.next()?.trim().parse::<f64>().ok()?;
+            let dur = parts
+                .next()
+                .and_then(|d| d.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+            Some((pts, dur))
+        })
+        .collect();
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(times)
+}
+
+/// Probes `path` with ffprobe.
+pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
+    let input = path.display().to_string();
+    if !path.is_file() {
+        return Err(VideoError::Unusable {
+            input,
+            message: "no such file".into(),
+        });
+    }
+    let stdout = run_ffprobe(
+        path,
+        &["-print_format", "json", "-show_streams", "-show_format"],
+    )?;
     let parsed: ProbeOutput =
-        serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unusable {
+        serde_json::from_slice(&stdout).map_err(|e| VideoError::Unusable {
             input: input.clone(),
             message: format!("unreadable ffprobe output: {e}"),
         })?;

@@ -38,6 +38,19 @@ pub fn ffmpeg_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("ffmpeg"))
 }
 
+/// Whether `ffmpeg -loglevel error <args>` exits successfully: the trial runs that decide
+/// whether NVDEC/NVENC work on this machine (ffmpeg lists them even where they cannot run).
+pub fn trial_succeeds(what: &str, args: &[&str]) -> bool {
+    let args: Vec<String> = ["-loglevel", "error"]
+        .iter()
+        .chain(args)
+        .map(|s| s.to_string())
+        .collect();
+    Ffmpeg::spawn(what, &args, |_| false)
+        .and_then(|ff| ff.finish())
+        .is_ok()
+}
+
 /// Called with every stderr line of a running ffmpeg, on its stderr thread.
 pub type LineHook = Box<dyn FnMut(&str) + Send>;
 
