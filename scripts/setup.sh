@@ -3,7 +3,7 @@
 # loader and Mesa's drivers (lavapipe, a CPU Vulkan driver, where there is no GPU), and a font.
 set -euo pipefail
 need=()
-for pkg in ffmpeg mesa-vulkan-drivers libvulkan1 fonts-dejavu-core; do
+for pkg in ffmpeg mesa-vulkan-drivers libvulkan1 fonts-dejavu-core python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

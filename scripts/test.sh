@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
+# Test-only tools in a venv: moto's S3-compatible server for the worker tests.
+if [ ! -x .venv-test/bin/moto_server ]; then
+  py=/usr/bin/python3; [ -x "$py" ] || py=python3
+  rm -rf .venv-test
+  "$py" -m venv .venv-test
+  .venv-test/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --no-fail-fast

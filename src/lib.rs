@@ -12,6 +12,9 @@
 //!   children and the Matroska stream that carries timestamps into the encoder.
 //! - [`export`]: `reelgpu export`: segments per job type and the streaming decode → GPU →
 //!   encode pipeline.
+//! - [`storage`]: where job videos live — R2/S3 (`aws-sdk-s3`) or a local folder, one trait.
+//! - [`worker`]: the RunPod serverless worker: job input, handler, callbacks, RunPod protocol,
+//!   local HTTP API and the start-up self-check.
 //! - [`preview`]: the `reelgpu preview` command: one frame or a contact sheet to PNG.
 //! - [`testing`]: test patterns, image metrics and golden-image comparison.
 
@@ -24,5 +27,7 @@ pub mod gpu;
 pub mod job;
 pub mod preview;
 pub mod reference;
+pub mod storage;
 pub mod testing;
 pub mod video;
+pub mod worker;

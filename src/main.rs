@@ -1,5 +1,8 @@
 //! The `reelgpu` command line: `preview` renders frames through the engine into a PNG;
-//! `export` streams a video through ffmpeg → GPU → ffmpeg.
+//! `export` streams a video through ffmpeg → GPU → ffmpeg; `worker` is the RunPod serverless
+//! worker (or runs one test job); `serve` is the worker behind a local HTTP API.
+
+mod logging;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,6 +17,7 @@ use reelgpu::job::Limits;
 use reelgpu::preview::{self, PreviewRequest};
 use reelgpu::testing::clips;
 use reelgpu::video::EncoderKind;
+use reelgpu::worker::{self, Worker, runpod, runpod::RunpodEnv, selfcheck};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +36,26 @@ enum Command {
     Preview(PreviewRequest),
     /// Export a video: decode, run the job's effects on the GPU, encode H.264 + AAC to MP4.
     Export(ExportArgs),
+    /// The RunPod serverless worker: jobs from RunPod when `RUNPOD_WEBHOOK_GET_JOB` is set,
+    /// otherwise one job from `--test-input` or `./test_input.json`.
+    Worker(WorkerArgs),
+    /// The worker behind a local HTTP API: `POST /run`, `POST /runsync`, `GET /status/{id}`.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// One job as JSON (`{"input": {...}}`): run it and exit 0 on success, 1 on failure.
+    #[arg(long = "test-input", alias = "test_input")]
+    test_input: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,14 +82,14 @@ struct ExportArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REELGPU_LOG")
-                .unwrap_or_else(|_| "info,wgpu_core=warn,wgpu_hal=error,naga=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()) {
+    logging::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Worker(args) => return worker_main(args),
+        Command::Serve(args) => serve_main(args),
+        other => run(other),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -74,8 +98,147 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+/// Start-up shared by `worker` and `serve`: the self-check, then the worker itself.
+fn start_worker(production: bool) -> Result<std::sync::Arc<Worker>, selfcheck::Unhealthy> {
+    let work_dir = worker::work_dir();
+    let checked = selfcheck::run(production, &work_dir)?;
+    tracing::info!(health = %serde_json::to_string(&checked.health).unwrap_or_default(), "self-check passed");
+    let limits = Limits {
+        max_dimension: std::env::var("REELGPU_MAX_DIMENSION")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(Limits::default().max_dimension),
+        ..Limits::default()
+    };
+    Ok(worker::build(checked, limits, work_dir))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A flag that turns true on SIGTERM or SIGINT.
+fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = term => tracing::warn!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::warn!("SIGINT: stopping"),
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+fn worker_main(args: WorkerArgs) -> ExitCode {
+    let rt = runtime();
+    let production = match (&args.test_input, RunpodEnv::from_env()) {
+        (None, Some(Ok(env))) => Some(env),
+        (None, Some(Err(e))) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+        _ => None,
+    };
+    let test_input = match (&production, args.test_input) {
+        (Some(_), _) => None,
+        (None, Some(json)) => Some(json),
+        (None, None) => match std::fs::read_to_string("test_input.json") {
+            Ok(json) => Some(json),
+            Err(_) => {
+                eprintln!(
+                    "error: RUNPOD_WEBHOOK_GET_JOB is not set and there is no test input \
+                     (--test-input '<json>' or ./test_input.json)"
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let worker = match start_worker(production.is_some()) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(check = e.check, reason = %e.reason, "self-check failed");
+            if let Some(env) = &production {
+                rt.block_on(runpod::report_unhealthy(env, e.check, &e.reason));
+            }
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(env) = production {
+        rt.block_on(async {
+            let stop = stop_signal();
+            runpod::run(env, worker, stop).await;
+        });
+        return ExitCode::SUCCESS;
+    }
+    let job: serde_json::Value = match test_input.as_deref().map(serde_json::from_str) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            eprintln!("error: test input is not valid JSON: {e}");
+            return ExitCode::FAILURE;
+        }
+        None => unreachable!("test input chosen above"),
+    };
+    let input = match job.get("input") {
+        Some(i) => i.clone(),
+        None => job,
+    };
+    rt.block_on(async {
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut stop = stop_signal();
+        let flag = cancel.clone();
+        tokio::spawn(async move {
+            if stop.wait_for(|s| *s).await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let outcome = worker.run_job(&input, cancel).await;
+        let mut result = serde_json::json!({"output": outcome.output});
+        if let Some(f) = &outcome.failure {
+            result["error"] = serde_json::json!(f.to_string());
+        }
+        println!("{result}");
+        if let Some(task) = outcome.callbacks {
+            let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
+        }
+        if outcome.failure.is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
+    let worker = start_worker(false)?;
+    runtime().block_on(async {
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("binding {}:{}", args.host, args.port))?;
+        println!("listening on http://{}", listener.local_addr()?);
+        let stop = stop_signal();
+        worker::serve::serve(listener, worker, stop).await?;
+        anyhow::Ok(())
+    })
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Preview(req) => {
             // Validate the job before paying for GPU start-up.
             if let Some(job) = &req.job {
@@ -96,6 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(args) => run_export(args),
+        Command::Worker(_) | Command::Serve(_) => unreachable!("handled in main"),
     }
 }
 
@@ -127,10 +291,21 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         limits,
         decoder: args.decoder,
     };
-    // Everything that can be checked without the GPU is checked first.
-    let prepared = export::prepare(&req)?;
-    let ctx = GpuContext::new()?;
-    let encoder = EncoderKind::detect();
+    // The GPU comes up and the encoder trial runs while the input is probed; the input's
+    // errors are reported first.
+    let (prepared, ctx, encoder) = std::thread::scope(|s| {
+        let gpu = s.spawn(GpuContext::new);
+        let encoder = s.spawn(EncoderKind::detect);
+        let prepared = export::prepare(&req);
+        let join = |what| move |_| anyhow::anyhow!("{what} thread panicked");
+        anyhow::Ok((
+            prepared,
+            gpu.join().map_err(join("GPU start-up"))?,
+            encoder.join().map_err(join("encoder trial"))?,
+        ))
+    })?;
+    let prepared = prepared?;
+    let ctx = ctx?;
     let mut report = progress_reporter(prepared.total_frames);
     let summary = export::run(&ctx, &req, &prepared, encoder, &mut report)?;
     drop(report);
@@ -160,7 +335,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 /// A progress bar on a terminal; otherwise one JSON line per second on stderr.
-fn progress_reporter(total: u64) -> Box<dyn FnMut(u64, u64)> {
+fn progress_reporter(total: u64) -> Box<dyn FnMut(u64, u64) -> bool> {
     let started = Instant::now();
     if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
@@ -175,6 +350,7 @@ fn progress_reporter(total: u64) -> Box<dyn FnMut(u64, u64)> {
             if done >= total {
                 bar.finish();
             }
+            true
         })
     } else {
         let mut last = Instant::now();
@@ -195,6 +371,7 @@ fn progress_reporter(total: u64) -> Box<dyn FnMut(u64, u64)> {
                     })
                 );
             }
+            true
         })
     }
 }

@@ -146,13 +146,14 @@ pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
     })
 }
 
-/// Runs an export prepared by [`prepare`]; `progress(done, total)` after every frame.
+/// Runs an export prepared by [`prepare`]; `progress(done, total)` after every frame, which
+/// stops the export with [`ExportError::Cancelled`] by returning `false`.
 pub fn run(
     ctx: &Arc<GpuContext>,
     req: &ExportRequest,
     prepared: &Prepared,
     encoder: EncoderKind,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ExportSummary, ExportError> {
     let info = &prepared.info;
     let source = req.input.to_string_lossy().into_owned();

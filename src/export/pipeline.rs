@@ -81,12 +81,13 @@ enum ToEncode {
 /// Burns clip `n`'s label into an output frame.
 pub type LabelFn<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), ExportError> + 'a;
 
-/// Runs the export; `progress(done)` is called after every frame.
+/// Runs the export; `progress(done)` is called after every frame and stops the export
+/// ([`ExportError::Cancelled`]) by returning `false`.
 pub fn run(
     engine: &mut FrameEngine,
     labels: &mut LabelFn<'_>,
     input: PipelineInput<'_>,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<(PathBuf, PipelineStats), ExportError> {
     let started = Instant::now();
     let in_bytes = engine.input_format().frame_bytes();
@@ -157,7 +158,7 @@ fn gpu_stage(
     to_encoder: SyncSender<ToEncode>,
     (out_pool, out_home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
     stats: &mut PipelineStats,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<(), ExportError> {
     let (w, h) = (engine.input_format().width, engine.input_format().height);
     let mut plan = FramePlan::default();
@@ -197,7 +198,9 @@ fn gpu_stage(
         stats.gpu_frames += on_gpu as u64;
         gpu_time += t.elapsed();
         stats.frames += 1;
-        progress(stats.frames);
+        if !progress(stats.frames) {
+            return Err(ExportError::Cancelled);
+        }
         if to_encoder
             .send(ToEncode::Frame { out_pts, buf: out })
             .is_err()

@@ -21,3 +21,4 @@ pub fn gpu() -> Arc<GpuContext> {
     })
     .clone()
 }
+pub mod servers;

@@ -1,0 +1,75 @@
+//! A local directory as storage (`R2_ENDPOINT=file:///dir`): keys are relative paths under it.
+//! Uploads are written to a temporary name in the target folder and renamed, so an object is
+//! never seen half-written.
+
+use std::path::{Path, PathBuf};
+
+use super::{Storage, StorageError, check_key};
+
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        let root = root.into();
+        if !root.is_dir() {
+            return Err(StorageError::Config(format!(
+                "local storage root {} is not a directory",
+                root.display()
+            )));
+        }
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
+        check_key(key).map_err(|m| StorageError::Config(format!("key {key:?} {m}")))?;
+        Ok(self.root.join(key))
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
+    move |source| StorageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for LocalStorage {
+    async fn download(&self, key: &str, dest: &Path) -> Result<u64, StorageError> {
+        let src = self.path(key)?;
+        if !tokio::fs::try_exists(&src).await.unwrap_or(false) || src.is_dir() {
+            return Err(StorageError::NotFound {
+                key: key.into(),
+                location: self.describe(),
+            });
+        }
+        tokio::fs::copy(&src, dest).await.map_err(io(&src))
+    }
+
+    async fn upload(&self, src: &Path, key: &str, _content_type: &str) -> Result<(), StorageError> {
+        let dest = self.path(key)?;
+        let dir = dest.parent().unwrap_or(&self.root);
+        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(
+            ".{}.upload-{}",
+            name.unwrap_or_default(),
+            std::process::id()
+        ));
+        let copied = tokio::fs::copy(src, &tmp).await.map_err(io(src));
+        let renamed = match copied {
+            Ok(_) => tokio::fs::rename(&tmp, &dest).await.map_err(io(&dest)),
+            Err(e) => Err(e),
+        };
+        if renamed.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        renamed
+    }
+
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+}

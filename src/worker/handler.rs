@@ -1,0 +1,234 @@
+//! One job, start to finish (contract §1–3, §8): validate → callbacks 0 and 5 → download →
+//! export (progress 10–90) → 95 → upload to `output/<job_id>/video.mp4` → `complete`. On any
+//! failure: an `error` callback with `should_retry`, a failed result, no output object, and the
+//! input untouched. The job's files live in a temporary folder removed on every path.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use super::callbacks::{CallbackPolicy, Callbacks, ProgressHandle, Terminal};
+use super::input::JobInput;
+use crate::export::{self, DecoderChoice, ExportError, ExportRequest, ExportSummary};
+use crate::gpu::{GpuContext, GpuError};
+use crate::job::Limits;
+use crate::storage::{Storage, StorageError, VIDEO_CONTENT_TYPE};
+use crate::video::encode::EncoderKind;
+
+/// Why a job failed, as the web app and RunPod see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFailure {
+    /// `InvalidInput`, `InputNotFound`, `VideoError`, `StorageError`, `GpuError`,
+    /// `Cancelled` or `InternalError`.
+    pub kind: &'static str,
+    pub message: String,
+    pub should_retry: bool,
+    /// The GPU device was lost: this worker should be recycled (`stopPod`).
+    pub device_lost: bool,
+}
+
+impl std::fmt::Display for JobFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl JobFailure {
+    fn new(kind: &'static str, message: impl Into<String>, should_retry: bool) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            should_retry,
+            device_lost: false,
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new("InvalidInput", message, false)
+    }
+
+    fn storage(e: StorageError, field: &str) -> Self {
+        match e {
+            StorageError::NotFound { .. } => {
+                Self::new("InputNotFound", format!("{field}: {e}"), false)
+            }
+            StorageError::Config(_) => Self::new("StorageError", e.to_string(), false),
+            _ => Self::new("StorageError", e.to_string(), true),
+        }
+    }
+
+    fn export(e: ExportError) -> Self {
+        let retry = e.should_retry();
+        let kind = match &e {
+            ExportError::Job(_) | ExportError::JobFile { .. } => "InvalidInput",
+            ExportError::Gpu(_) => "GpuError",
+            ExportError::Cancelled => "Cancelled",
+            _ => "VideoError",
+        };
+        let mut f = Self::new(kind, e.to_string(), retry);
+        f.device_lost = matches!(e, ExportError::Gpu(GpuError::DeviceLost(_)));
+        f
+    }
+}
+
+/// What a job produced.
+#[derive(Debug)]
+pub struct JobOutcome {
+    /// The contract's result object (`{"status": "success", ...}` or
+    /// `{"status": "error", "error": "<Kind>: <message>"}`).
+    pub output: Value,
+    pub failure: Option<JobFailure>,
+    /// The terminal callback still being delivered in the background, if any.
+    pub callbacks: Option<JoinHandle<()>>,
+}
+
+/// Everything a job needs, shared by all jobs of one worker process.
+pub struct Worker {
+    pub storage: Arc<dyn Storage>,
+    pub gpu: Arc<GpuContext>,
+    pub encoder: EncoderKind,
+    pub decoder: DecoderChoice,
+    pub limits: Limits,
+    pub callback_policy: Arc<CallbackPolicy>,
+    pub http: reqwest::Client,
+    /// Parent of each job's temporary folder.
+    pub work_dir: PathBuf,
+}
+
+impl Worker {
+    /// Runs one job's `input`; setting `cancel` stops the export (the job then fails with
+    /// `should_retry: true`).
+    pub async fn run_job(&self, input: &Value, cancel: Arc<AtomicBool>) -> JobOutcome {
+        // The callback URL is checked first so that even a bad job is reported to it.
+        let callbacks = match input.get("callback_url") {
+            None | Some(Value::Null) => Ok(Callbacks::disabled()),
+            Some(Value::String(url)) => self
+                .callback_policy
+                .check(url)
+                .map(|u| Callbacks::start(self.http.clone(), u, self.callback_policy.clone()))
+                .map_err(|m| JobFailure::invalid(format!("callback_url {m}"))),
+            Some(_) => Err(JobFailure::invalid("callback_url must be a string")),
+        };
+        let callbacks = match callbacks {
+            Ok(c) => c,
+            Err(failure) => return failed(failure, None),
+        };
+        let progress = callbacks.progress();
+        match self.run_checked(input, &progress, cancel).await {
+            Ok((key, summary)) => {
+                let task = callbacks.finish(Terminal::Complete {
+                    output_video_key: key.clone(),
+                });
+                JobOutcome {
+                    output: success(&key, &summary),
+                    failure: None,
+                    callbacks: task,
+                }
+            }
+            Err(failure) => {
+                tracing::warn!(error = %failure, retry = failure.should_retry, "job failed");
+                let task = callbacks.finish(Terminal::Error {
+                    error: failure.to_string(),
+                    should_retry: failure.should_retry,
+                });
+                failed(failure, task)
+            }
+        }
+    }
+
+    async fn run_checked(
+        &self,
+        input: &Value,
+        progress: &ProgressHandle,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(String, ExportSummary), JobFailure> {
+        let job =
+            JobInput::parse(input, &self.limits).map_err(|e| JobFailure::invalid(e.to_string()))?;
+        progress.set(0, "Starting export...");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("job-{}-", job.job_id))
+            .tempdir_in(&self.work_dir)
+            .map_err(|e| JobFailure::new("InternalError", format!("job folder: {e}"), true))?;
+        let source = dir.path().join("input");
+        let output = dir.path().join("video.mp4");
+
+        progress.set(5, "Downloading video...");
+        let t = Instant::now();
+        let bytes = self
+            .storage
+            .download(&job.input_video_key, &source)
+            .await
+            .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
+        tracing::info!(key = %job.input_video_key, bytes, secs = t.elapsed().as_secs_f64(), "downloaded");
+
+        progress.set(10, "Processing video...");
+        let req = ExportRequest {
+            input: source,
+            job: job.spec.clone(),
+            output: output.clone(),
+            limits: self.limits,
+            decoder: self.decoder,
+        };
+        let (gpu, encoder, p) = (self.gpu.clone(), self.encoder, progress.clone());
+        let summary = tokio::task::spawn_blocking(move || {
+            let prepared = export::prepare(&req)?;
+            let mut last = 10;
+            export::run(&gpu, &req, &prepared, encoder, &mut |done, total| {
+                let percent = 10 + (80 * done / total.max(1)).min(80) as u8;
+                if percent != last {
+                    last = percent;
+                    p.set(percent, "Processing video...");
+                }
+                !cancel.load(Ordering::Relaxed)
+            })
+        })
+        .await
+        .map_err(|e| JobFailure::new("InternalError", format!("export task: {e}"), true))?
+        .map_err(JobFailure::export)?;
+
+        progress.set(95, "Uploading result...");
+        let key = job.output_key();
+        let t = Instant::now();
+        self.storage
+            .upload(&output, &key, VIDEO_CONTENT_TYPE)
+            .await
+            .map_err(|e| JobFailure::storage(e, "output"))?;
+        tracing::info!(%key, secs = t.elapsed().as_secs_f64(), "uploaded");
+        drop(dir);
+        Ok((key, summary))
+    }
+}
+
+fn success(key: &str, s: &ExportSummary) -> Value {
+    json!({
+        "status": "success",
+        "output_video_key": key,
+        "type": s.kind,
+        "frames": s.frames,
+        "width": s.width,
+        "height": s.height,
+        "duration_s": s.duration_s,
+        "decoder": s.decoder,
+        "encoder": s.encoder,
+        "adapter": s.adapter,
+        "timings": {
+            "export_s": s.wall_s,
+            "fps": s.fps,
+            "decode_busy_s": s.decode_s,
+            "gpu_busy_s": s.gpu_s,
+            "encode_busy_s": s.encode_s,
+        },
+    })
+}
+
+fn failed(failure: JobFailure, callbacks: Option<JoinHandle<()>>) -> JobOutcome {
+    JobOutcome {
+        output: json!({"status": "error", "error": failure.to_string()}),
+        failure: Some(failure),
+        callbacks,
+    }
+}

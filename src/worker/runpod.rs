@@ -1,0 +1,387 @@
+//! RunPod's serverless worker protocol (`shared/runpod-protocol.md`), spoken directly: take a
+//! job (long poll), run it, post the result; a heartbeat on its own task throughout; a graceful
+//! stop on SIGTERM/SIGINT.
+//!
+//! Where the Python SDK falls short this does better: results are retried on 5xx, connection
+//! errors and timeouts with backoff for minutes (and a lost result is logged as an error), a
+//! failed take backs off instead of hammering the API, the heartbeat cannot be starved by the
+//! export (which runs on a blocking thread), and no progress is posted after a result.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::handler::Worker;
+
+/// The version reported in pings.
+pub const VERSION: &str = concat!("reelgpu-", env!("CARGO_PKG_VERSION"));
+
+/// The protocol's environment.
+#[derive(Debug, Clone)]
+pub struct RunpodEnv {
+    pub take_url: String,
+    pub done_url: String,
+    pub ping_url: Option<String>,
+    pub ping_interval: Duration,
+    pub pod_id: String,
+    api_key: Option<String>,
+    /// How long results are retried before they are given up (and logged as lost).
+    pub result_deadline: Duration,
+    /// How long a running job may go on after SIGTERM before it is cancelled.
+    pub stop_grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunpodError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name}={value:?} is not valid: {why}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+impl RunpodEnv {
+    /// `None` when `RUNPOD_WEBHOOK_GET_JOB` is unset (not running under RunPod).
+    pub fn from_env() -> Option<Result<Self, RunpodError>> {
+        let take = std::env::var("RUNPOD_WEBHOOK_GET_JOB")
+            .ok()
+            .filter(|v| !v.is_empty())?;
+        Some(Self::build(take))
+    }
+
+    fn build(take: String) -> Result<Self, RunpodError> {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        let pod_id = var("RUNPOD_POD_ID").unwrap_or_else(|| "local".into());
+        let done = var("RUNPOD_WEBHOOK_POST_OUTPUT")
+            .ok_or(RunpodError::Missing("RUNPOD_WEBHOOK_POST_OUTPUT"))?;
+        let millis = |name: &'static str, default: u64| -> Result<Duration, RunpodError> {
+            match var(name) {
+                None => Ok(Duration::from_millis(default)),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Duration::from_millis)
+                    .ok_or(RunpodError::Invalid {
+                        name,
+                        value: v,
+                        why: "must be a positive number of milliseconds".into(),
+                    }),
+            }
+        };
+        Ok(Self {
+            take_url: take
+                .replace("$RUNPOD_POD_ID", &pod_id)
+                .replace("$ID", &pod_id),
+            done_url: done.replace("$RUNPOD_POD_ID", &pod_id),
+            ping_url: var("RUNPOD_WEBHOOK_PING")
+                .map(|p| p.replace("$RUNPOD_POD_ID", &pod_id).replace("$ID", &pod_id)),
+            ping_interval: millis("RUNPOD_PING_INTERVAL", 10_000)?,
+            api_key: var("RUNPOD_AI_API_KEY"),
+            result_deadline: millis("REELGPU_RESULT_DEADLINE_MS", 600_000)?,
+            stop_grace: millis("REELGPU_STOP_GRACE_MS", 20_000)?,
+            pod_id,
+        })
+    }
+
+    fn auth(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(key) => req.header(reqwest::header::AUTHORIZATION, key),
+            None => req,
+        }
+    }
+}
+
+/// Appends `query` to a URL template that may already carry one.
+fn with_query(url: &str, query: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{query}")
+}
+
+/// Reports a failed start-up self-check to RunPod (one ping with `status=unhealthy`).
+pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
+    let Some(ping) = &env.ping_url else { return };
+    let reason: String = reason.chars().take(256).collect();
+    let url = match reqwest::Url::parse_with_params(
+        ping,
+        &[
+            ("status", "unhealthy"),
+            ("check", check),
+            ("reason", &reason),
+            ("runpod_version", VERSION),
+        ],
+    ) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "RUNPOD_WEBHOOK_PING is not a URL");
+            return;
+        }
+    };
+    let client = reqwest::Client::new();
+    if let Err(e) = env
+        .auth(client.get(url))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+    {
+        tracing::error!(error = %e, "reporting unhealthy failed");
+    }
+}
+
+/// Jobs in progress, as the heartbeat reports them.
+type Running = Arc<Mutex<Option<String>>>;
+
+/// The heartbeat: `GET ping_url?job_id=..&runpod_version=..` every interval until `stop`.
+async fn heartbeat(
+    client: reqwest::Client,
+    env: Arc<RunpodEnv>,
+    running: Running,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(ping) = env.ping_url.clone() else {
+        return;
+    };
+    let mut ticker = tokio::time::interval(env.ping_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let job = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut query = format!("runpod_version={VERSION}");
+        if let Some(id) = job {
+            query = format!("job_id={id}&{query}");
+        }
+        let url = with_query(&ping, &query);
+        for attempt in 1..=3 {
+            let sent = env
+                .auth(client.get(&url))
+                .timeout(env.ping_interval * 2)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
+                    tracing::warn!(status = %r.status(), attempt, "heartbeat refused");
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "heartbeat failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What a take returned.
+enum Take {
+    Job(Value),
+    None,
+    Wait(Duration),
+}
+
+async fn take(client: &reqwest::Client, env: &RunpodEnv, busy: bool) -> Result<Take, String> {
+    let url = with_query(&env.take_url, &format!("job_in_progress={}", busy as u8));
+    let resp = env
+        .auth(client.get(url))
+        .timeout(Duration::from_secs(100))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    match status {
+        204 | 400 => return Ok(Take::None),
+        429 => return Ok(Take::Wait(Duration::from_secs(5))),
+        200 => {}
+        _ => return Err(format!("HTTP {status}")),
+    }
+    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(v) if v.get("id").is_some_and(Value::is_string) && v.get("input").is_some() => {
+            Ok(Take::Job(v))
+        }
+        _ => Ok(Take::None),
+    }
+}
+
+/// Posts a job's result, retrying 5xx, connection errors and timeouts with backoff until
+/// `env.result_deadline`; returns whether it was delivered.
+pub async fn post_result(
+    client: &reqwest::Client,
+    env: &RunpodEnv,
+    job_id: &str,
+    body: &Value,
+) -> bool {
+    let url = with_query(&env.done_url.replace("$ID", job_id), "isStream=false");
+    let bytes = serde_json::to_vec(body).expect("JSON");
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let sent = env
+            .auth(client.post(&url))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Request-ID", job_id)
+            .timeout(Duration::from_secs(30))
+            .body(bytes.clone())
+            .send()
+            .await;
+        let why = match sent {
+            Ok(r) if r.status().is_success() => return true,
+            Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {
+                format!("HTTP {}", r.status())
+            }
+            Ok(r) => {
+                tracing::error!(job_id, status = %r.status(), "RunPod refused the result; it is lost");
+                return false;
+            }
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() + delay > env.result_deadline {
+            tracing::error!(job_id, attempts = attempt, error = %why, "RESULT LOST: RunPod could not be reached in time");
+            return false;
+        }
+        tracing::warn!(job_id, attempt, error = %why, "posting the result failed; retrying in {delay:?}");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// The production loop: take, run and report jobs until `stop` turns true (SIGTERM/SIGINT),
+/// then finish the running job (cancelling it after [`RunpodEnv::stop_grace`]) and return.
+/// Returns early, asking for the pod to be stopped, after a GPU device loss.
+pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<bool>) {
+    let env = Arc::new(env);
+    let client = reqwest::Client::new();
+    let running: Running = Arc::default();
+    let (beat_stop_tx, beat_stop) = watch::channel(false);
+    let beat = tokio::spawn(heartbeat(
+        client.clone(),
+        env.clone(),
+        running.clone(),
+        beat_stop,
+    ));
+    let mut pending_callbacks = Vec::new();
+    let mut backoff = Duration::from_secs(1);
+    tracing::info!(pod = %env.pod_id, "worker started; waiting for jobs");
+    while !*stop.borrow() {
+        let taken = tokio::select! {
+            t = take(&client, &env, false) => t,
+            _ = stop.changed() => break,
+        };
+        let job = match taken {
+            Ok(Take::Job(job)) => {
+                backoff = Duration::from_secs(1);
+                job
+            }
+            Ok(Take::None) => {
+                // A server that answers at once instead of holding the poll is not hammered.
+                tokio::select! { _ = tokio::time::sleep(Duration::from_millis(200)) => {}, _ = stop.changed() => {} }
+                continue;
+            }
+            Ok(Take::Wait(d)) => {
+                tokio::select! { _ = tokio::time::sleep(d) => {}, _ = stop.changed() => {} }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "taking a job failed; retrying in {backoff:?}");
+                tokio::select! { _ = tokio::time::sleep(backoff) => {}, _ = stop.changed() => {} }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let id = job["id"].as_str().unwrap_or_default().to_string();
+        let span = tracing::info_span!("job", requestId = %id);
+        let _guard = span.enter();
+        tracing::info!("job taken");
+        *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
+        let cancel = Arc::new(AtomicBool::new(false));
+        let input = job["input"].clone();
+        let w = worker.clone();
+        let c = cancel.clone();
+        let mut task = tokio::spawn(async move { w.run_job(&input, c).await });
+        let outcome = tokio::select! {
+            o = &mut task => o,
+            _ = stop.changed() => {
+                tracing::warn!("stop requested: finishing the running job (grace {:?})", env.stop_grace);
+                match tokio::time::timeout(env.stop_grace, &mut task).await {
+                    Ok(o) => o,
+                    Err(_) => {
+                        tracing::warn!("grace period over: cancelling the job");
+                        cancel.store(true, Ordering::Relaxed);
+                        task.await
+                    }
+                }
+            }
+        };
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "job task failed");
+                continue;
+            }
+        };
+        let mut body = json!({"output": outcome.output});
+        let device_lost = outcome.failure.as_ref().is_some_and(|f| f.device_lost);
+        if let Some(f) = &outcome.failure {
+            body["error"] = json!(error_string(f, &env.pod_id));
+        }
+        if device_lost {
+            body["stopPod"] = json!(true);
+        }
+        post_result(&client, &env, &id, &body).await;
+        *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        pending_callbacks.extend(outcome.callbacks);
+        pending_callbacks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+        tracing::info!(ok = outcome.failure.is_none(), "job done");
+        if device_lost {
+            tracing::error!("GPU device lost: asked RunPod to stop this pod; exiting");
+            break;
+        }
+    }
+    let _ = beat_stop_tx.send(true);
+    let _ = beat.await;
+    for t in pending_callbacks {
+        let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
+    }
+    tracing::info!("worker stopped");
+}
+
+/// The failed result's `error` string, shaped like the Python SDK's (a JSON object in a
+/// string) so RunPod's console shows it the same way.
+pub fn error_string(f: &super::handler::JobFailure, worker_id: &str) -> String {
+    json!({
+        "error_type": f.kind,
+        "error_message": f.message,
+        "should_retry": f.should_retry,
+        "hostname": std::env::var("HOSTNAME").unwrap_or_default(),
+        "worker_id": worker_id,
+        "runpod_version": VERSION,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_appended() {
+        assert_eq!(
+            with_query("http://h/take/p1", "a=1"),
+            "http://h/take/p1?a=1"
+        );
+        assert_eq!(
+            with_query("http://h/take/p1?x=y", "a=1"),
+            "http://h/take/p1?x=y&a=1"
+        );
+    }
+}

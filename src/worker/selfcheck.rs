@@ -1,0 +1,138 @@
+//! The worker's start-up self-check: ffmpeg and ffprobe run, an H.264 encoder works (NVENC, or
+//! libx264), NVDEC is tried, the GPU adapter opens — and a software adapter is refused in
+//! production unless `REELGPU_ALLOW_CPU=1` — and the storage settings are complete. A failed
+//! check names itself and the reason (RunPod is told, then the worker exits).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::gpu::GpuContext;
+use crate::storage::{self, Storage};
+use crate::video::decode::nvdec_works;
+use crate::video::encode::EncoderKind;
+use crate::video::ffmpeg_path;
+use crate::video::probe::ffprobe_path;
+
+/// A failed check.
+#[derive(Debug, thiserror::Error)]
+#[error("self-check {check} failed: {reason}")]
+pub struct Unhealthy {
+    pub check: &'static str,
+    pub reason: String,
+}
+
+fn unhealthy(check: &'static str, reason: impl Into<String>) -> Unhealthy {
+    Unhealthy {
+        check,
+        reason: reason.into(),
+    }
+}
+
+/// What the checks found (logged at start-up).
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub ffmpeg: String,
+    pub encoder: &'static str,
+    pub nvdec: bool,
+    pub adapter: String,
+    pub software_adapter: bool,
+    pub storage: String,
+}
+
+/// Everything the worker needs once the checks pass.
+pub struct Checked {
+    pub gpu: Arc<GpuContext>,
+    pub encoder: EncoderKind,
+    pub storage: Box<dyn Storage>,
+    pub health: Health,
+}
+
+/// Runs every check; `production` refuses a software GPU adapter unless `REELGPU_ALLOW_CPU=1`.
+pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
+    let ffmpeg = first_line(Command::new(ffmpeg_path()).arg("-version"))
+        .map_err(|e| unhealthy("ffmpeg", e))?;
+    first_line(Command::new(ffprobe_path()).arg("-version"))
+        .map_err(|e| unhealthy("ffprobe", e))?;
+    let encoder = EncoderKind::detect();
+    if encoder == EncoderKind::X264 {
+        let list = Command::new(ffmpeg_path())
+            .args(["-hide_banner", "-encoders"])
+            .output()
+            .map_err(|e| unhealthy("encoder", e.to_string()))?;
+        if !String::from_utf8_lossy(&list.stdout).contains(" libx264 ") {
+            return Err(unhealthy(
+                "encoder",
+                "neither h264_nvenc nor libx264 works in this ffmpeg",
+            ));
+        }
+    }
+    let nvdec = nvdec_probe(work_dir);
+    let gpu = GpuContext::new().map_err(|e| unhealthy("gpu", e.to_string()))?;
+    let allow_cpu = std::env::var("REELGPU_ALLOW_CPU").is_ok_and(|v| v == "1");
+    if production && gpu.adapter.software && !allow_cpu {
+        return Err(unhealthy(
+            "gpu",
+            format!(
+                "only a software adapter ({}) is available; set REELGPU_ALLOW_CPU=1 to accept it",
+                gpu.adapter
+            ),
+        ));
+    }
+    let storage = storage::from_env().map_err(|e| unhealthy("storage", e.to_string()))?;
+    let health = Health {
+        ffmpeg,
+        encoder: encoder.name(),
+        nvdec,
+        adapter: gpu.adapter.to_string(),
+        software_adapter: gpu.adapter.software,
+        storage: storage.describe(),
+    };
+    Ok(Checked {
+        gpu,
+        encoder,
+        storage,
+        health,
+    })
+}
+
+fn first_line(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{:?} exited with {}",
+            cmd.get_program(),
+            out.status
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Whether NVDEC decodes a tiny generated H.264 clip on this machine.
+fn nvdec_probe(work_dir: &Path) -> bool {
+    let clip = work_dir.join(".nvdec-probe.mp4");
+    let made = crate::testing::clips::try_generate(
+        &clip,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=128x128:rate=10:duration=0.3",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let works = made.is_ok() && nvdec_works(&clip.to_string_lossy());
+    let _ = std::fs::remove_file(&clip);
+    works
+}

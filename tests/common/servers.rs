@@ -1,0 +1,308 @@
+//! Real servers on loopback for the worker tests: moto's S3 server (a subprocess from the test
+//! venv), a callback receiver, a RunPod-protocol server, and a fault-injecting HTTP proxy.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// moto's S3-compatible server, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` (REELGPU_MOTO_SERVER, else `.venv-test/bin/moto_server`, which
+    /// `scripts/test.sh` installs) and waits until it answers.
+    pub fn start() -> Self {
+        let bin = std::env::var_os("REELGPU_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/moto_server")
+            });
+        assert!(
+            bin.exists(),
+            "{} is missing: run `bash scripts/test.sh` (it installs moto in .venv-test) or set REELGPU_MOTO_SERVER",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, endpoint }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP request a test server received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub query: std::collections::HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub at: Instant,
+}
+
+pub type Log = Arc<Mutex<Vec<Seen>>>;
+
+fn record(
+    log: &Log,
+    path: String,
+    query: std::collections::HashMap<String, String>,
+    headers: HeaderMap,
+    body: &[u8],
+) {
+    log.lock().unwrap().push(Seen {
+        path,
+        query,
+        headers,
+        body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        at: Instant::now(),
+    });
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Records every POST to `/cb/{path}` and answers 200.
+pub async fn callback_receiver() -> (String, Log) {
+    let log: Log = Arc::default();
+    let app = Router::new()
+        .route(
+            "/cb/{*rest}",
+            post(
+                |State(log): State<Log>,
+                 Path(rest): Path<String>,
+                 headers: HeaderMap,
+                 body: Bytes| async move {
+                    record(&log, rest, Default::default(), headers, &body);
+                    StatusCode::OK
+                },
+            ),
+        )
+        .with_state(log.clone());
+    let addr = serve(app).await;
+    (format!("http://{addr}/cb"), log)
+}
+
+/// A server that accepts connections and never answers.
+pub async fn hanging_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    format!("http://{addr}/cb")
+}
+
+/// A RunPod-protocol server: hands out queued jobs on `/job-take/{pod}`, records results on
+/// `/job-done/{pod}/{job}` (failing the first `fail_results` with 503) and pings on
+/// `/ping/{pod}`.
+#[derive(Clone, Default)]
+pub struct Runpod {
+    pub jobs: Arc<Mutex<VecDeque<Value>>>,
+    pub takes: Log,
+    pub results: Log,
+    pub pings: Log,
+    pub fail_results: Arc<Mutex<u32>>,
+}
+
+impl Runpod {
+    pub async fn start(self) -> (Self, String) {
+        let app = Router::new()
+            .route(
+                "/job-take/{pod}",
+                get(
+                    |State(rp): State<Runpod>,
+                     Path(pod): Path<String>,
+                     Query(q): Query<std::collections::HashMap<String, String>>,
+                     headers: HeaderMap| async move {
+                        record(&rp.takes, pod, q, headers, b"");
+                        let job = rp.jobs.lock().unwrap().pop_front();
+                        match job {
+                            Some(job) => (StatusCode::OK, job.to_string()),
+                            None => {
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                                (StatusCode::NO_CONTENT, String::new())
+                            }
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/job-done/{pod}/{job}",
+                post(
+                    |State(rp): State<Runpod>,
+                     Path((_pod, job)): Path<(String, String)>,
+                     Query(q): Query<std::collections::HashMap<String, String>>,
+                     headers: HeaderMap,
+                     body: Bytes| async move {
+                        {
+                            let mut fail = rp.fail_results.lock().unwrap();
+                            if *fail > 0 {
+                                *fail -= 1;
+                                return StatusCode::SERVICE_UNAVAILABLE;
+                            }
+                        }
+                        record(&rp.results, job, q, headers, &body);
+                        StatusCode::OK
+                    },
+                ),
+            )
+            .route(
+                "/ping/{pod}",
+                get(
+                    |State(rp): State<Runpod>,
+                     Path(pod): Path<String>,
+                     Query(q): Query<std::collections::HashMap<String, String>>,
+                     headers: HeaderMap| async move {
+                        record(&rp.pings, pod, q, headers, b"");
+                        StatusCode::OK
+                    },
+                ),
+            )
+            .with_state(self.clone());
+        let addr = serve(app).await;
+        (self, format!("http://{addr}"))
+    }
+
+    /// The environment a worker needs to talk to this server.
+    pub fn env(base: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("RUNPOD_WEBHOOK_GET_JOB", format!("{base}/job-take/$ID")),
+            (
+                "RUNPOD_WEBHOOK_POST_OUTPUT",
+                format!("{base}/job-done/$RUNPOD_POD_ID/$ID"),
+            ),
+            ("RUNPOD_WEBHOOK_PING", format!("{base}/ping/$RUNPOD_POD_ID")),
+            ("RUNPOD_POD_ID", "pod-1".into()),
+            ("RUNPOD_AI_API_KEY", "test-key".into()),
+            ("RUNPOD_PING_INTERVAL", "200".into()),
+        ]
+    }
+}
+
+/// A loopback HTTP proxy in front of `upstream` that answers 500 (and drops the connection)
+/// for requests whose request line contains any of `fail`, and forwards the rest, one request
+/// per connection.
+pub async fn faulty_proxy(upstream: &str, fail: Vec<String>) -> String {
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fail = Arc::new(fail);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (upstream, fail) = (upstream.clone(), fail.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).to_string();
+                let line = text.lines().next().unwrap_or_default().to_string();
+                if fail.iter().any(|f| line.contains(f.as_str())) {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+                let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let mut rewritten: Vec<String> = text
+                    .trim_end()
+                    .lines()
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                    .map(String::from)
+                    .collect();
+                rewritten.push("Connection: close".into());
+                let head = format!("{}\r\n\r\n", rewritten.join("\r\n"));
+                if server.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A child process killed and reaped on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc::kill(self.0.id() as i32, sig) };
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let t = Instant::now();
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(t.elapsed() < limit, "worker did not exit within {limit:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

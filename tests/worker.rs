@@ -1,0 +1,737 @@
+//! The RunPod worker with real parts on loopback: moto's S3 server, a callback receiver, a
+//! RunPod-protocol server and a fault-injecting proxy (all started here), real ffmpeg on
+//! generated clips and wgpu on lavapipe. In-process tests drive `Worker::run_job`; the protocol
+//! tests run the `reelgpu` binary itself.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use common::servers::{self, Log, Moto, Proc, Runpod};
+use hmac::{Hmac, Mac};
+use reelgpu::export::DecoderChoice;
+use reelgpu::job::Limits;
+use reelgpu::storage::s3::{S3Settings, S3Storage};
+use reelgpu::storage::{Storage, StorageError};
+use reelgpu::testing::clips::{generate, testsrc_args};
+use reelgpu::video::EncoderKind;
+use reelgpu::worker::Worker;
+use reelgpu::worker::callbacks::{CallbackPolicy, http_client};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const BUCKET: &str = "reels";
+const MIB: u64 = 1024 * 1024;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("worker");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// 320x180, 30 fps, 1 s, with audio.
+fn small_clip() -> PathBuf {
+    let args = testsrc_args(320, 180, 30, 1.0, true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&tmp("small.mp4"), &args)
+}
+
+fn settings(endpoint: &str) -> S3Settings {
+    S3Settings {
+        endpoint: endpoint.into(),
+        bucket: BUCKET.into(),
+        access_key_id: "test-access".into(),
+        secret_access_key: "test-secret".into(),
+        multipart_threshold: 16 * MIB,
+        part_size: 8 * MIB,
+        concurrency: 4,
+    }
+}
+
+/// Creates the bucket with a plain PUT (moto's default region; the worker's region is R2's
+/// `auto`, which S3's CreateBucket would want as a location constraint).
+async fn create_bucket(endpoint: &str) {
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{BUCKET}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "create bucket: {}", r.status());
+}
+
+/// moto with the bucket created and the small clip uploaded as `input/clip.mp4`.
+async fn bucket_with_input() -> (Moto, S3Storage) {
+    let moto = Moto::start();
+    create_bucket(&moto.endpoint).await;
+    let s3 = S3Storage::new(settings(&moto.endpoint)).unwrap();
+    s3.upload(&small_clip(), "input/clip.mp4", "video/mp4")
+        .await
+        .unwrap();
+    (moto, s3)
+}
+
+async fn keys(s3: &S3Storage, prefix: &str) -> Vec<String> {
+    let out = s3
+        .client()
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    out.contents()
+        .iter()
+        .filter_map(|o| o.key().map(String::from))
+        .collect()
+}
+
+async fn open_multipart_uploads(s3: &S3Storage) -> usize {
+    let out = s3
+        .client()
+        .list_multipart_uploads()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    out.uploads().len()
+}
+
+fn worker(storage: Arc<dyn Storage>, policy: CallbackPolicy) -> Worker {
+    Worker {
+        storage,
+        gpu: common::gpu(),
+        encoder: EncoderKind::X264,
+        decoder: DecoderChoice::Software,
+        limits: Limits::default(),
+        callback_policy: Arc::new(policy),
+        http: http_client(),
+        work_dir: std::env::temp_dir(),
+    }
+}
+
+fn overlay_input(job_id: &str, callback: Option<&str>) -> Value {
+    let mut v = json!({
+        "job_id": job_id,
+        "type": "overlay",
+        "input_video_key": "input/clip.mp4",
+        "params": {"effect_type": "blur", "highlight_regions": [
+            {"start_frame": 5, "end_frame": 20, "x": 160, "y": 90, "radius_x": 40, "radius_y": 60}
+        ]}
+    });
+    if let Some(cb) = callback {
+        v["callback_url"] = json!(cb);
+    }
+    v
+}
+
+fn no_cancel() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}
+
+fn seen(log: &Log) -> Vec<(String, Value)> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .map(|s| (s.path.clone(), s.body.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_jobs_fail_without_retry_or_output_and_leave_the_input() {
+    let (_moto, s3) = bucket_with_input().await;
+    s3.upload(
+        Path::new("Cargo.toml"),
+        "input/not-a-video.mp4",
+        "video/mp4",
+    )
+    .await
+    .unwrap();
+    let (cb, log) = servers::callback_receiver().await;
+    let s3 = Arc::new(s3);
+    let w = worker(s3.clone(), CallbackPolicy::default());
+    let base = overlay_input("bad", None);
+    let with = |path: &[&str], v: Value| {
+        let mut job = base.clone();
+        let mut slot = &mut job;
+        for p in &path[..path.len() - 1] {
+            slot = if let Ok(i) = p.parse::<usize>() {
+                &mut slot[i]
+            } else {
+                &mut slot[*p]
+            };
+        }
+        slot[path[path.len() - 1]] = v;
+        job
+    };
+    let mut no_job_id = base.clone();
+    no_job_id.as_object_mut().unwrap().remove("job_id");
+    let framing = json!({"job_id": "bad", "type": "framing", "input_video_key": "input/clip.mp4",
+        "params": {"crop_keyframes": [{"frame": 0, "x": 0, "y": 0, "width": 100, "height": 180}],
+                   "output_width": 1081, "output_height": 1920}});
+    let annotate = json!({"job_id": "bad", "type": "annotate", "input_video_key": "input/clip.mp4",
+        "params": {"clips": [{"start_time": 0.2, "end_time": 5.0, "name": "late", "rating": 3}]}});
+    let cases: Vec<(Value, &str)> = vec![
+        (no_job_id, "job_id is required"),
+        (with(&["job_id"], json!("a/b")), "job_id may only"),
+        (with(&["type"], json!("sepia")), "type must be one of"),
+        (
+            with(&["params", "effect_type"], json!("glow")),
+            "params.effect_type",
+        ),
+        (
+            with(&["params", "highlight_regions", "0", "radius_x"], json!(0)),
+            "params.highlight_regions[0].radius_x",
+        ),
+        (
+            with(&["params", "highlight_regions", "0", "opacity"], json!(1.5)),
+            "params.highlight_regions[0].opacity",
+        ),
+        (
+            with(
+                &["params", "highlight_regions", "0", "start_frame"],
+                json!(-1),
+            ),
+            "params.highlight_regions[0].start_frame",
+        ),
+        (
+            with(&["input_video_key"], json!("input/../x.mp4")),
+            "input_video_key",
+        ),
+        (
+            with(&["input_video_key"], json!("input/missing.mp4")),
+            "input_video_key",
+        ),
+        (
+            with(&["input_video_key"], json!("input/not-a-video.mp4")),
+            "VideoError",
+        ),
+        (framing, "params.output_width"),
+        (annotate, "params.clips[0].end_time"),
+    ];
+    for (i, (mut input, expect)) in cases.into_iter().enumerate() {
+        input["callback_url"] = json!(format!("{cb}/case{i}"));
+        let outcome = w.run_job(&input, no_cancel()).await;
+        let failure = outcome
+            .failure
+            .clone()
+            .unwrap_or_else(|| panic!("case {i} succeeded"));
+        assert!(!failure.should_retry, "case {i}: {failure}");
+        let error = outcome.output["error"].as_str().unwrap();
+        assert_eq!(outcome.output["status"], "error");
+        assert!(
+            error.contains(expect),
+            "case {i}: {error:?} should name {expect:?}"
+        );
+        if let Some(task) = outcome.callbacks {
+            task.await.unwrap();
+        }
+        let calls: Vec<_> = seen(&log)
+            .into_iter()
+            .filter(|(p, _)| p.starts_with(&format!("case{i}/")))
+            .collect();
+        let last = calls
+            .last()
+            .unwrap_or_else(|| panic!("case {i}: no callback"));
+        assert_eq!(last.0, format!("case{i}/error"), "case {i}: {calls:?}");
+        assert_eq!(last.1, json!({"error": error, "should_retry": false}));
+        assert!(!calls.iter().any(|(p, _)| p.ends_with("/complete")));
+    }
+    assert!(keys(&s3, "output/").await.is_empty());
+    assert_eq!(keys(&s3, "input/clip.mp4").await, ["input/clip.mp4"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_down_or_failing_on_upload_is_retryable_and_leaves_no_object() {
+    let (moto, s3) = bucket_with_input().await;
+    let (cb, log) = servers::callback_receiver().await;
+
+    // Nothing listening at all.
+    let down = S3Storage::new(settings(&format!(
+        "http://127.0.0.1:{}",
+        servers::free_port()
+    )))
+    .unwrap();
+    let w = worker(Arc::new(down), CallbackPolicy::default());
+    let outcome = w
+        .run_job(
+            &overlay_input("down", Some(&format!("{cb}/down"))),
+            no_cancel(),
+        )
+        .await;
+    let f = outcome.failure.expect("storage down must fail");
+    assert!(f.should_retry && f.kind == "StorageError", "{f}");
+    outcome.callbacks.unwrap().await.unwrap();
+    assert_eq!(seen(&log).last().unwrap().1["should_retry"], true);
+
+    // The download works, the upload of the output fails every time.
+    let proxy = servers::faulty_proxy(&moto.endpoint, vec!["PUT /reels/output/".into()]).await;
+    let flaky = S3Storage::new(settings(&proxy)).unwrap();
+    let w = worker(Arc::new(flaky), CallbackPolicy::default());
+    let outcome = w
+        .run_job(
+            &overlay_input("upfail", Some(&format!("{cb}/upfail"))),
+            no_cancel(),
+        )
+        .await;
+    let f = outcome.failure.expect("failing upload must fail");
+    assert!(f.should_retry && f.message.contains("upload"), "{f}");
+    outcome.callbacks.unwrap().await.unwrap();
+    let calls = seen(&log);
+    let up: Vec<_> = calls
+        .iter()
+        .filter(|(p, _)| p.starts_with("upfail/"))
+        .collect();
+    assert!(
+        up.iter()
+            .any(|(p, b)| p == "upfail/progress" && b["progress"] == 95),
+        "{up:?}"
+    );
+    assert_eq!(up.last().unwrap().0, "upfail/error");
+    assert_eq!(up.last().unwrap().1["should_retry"], true);
+    assert!(keys(&s3, "output/").await.is_empty());
+    assert_eq!(keys(&s3, "input/").await, ["input/clip.mp4"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_go_through_parallel_multipart_and_ranged_download() {
+    let moto = Moto::start();
+    create_bucket(&moto.endpoint).await;
+    let s3 = S3Storage::new(settings(&moto.endpoint)).unwrap();
+    // 50 MiB + a bit of non-repeating data: 7 parts of 8 MiB.
+    let big = tmp("big.bin");
+    let mut data = vec![0u8; (50 * MIB + 12345) as usize];
+    let mut x: u32 = 12345;
+    for b in data.iter_mut() {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *b = (x >> 24) as u8;
+    }
+    std::fs::write(&big, &data).unwrap();
+    s3.upload(&big, "output/big/video.mp4", "video/mp4")
+        .await
+        .unwrap();
+    let head = s3
+        .client()
+        .head_object()
+        .bucket(BUCKET)
+        .key("output/big/video.mp4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(data.len() as i64));
+    assert_eq!(head.content_type(), Some("video/mp4"));
+    assert!(
+        head.e_tag().unwrap().trim_matches('"').ends_with("-7"),
+        "ETag {:?} is not a 7-part upload",
+        head.e_tag()
+    );
+    let back = tmp("big.back");
+    assert_eq!(
+        s3.download("output/big/video.mp4", &back).await.unwrap(),
+        data.len() as u64
+    );
+    assert!(
+        std::fs::read(&back).unwrap() == data,
+        "ranged download differs"
+    );
+    assert_eq!(open_multipart_uploads(&s3).await, 0);
+
+    // A part that keeps failing: the upload is aborted, nothing is left.
+    let proxy = servers::faulty_proxy(&moto.endpoint, vec!["partNumber=3".into()]).await;
+    let flaky = S3Storage::new(settings(&proxy)).unwrap();
+    let err = flaky
+        .upload(&big, "output/broken/video.mp4", "video/mp4")
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_transient() && matches!(err, StorageError::Failed { .. }),
+        "{err}"
+    );
+    assert!(keys(&s3, "output/broken").await.is_empty());
+    assert_eq!(
+        open_multipart_uploads(&s3).await,
+        0,
+        "the failed multipart upload was not aborted"
+    );
+    let _ = std::fs::remove_file(&big);
+    let _ = std::fs::remove_file(&back);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_or_hanging_callback_server_does_not_slow_the_export() {
+    let (_moto, s3) = bucket_with_input().await;
+    let s3 = Arc::new(s3);
+    let w = worker(s3.clone(), CallbackPolicy::default());
+    let t = Instant::now();
+    let base = w.run_job(&overlay_input("plain", None), no_cancel()).await;
+    assert!(base.failure.is_none(), "{:?}", base.output);
+    let baseline = t.elapsed();
+    let down = format!("http://127.0.0.1:{}/cb", servers::free_port());
+    let hanging = servers::hanging_server().await;
+    for (name, url) in [("down", down), ("hanging", hanging)] {
+        let t = Instant::now();
+        let outcome = w
+            .run_job(&overlay_input(name, Some(&url)), no_cancel())
+            .await;
+        let took = t.elapsed();
+        assert!(outcome.failure.is_none(), "{name}: {:?}", outcome.output);
+        assert!(
+            took < baseline * 2 + Duration::from_secs(2),
+            "{name}: {took:?} vs {baseline:?} without callbacks"
+        );
+        assert_eq!(
+            keys(&s3, &format!("output/{name}/")).await,
+            [format!("output/{name}/video.mp4")]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disallowed_callback_host_is_refused() {
+    let (_moto, s3) = bucket_with_input().await;
+    let s3 = Arc::new(s3);
+    let (cb, log) = servers::callback_receiver().await;
+    let policy = CallbackPolicy {
+        allowed_hosts: Some(vec!["app.example.com".into()]),
+        ..CallbackPolicy::default()
+    };
+    let w = worker(s3.clone(), policy);
+    let outcome = w
+        .run_job(&overlay_input("ssrf", Some(&cb)), no_cancel())
+        .await;
+    let f = outcome.failure.expect("must be refused");
+    assert!(
+        !f.should_retry
+            && f.message.contains("callback_url")
+            && f.message.contains("CALLBACK_ALLOWED_HOSTS"),
+        "{f}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(seen(&log).is_empty(), "the refused host was called");
+    assert!(keys(&s3, "output/").await.is_empty());
+}
+
+// ---- the binary: RunPod protocol, signals, local modes ----
+
+fn reelgpu(args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
+    cmd.args(args)
+        .env_remove("RUNPOD_WEBHOOK_GET_JOB")
+        .env("REELGPU_ALLOW_CPU", "1")
+        .env("REELGPU_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("R2_ENDPOINT", endpoint.into()),
+        ("R2_ACCESS_KEY_ID", "test-access".into()),
+        ("R2_SECRET_ACCESS_KEY", "test-secret".into()),
+        ("R2_BUCKET_NAME", BUCKET.into()),
+    ]
+}
+
+async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn verify_signature(secret: &[u8], s: &servers::Seen) {
+    let ts = s.headers["x-reelgpu-timestamp"].to_str().unwrap();
+    let sig = s.headers["x-reelgpu-signature"].to_str().unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    mac.update(format!("{ts}.{}", serde_json::to_string(&s.body).unwrap()).as_bytes());
+    assert_eq!(
+        sig,
+        format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_loop_runs_a_job_end_to_end() {
+    let (moto, s3) = bucket_with_input().await;
+    let (cb, callbacks) = servers::callback_receiver().await;
+    let rp = Runpod::default();
+    *rp.fail_results.lock().unwrap() = 1; // the first result POST gets a 503
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-1", "input": overlay_input("e2e", Some(&cb))}));
+    let (rp, base) = rp.start().await;
+    let mut env = s3_env(&moto.endpoint);
+    env.extend(Runpod::env(&base));
+    env.push(("CALLBACK_SECRET", "s3cret".into()));
+    env.push(("RUNPOD_ENDPOINT_ID", "ep-1".into()));
+    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    wait_for("the result", Duration::from_secs(120), || {
+        !rp.results.lock().unwrap().is_empty()
+    })
+    .await;
+    worker.signal(libc::SIGTERM);
+    let status = worker.wait_exit(Duration::from_secs(20));
+    assert!(status.success(), "{status}");
+
+    // The output object, complete and playable.
+    assert_eq!(keys(&s3, "output/").await, ["output/e2e/video.mp4"]);
+    let out = tmp("e2e.mp4");
+    s3.download("output/e2e/video.mp4", &out).await.unwrap();
+    let frames = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&frames.stdout).trim(), "30");
+
+    // The result: posted again after the 503, with RunPod's headers and the contract's shape.
+    let results = rp.results.lock().unwrap().clone();
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    assert_eq!(r.path, "rp-1");
+    assert_eq!(r.query.get("isStream").map(String::as_str), Some("false"));
+    assert_eq!(r.headers["authorization"], "test-key");
+    assert_eq!(r.headers["x-request-id"], "rp-1");
+    let output = &r.body["output"];
+    assert_eq!(output["status"], "success");
+    assert_eq!(output["output_video_key"], "output/e2e/video.mp4");
+    assert_eq!(output["frames"], 30);
+    assert!(r.body.get("error").is_none());
+
+    // Callbacks: 0, 5, 10..90, 95 never decreasing, then complete; all signed.
+    let calls = callbacks.lock().unwrap().clone();
+    let progress: Vec<i64> = calls
+        .iter()
+        .filter(|s| s.path == "progress")
+        .map(|s| s.body["progress"].as_i64().unwrap())
+        .collect();
+    assert_eq!(progress.first(), Some(&0), "{progress:?}");
+    assert!(
+        progress.contains(&5) && progress.contains(&95),
+        "{progress:?}"
+    );
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    assert!(
+        progress.iter().any(|p| (11..=90).contains(p)),
+        "{progress:?}"
+    );
+    let last = calls.last().unwrap();
+    assert_eq!(last.path, "complete");
+    assert_eq!(
+        last.body,
+        json!({"output_video_key": "output/e2e/video.mp4"})
+    );
+    assert_eq!(calls.iter().filter(|s| s.path == "complete").count(), 1);
+    for s in &calls {
+        verify_signature(b"s3cret", s);
+    }
+
+    // Heartbeats while the job ran, with its id; takes report whether a job is running.
+    let pings = rp.pings.lock().unwrap().clone();
+    assert!(
+        pings
+            .iter()
+            .any(|p| p.query.get("job_id").map(String::as_str) == Some("rp-1")),
+        "{} pings",
+        pings.len()
+    );
+    assert!(
+        pings
+            .iter()
+            .all(|p| p.query.contains_key("runpod_version") && p.path == "pod-1")
+    );
+    let takes = rp.takes.lock().unwrap().clone();
+    assert!(takes.iter().all(
+        |t| t.query.get("job_in_progress").map(String::as_str) == Some("0") && t.path == "pod-1"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_job_fails_it_retryably_and_reports_it() {
+    let (moto, s3) = bucket_with_input().await;
+    let long = tmp("long.mp4");
+    let args = testsrc_args(320, 180, 30, 8.0, true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&long, &args);
+    s3.upload(&long, "input/long.mp4", "video/mp4")
+        .await
+        .unwrap();
+    let (cb, callbacks) = servers::callback_receiver().await;
+    let mut input = overlay_input("term", Some(&cb));
+    input["input_video_key"] = json!("input/long.mp4");
+    input["params"]["highlight_regions"][0]["end_frame"] = json!(239);
+    let rp = Runpod::default();
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-2", "input": input}));
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-never", "input": overlay_input("never", None)}));
+    let (rp, base) = rp.start().await;
+    let mut env = s3_env(&moto.endpoint);
+    env.extend(Runpod::env(&base));
+    env.push(("REELGPU_STOP_GRACE_MS", "200".into()));
+    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    wait_for("processing progress", Duration::from_secs(120), || {
+        callbacks
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.path == "progress" && s.body["progress"].as_i64() > Some(10))
+    })
+    .await;
+    worker.signal(libc::SIGTERM);
+    let status = worker.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    let results = rp.results.lock().unwrap().clone();
+    assert_eq!(results.len(), 1, "one result, for the running job only");
+    let body = &results[0].body;
+    assert_eq!(body["output"]["status"], "error");
+    let error: Value = serde_json::from_str(body["error"].as_str().unwrap()).unwrap();
+    assert_eq!(error["error_type"], "Cancelled");
+    assert_eq!(error["should_retry"], true);
+    let calls = callbacks.lock().unwrap().clone();
+    assert_eq!(calls.last().unwrap().path, "error");
+    assert_eq!(calls.last().unwrap().body["should_retry"], true);
+    assert_eq!(
+        rp.jobs.lock().unwrap().len(),
+        1,
+        "a job was taken after SIGTERM"
+    );
+    assert!(keys(&s3, "output/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_self_check_is_reported_unhealthy() {
+    let (rp, base) = Runpod::default().start().await;
+    let mut env = Runpod::env(&base);
+    env.push(("REELGPU_FFMPEG", "/nonexistent/ffmpeg".into()));
+    env.extend(s3_env("file:///tmp"));
+    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    let status = worker.wait_exit(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(1));
+    let pings = rp.pings.lock().unwrap().clone();
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0].query["status"], "unhealthy");
+    assert_eq!(pings[0].query["check"], "ffmpeg");
+    assert!(pings[0].query["reason"].contains("nonexistent"));
+    assert!(rp.takes.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_modes_test_input_and_http_api_with_folder_storage() {
+    let root = tmp("local-store");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("input")).unwrap();
+    std::fs::copy(small_clip(), root.join("input/clip.mp4")).unwrap();
+    let env = vec![("R2_ENDPOINT", format!("file://{}", root.display()))];
+
+    // worker --test-input: one job, exit 0 / 1.
+    let job = json!({"input": overlay_input("local-1", None)}).to_string();
+    let out = reelgpu(&["worker", "--test-input", &job], &env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["output"]["output_video_key"],
+        "output/local-1/video.mp4"
+    );
+    assert!(root.join("output/local-1/video.mp4").is_file());
+    let bad = json!({"input": {"job_id": "x", "type": "overlay"}}).to_string();
+    let out = reelgpu(&["worker", "--test-input", &bad], &env)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["output"]["error"],
+        "InvalidInput: input_video_key is required"
+    );
+
+    // serve: /runsync, /run + /status.
+    let port = servers::free_port();
+    let mut server = Proc(
+        reelgpu(&["serve", "--port", &port.to_string()], &env)
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let api = format!("http://127.0.0.1:{port}");
+    wait_for("the API", Duration::from_secs(60), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+    let sync: Value = http
+        .post(format!("{api}/runsync"))
+        .json(&json!({"input": overlay_input("local-2", None)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sync["status"], "COMPLETED", "{sync}");
+    assert_eq!(
+        sync["output"]["output_video_key"],
+        "output/local-2/video.mp4"
+    );
+    let queued: Value = http
+        .post(format!("{api}/run"))
+        .json(&json!({"input": overlay_input("local-3", None)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queued["status"], "IN_QUEUE");
+    let id = queued["id"].as_str().unwrap().to_string();
+    let t = Instant::now();
+    let done = loop {
+        let s: Value = http
+            .get(format!("{api}/status/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["status"] == "COMPLETED" || s["status"] == "FAILED" {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "job stuck: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert!(root.join("output/local-3/video.mp4").is_file());
+    let missing = http.get(format!("{api}/status/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
