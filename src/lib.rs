@@ -16,6 +16,7 @@
 //! - [`worker`]: the RunPod serverless worker: job input, handler, callbacks, RunPod protocol,
 //!   local HTTP API and the start-up self-check.
 //! - [`preview`]: the `reelgpu preview` command: one frame or a contact sheet to PNG.
+//! - [`logging`]: log output, plain or RunPod's JSON lines with the request id.
 //! - [`testing`]: test patterns, image metrics and golden-image comparison.
 
 pub mod color;
@@ -25,6 +26,7 @@ pub mod export;
 pub mod frame;
 pub mod gpu;
 pub mod job;
+pub mod logging;
 pub mod preview;
 pub mod reference;
 pub mod storage;

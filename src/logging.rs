@@ -21,7 +21,7 @@ pub fn init() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if std::env::var_os("RUNPOD_ENDPOINT_ID").is_some() {
-        builder.event_format(RunpodJson).init();
+        builder.with_ansi(false).event_format(RunpodJson).init();
     } else {
         builder.init();
     }
@@ -57,6 +57,24 @@ impl Visit for Fields {
     }
 }
 
+/// Span fields as the field formatter wrote them, without terminal colour codes.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl<S, N> FormatEvent<S, N> for RunpodJson
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -76,7 +94,8 @@ where
                 let ext = span.extensions();
                 let id = ext
                     .get::<FormattedFields<N>>()
-                    .and_then(|f| f.fields.split("requestId=").nth(1).map(str::to_owned));
+                    .map(|f| strip_ansi(&f.fields))
+                    .and_then(|f| f.split("requestId=").nth(1).map(str::to_owned));
                 if let Some(id) = id {
                     let id = id.split_whitespace().next().unwrap_or_default();
                     line.insert("requestId".into(), id.trim_matches('"').into());
@@ -94,5 +113,61 @@ where
         );
         line.extend(fields.0);
         writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buf {
+        type Writer = Buf;
+        fn make_writer(&'a self) -> Buf {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn runpod_lines_carry_the_request_id_of_the_job_span() {
+        let buf = Buf::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(buf.clone())
+            .event_format(super::RunpodJson)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("outside");
+            let span = tracing::info_span!("job", requestId = %"rp-7");
+            let _g = span.enter();
+            tracing::warn!(frames = 3, "inside");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"message": "outside", "level": "INFO"})
+        );
+        assert_eq!(
+            lines[1],
+            serde_json::json!({"requestId": "rp-7", "message": "inside", "level": "WARN", "frames": 3})
+        );
     }
 }

@@ -2,8 +2,6 @@
 //! `export` streams a video through ffmpeg → GPU → ffmpeg; `worker` is the RunPod serverless
 //! worker (or runs one test job); `serve` is the worker behind a local HTTP API.
 
-mod logging;
-
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,7 +80,7 @@ struct ExportArgs {
 }
 
 fn main() -> ExitCode {
-    logging::init();
+    reelgpu::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Worker(args) => return worker_main(args),

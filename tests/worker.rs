@@ -473,7 +473,13 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
     env.extend(Runpod::env(&base));
     env.push(("CALLBACK_SECRET", "s3cret".into()));
     env.push(("RUNPOD_ENDPOINT_ID", "ep-1".into()));
-    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    let log_path = tmp("e2e.log");
+    let mut worker = Proc(
+        reelgpu(&["worker"], &env)
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     wait_for("the result", Duration::from_secs(120), || {
         !rp.results.lock().unwrap().is_empty()
     })
@@ -544,6 +550,36 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
     for s in &calls {
         verify_signature(b"s3cret", s);
     }
+
+    // RunPod's log format: one JSON object per line, the job's lines with its request id.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["message"].is_string())
+    );
+    for message in [
+        "job taken",
+        "downloaded",
+        "export codecs",
+        "uploaded",
+        "job done",
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["message"] == message && l["requestId"] == "rp-1"),
+            "no {message:?} line with the request id in:\n{log}"
+        );
+    }
+    assert!(
+        !log.contains("test-secret") && !log.contains("s3cret"),
+        "a secret was logged"
+    );
 
     // Heartbeats while the job ran, with its id; takes report whether a job is running.
     let pings = rp.pings.lock().unwrap().clone();

@@ -174,7 +174,9 @@ impl Worker {
             decoder: self.decoder,
         };
         let (gpu, encoder, p) = (self.gpu.clone(), self.encoder, progress.clone());
+        let span = tracing::Span::current();
         let summary = tokio::task::spawn_blocking(move || {
+            let _span = span.enter();
             let prepared = export::prepare(&req)?;
             let mut last = 10;
             export::run(&gpu, &req, &prepared, encoder, &mut |done, total| {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::handler::Worker;
 
@@ -300,48 +301,12 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
         };
         let id = job["id"].as_str().unwrap_or_default().to_string();
         let span = tracing::info_span!("job", requestId = %id);
-        let _guard = span.enter();
-        tracing::info!("job taken");
-        *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
-        let cancel = Arc::new(AtomicBool::new(false));
-        let input = job["input"].clone();
-        let w = worker.clone();
-        let c = cancel.clone();
-        let mut task = tokio::spawn(async move { w.run_job(&input, c).await });
-        let outcome = tokio::select! {
-            o = &mut task => o,
-            _ = stop.changed() => {
-                tracing::warn!("stop requested: finishing the running job (grace {:?})", env.stop_grace);
-                match tokio::time::timeout(env.stop_grace, &mut task).await {
-                    Ok(o) => o,
-                    Err(_) => {
-                        tracing::warn!("grace period over: cancelling the job");
-                        cancel.store(true, Ordering::Relaxed);
-                        task.await
-                    }
-                }
-            }
-        };
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::error!(error = %e, "job task failed");
-                continue;
-            }
-        };
-        let mut body = json!({"output": outcome.output});
-        let device_lost = outcome.failure.as_ref().is_some_and(|f| f.device_lost);
-        if let Some(f) = &outcome.failure {
-            body["error"] = json!(error_string(f, &env.pod_id));
-        }
-        if device_lost {
-            body["stopPod"] = json!(true);
-        }
-        post_result(&client, &env, &id, &body).await;
-        *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        pending_callbacks.extend(outcome.callbacks);
+        let (callbacks, device_lost) =
+            run_one(&id, job, &env, &worker, &client, &running, &mut stop)
+                .instrument(span)
+                .await;
+        pending_callbacks.extend(callbacks);
         pending_callbacks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
-        tracing::info!(ok = outcome.failure.is_none(), "job done");
         if device_lost {
             tracing::error!("GPU device lost: asked RunPod to stop this pod; exiting");
             break;
@@ -353,6 +318,68 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
         let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
     }
     tracing::info!("worker stopped");
+}
+
+/// Runs one taken job and posts its result; returns its callback task and whether the GPU
+/// device was lost.
+async fn run_one(
+    id: &str,
+    job: Value,
+    env: &RunpodEnv,
+    worker: &Arc<Worker>,
+    client: &reqwest::Client,
+    running: &Running,
+    stop: &mut watch::Receiver<bool>,
+) -> (Option<tokio::task::JoinHandle<()>>, bool) {
+    tracing::info!("job taken");
+    *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
+    let cancel = Arc::new(AtomicBool::new(false));
+    let input = job["input"].clone();
+    let (w, c) = (worker.clone(), cancel.clone());
+    let mut task = tokio::spawn(
+        async move { w.run_job(&input, c).await }.instrument(tracing::Span::current()),
+    );
+    let outcome = tokio::select! {
+        o = &mut task => o,
+        _ = stop.wait_for(|s| *s) => {
+            tracing::warn!("stop requested: finishing the running job (grace {:?})", env.stop_grace);
+            match tokio::time::timeout(env.stop_grace, &mut task).await {
+                Ok(o) => o,
+                Err(_) => {
+                    tracing::warn!("grace period over: cancelling the job");
+                    cancel.store(true, Ordering::Relaxed);
+                    task.await
+                }
+            }
+        }
+    };
+    let (body, callbacks, device_lost) = match outcome {
+        Ok(outcome) => {
+            let mut body = json!({"output": outcome.output});
+            let device_lost = outcome.failure.as_ref().is_some_and(|f| f.device_lost);
+            if let Some(f) = &outcome.failure {
+                body["error"] = json!(error_string(f, &env.pod_id));
+            }
+            if device_lost {
+                body["stopPod"] = json!(true);
+            }
+            tracing::info!(ok = outcome.failure.is_none(), "job done");
+            (body, outcome.callbacks, device_lost)
+        }
+        Err(e) => {
+            // A panic in the handler still gets a failed result, never silence.
+            tracing::error!(error = %e, "job task failed");
+            let message = format!("InternalError: job task failed: {e}");
+            (
+                json!({"output": {"status": "error", "error": message}, "error": message}),
+                None,
+                false,
+            )
+        }
+    };
+    post_result(client, env, id, &body).await;
+    *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    (callbacks, device_lost)
 }
 
 /// The failed result's `error` string, shaped like the Python SDK's (a JSON object in a
