@@ -14,5 +14,7 @@ input=()
 for job in overlay framing annotate; do
   ./target/release/reelgpu export --job "examples/jobs/$job.json" "${input[@]}" \
     --output "$out/$job.mp4"
+  # Without an input the first export generated a clip; the others reuse it.
+  [ ${#input[@]} -gt 0 ] || input=(--input "$out/$job.mp4.source.mp4")
 done
 ./target/release/reelgpu preview --output "$out/preview.png"
