@@ -601,8 +601,11 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_job_fails_it_retryably_and_reports_it() {
+/// Runs the worker on an 8 s clip, sends SIGTERM once processing has started, and returns
+/// the results it posted, the callbacks, the jobs it did not take and the output keys.
+async fn sigterm_mid_job(
+    grace_ms: &str,
+) -> (Vec<servers::Seen>, Vec<servers::Seen>, usize, Vec<String>) {
     let (moto, s3) = bucket_with_input().await;
     let long = tmp("long.mp4");
     let args = testsrc_args(320, 180, 30, 8.0, true);
@@ -627,7 +630,7 @@ async fn sigterm_during_a_job_fails_it_retryably_and_reports_it() {
     let (rp, base) = rp.start().await;
     let mut env = s3_env(&moto.endpoint);
     env.extend(Runpod::env(&base));
-    env.push(("REELGPU_STOP_GRACE_MS", "200".into()));
+    env.push(("REELGPU_STOP_GRACE_MS", grace_ms.into()));
     let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
     wait_for("processing progress", Duration::from_secs(120), || {
         callbacks
@@ -638,24 +641,42 @@ async fn sigterm_during_a_job_fails_it_retryably_and_reports_it() {
     })
     .await;
     worker.signal(libc::SIGTERM);
-    let status = worker.wait_exit(Duration::from_secs(30));
+    let status = worker.wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{status}");
     let results = rp.results.lock().unwrap().clone();
+    let calls = callbacks.lock().unwrap().clone();
+    let left = rp.jobs.lock().unwrap().len();
+    (results, calls, left, keys(&s3, "output/").await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_past_the_grace_period_fails_the_job_retryably_and_reports_it() {
+    let (results, calls, left, outputs) = sigterm_mid_job("200").await;
     assert_eq!(results.len(), 1, "one result, for the running job only");
     let body = &results[0].body;
     assert_eq!(body["output"]["status"], "error");
     let error: Value = serde_json::from_str(body["error"].as_str().unwrap()).unwrap();
     assert_eq!(error["error_type"], "Cancelled");
     assert_eq!(error["should_retry"], true);
-    let calls = callbacks.lock().unwrap().clone();
     assert_eq!(calls.last().unwrap().path, "error");
     assert_eq!(calls.last().unwrap().body["should_retry"], true);
+    assert_eq!(left, 1, "a job was taken after SIGTERM");
+    assert!(outputs.is_empty(), "{outputs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_within_the_grace_period_finishes_the_running_job() {
+    let (results, calls, left, outputs) = sigterm_mid_job("60000").await;
+    assert_eq!(results.len(), 1);
     assert_eq!(
-        rp.jobs.lock().unwrap().len(),
-        1,
-        "a job was taken after SIGTERM"
+        results[0].body["output"]["status"], "success",
+        "{}",
+        results[0].body
     );
-    assert!(keys(&s3, "output/").await.is_empty());
+    assert_eq!(results[0].body["output"]["frames"], 240);
+    assert_eq!(calls.last().unwrap().path, "complete");
+    assert_eq!(left, 1, "a job was taken after SIGTERM");
+    assert_eq!(outputs, ["output/term/video.mp4"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -673,6 +694,25 @@ async fn a_failed_self_check_is_reported_unhealthy() {
     assert_eq!(pings[0].query["check"], "ffmpeg");
     assert!(pings[0].query["reason"].contains("nonexistent"));
     assert!(rp.takes.lock().unwrap().is_empty());
+
+    // A software adapter (lavapipe, chosen by name so this holds on GPU machines too) is
+    // refused under RunPod unless REELGPU_ALLOW_CPU=1.
+    let (rp, base) = Runpod::default().start().await;
+    let mut env = Runpod::env(&base);
+    env.extend(s3_env("file:///tmp"));
+    env.push(("WGPU_ADAPTER_NAME", "llvmpipe".into()));
+    let mut cmd = reelgpu(&["worker"], &env);
+    cmd.env_remove("REELGPU_ALLOW_CPU");
+    let mut worker = Proc(cmd.spawn().unwrap());
+    assert_eq!(worker.wait_exit(Duration::from_secs(60)).code(), Some(1));
+    let pings = rp.pings.lock().unwrap().clone();
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0].query["check"], "gpu");
+    assert!(
+        pings[0].query["reason"].contains("REELGPU_ALLOW_CPU"),
+        "{:?}",
+        pings[0].query
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
