@@ -93,8 +93,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
     let prepared = export::prepare(&req).unwrap();
     std::fs::remove_dir(&gone).unwrap();
     let err = export::run(&ctx, &req, &prepared, EncoderKind::X264, &mut |_, _| true)
-        .err()
-        .expect("export into a missing folder must fail");
+        .expect_err("export into a missing folder must fail");
     assert!(err.to_string().contains("gone"), "{err}");
     assert_eq!(
         children(),
