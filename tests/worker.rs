@@ -150,6 +150,12 @@ async fn bad_jobs_fail_without_retry_or_output_and_leave_the_input() {
     )
     .await
     .unwrap();
+    let clip = std::fs::read(small_clip()).unwrap();
+    let truncated = tmp("truncated.mp4");
+    std::fs::write(&truncated, &clip[..clip.len() / 2]).unwrap();
+    s3.upload(&truncated, "input/truncated.mp4", "video/mp4")
+        .await
+        .unwrap();
     let (cb, log) = servers::callback_receiver().await;
     let s3 = Arc::new(s3);
     let w = worker(s3.clone(), CallbackPolicy::default());
@@ -207,6 +213,10 @@ async fn bad_jobs_fail_without_retry_or_output_and_leave_the_input() {
         ),
         (
             with(&["input_video_key"], json!("input/not-a-video.mp4")),
+            "VideoError",
+        ),
+        (
+            with(&["input_video_key"], json!("input/truncated.mp4")),
             "VideoError",
         ),
         (framing, "params.output_width"),

@@ -142,10 +142,19 @@ fn run_ffprobe(path: &Path, args: &[&str]) -> Result<Vec<u8>, VideoError> {
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
+        let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
+        // ffprobe exiting with an error code could not read the file: that is the input's
+        // fault (retrying cannot help). Killed by a signal, it is not.
+        if out.status.code().is_some() {
+            return Err(VideoError::Unusable {
+                input: path.display().to_string(),
+                message: format!("not a readable video (ffprobe {}):\n{tail}", out.status),
+            });
+        }
         return Err(VideoError::FfmpegFailed {
             input: path.display().to_string(),
             status: out.status.to_string(),
-            stderr_tail: lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n"),
+            stderr_tail: tail,
         });
     }
     Ok(out.stdout)
