@@ -101,11 +101,12 @@ fn unusable_inputs_are_typed_errors() {
     std::fs::create_dir_all(text.parent().unwrap()).unwrap();
     std::fs::write(&text, "this is not a video\n").unwrap();
     let err = probe(&text).unwrap_err();
+    // ffprobe's own words come through, and the input is to blame (not retryable).
     match &err {
-        VideoError::FfmpegFailed { stderr_tail, .. } => {
-            assert!(stderr_tail.contains("Invalid data"), "{err}")
+        VideoError::Unusable { message, .. } => {
+            assert!(message.contains("Invalid data"), "{err}")
         }
-        other => panic!("expected ffprobe's failure, got {other}"),
+        other => panic!("expected an unusable input, got {other}"),
     }
 
     let err = probe(&tmp("missing.mp4")).unwrap_err();
