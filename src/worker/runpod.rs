@@ -170,6 +170,7 @@ async fn heartbeat(
             match sent {
                 Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
                     tracing::warn!(status = %r.status(), attempt, "heartbeat refused");
+                    tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
                 }
                 Ok(_) => break,
                 Err(e) => {
