@@ -145,7 +145,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="rounds of floor and no-effect")
     ap.add_argument("--effect-rounds", type=int, default=1, help="rounds of the effects")
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--long-seconds", type=int, default=60)
+    ap.add_argument("--long-seconds", type=int, default=60, help="0 skips the memory runs")
     a = ap.parse_args()
 
     work = ROOT / "target" / "bench-export"
@@ -156,7 +156,8 @@ def main():
     src = work / f"src_{W}x{H}_{a.seconds}s.mp4"
     long_src = work / f"src_{W}x{H}_{a.long_seconds}s.mp4"
     generate(src, a.seconds)
-    generate(long_src, a.long_seconds)
+    if a.long_seconds:
+        generate(long_src, a.long_seconds)
 
     def write_jobs(frames, tag):
         files = {}
@@ -179,9 +180,9 @@ def main():
                 gpu_s[name].append(summary)
             print(f"round {r + 1} {name:10s} {wall:7.2f} s  {rss:7.1f} MiB", file=sys.stderr)
 
-    long_cmds = commands(long_src, work, write_jobs(a.long_seconds * FPS, "long"))
     long_rss = {}
-    for name in ["floor", "no-effect", "blur"]:
+    long_cmds = commands(long_src, work, write_jobs(a.long_seconds * FPS, "long"))
+    for name in ["floor", "no-effect", "blur"] if a.long_seconds else []:
         _, rss, _ = run_once(name, long_cmds[name], env, work)
         long_rss[name] = rss
         print(f"long  {name:10s} {rss:7.1f} MiB", file=sys.stderr)
@@ -196,6 +197,8 @@ def main():
           f" peak RSS {a.long_seconds} s (MiB) |")
     print("|---|---:|---:|---:|---:|---|---:|")
     for name, runs in results.items():
+        if not runs:
+            continue
         wall = statistics.median(w for w, _ in runs)
         rss = max(r for _, r in runs)
         busy = "—"

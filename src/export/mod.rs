@@ -120,7 +120,14 @@ pub struct Prepared {
 
 /// Probes the source and plans the job on it; fails before any output is written.
 pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
-    let info = probe(&req.input)?;
+    let source = req.input.to_string_lossy();
+    // The stream probe and the packet scan are two ffprobe runs: side by side.
+    let (info, times) = std::thread::scope(|s| {
+        let scan = s.spawn(|| frame_times(&source));
+        let info = probe(&req.input);
+        (info, scan.join().expect("packet scan thread"))
+    });
+    let info = info?;
     let limit = req.limits.max_dimension;
     if info.width > limit || info.height > limit {
         return Err(ExportError::TooLarge {
@@ -130,8 +137,7 @@ pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
             limit,
         });
     }
-    let source = req.input.to_string_lossy();
-    let times = frame_times(&source)?;
+    let times = times?;
     if times.is_empty() {
         return Err(ExportError::NoFrames {
             input: source.into_owned(),

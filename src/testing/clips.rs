@@ -24,7 +24,10 @@ pub fn try_generate<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
-    let partial = path.with_extension(format!("partial.{ext}"));
+    // A name of its own per call: tests running in parallel may generate the same clip.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = path.with_extension(format!("partial-{}-{n}.{ext}", std::process::id()));
     let out = Command::new(ffmpeg_path())
         .args(["-v", "error", "-y", "-nostdin"])
         .args(args)
