@@ -315,15 +315,13 @@ fn encode_all(
 ) -> Result<(PathBuf, f64, f64), ExportError> {
     let mut encoder: Option<Encoder> = None;
     let mut pending: Option<(i64, Buf)> = None;
-    // The frame written last stays out of the pool until the next write (or the end): its
-    // pages may still sit in the encoder's pipe (see `video::pipe`).
-    let mut in_pipe: Option<Buf> = None;
     let mut busy = Duration::ZERO;
     let mut write = |encoder: &mut Encoder, pts: i64, next: i64, buf: Buf| {
         let t = Instant::now();
         let r = encoder.write_frame(pts, next - pts, &buf.data);
         busy += t.elapsed();
-        r.map(|()| buf)
+        drop(buf);
+        r
     };
     while let Ok(msg) = from_gpu.recv() {
         match msg {
@@ -334,7 +332,7 @@ fn encode_all(
                 }
                 let enc = encoder.as_mut().expect("spawned");
                 if let Some((pts, prev)) = pending.take() {
-                    in_pipe = Some(write(enc, pts, out_pts, prev)?);
+                    write(enc, pts, out_pts, prev)?;
                 }
                 pending = Some((out_pts, buf));
             }
@@ -346,12 +344,11 @@ fn encode_all(
                 let mut end = end_pts;
                 if let Some((pts, prev)) = pending.take() {
                     end = end.max(pts + 1);
-                    in_pipe = Some(write(&mut enc, pts, end, prev)?);
+                    write(&mut enc, pts, end, prev)?;
                 }
                 let t = Instant::now();
                 let path = enc.finish()?;
                 busy += t.elapsed();
-                drop(in_pipe);
                 return Ok((path, busy.as_secs_f64(), end as f64 * tb.as_f64()));
             }
         }

@@ -6,9 +6,9 @@
 
 use std::io::{BufWriter, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::process::ChildStdin;
 
 use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
-use super::pipe::FramePipe;
 use super::probe::Rational;
 use super::process::{Ffmpeg, VideoError, trial_succeeds};
 use crate::color::ColorRange;
@@ -106,7 +106,7 @@ pub struct EncodeSettings {
 /// A running encoder writing to a temporary file next to the output.
 pub struct Encoder {
     ff: Option<Ffmpeg>,
-    writer: Option<MkvWriter<BufWriter<FramePipe>>>,
+    writer: Option<MkvWriter<BufWriter<ChildStdin>>>,
     temp: PathBuf,
     output: PathBuf,
     time_base: Rational,
@@ -186,13 +186,7 @@ impl Encoder {
             time_base: tb,
             frames: 0,
         };
-        let (w, h) = (s.width as usize, s.height as usize);
-        let frame_bytes = w * h + 2 * w.div_ceil(2) * h.div_ceil(2);
-        let writer = MkvWriter::new(
-            BufWriter::with_capacity(64 << 10, FramePipe::new(stdin, frame_bytes)),
-            s.width,
-            s.height,
-        );
+        let writer = MkvWriter::new(BufWriter::with_capacity(1 << 20, stdin), s.width, s.height);
         match writer {
             Ok(w) => encoder.writer = Some(w),
             Err(e) => return Err(encoder.fail(e)),
@@ -201,9 +195,6 @@ impl Encoder {
     }
 
     /// Appends a frame shown at `pts` for `duration` (both in the settings' time base).
-    ///
-    /// A frame of at least the pipe's capacity is spliced, not copied (see [`FramePipe`]):
-    /// keep it unchanged until the next `write_frame` or [`Self::finish`] returns.
     pub fn write_frame(&mut self, pts: i64, duration: i64, frame: &[u8]) -> Result<(), VideoError> {
         let ts = self.to_ns(pts.max(0));
         let dur = self.to_ns(duration.max(1));

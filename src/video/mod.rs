@@ -6,7 +6,6 @@ pub mod decode;
 pub mod encode;
 pub mod extract;
 pub mod mkv;
-pub mod pipe;
 pub mod probe;
 pub mod process;
 
