@@ -474,6 +474,9 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
     let (cb, callbacks) = servers::callback_receiver().await;
     let rp = Runpod::default();
     *rp.fail_results.lock().unwrap() = 1; // the first result POST gets a 503
+    // The first takes: "too many requests", then a server error; the worker waits and backs
+    // off, then takes the job.
+    rp.take_errors.lock().unwrap().extend([429, 500]);
     rp.jobs
         .lock()
         .unwrap()
@@ -606,6 +609,17 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
             .all(|p| p.query.contains_key("runpod_version") && p.path == "pod-1")
     );
     let takes = rp.takes.lock().unwrap().clone();
+    assert!(takes.len() >= 3, "{} takes", takes.len());
+    let after_429 = takes[1].at - takes[0].at;
+    let after_500 = takes[2].at - takes[1].at;
+    assert!(
+        after_429 >= Duration::from_secs(5),
+        "re-polled {after_429:?} after a 429"
+    );
+    assert!(
+        after_500 >= Duration::from_millis(900),
+        "re-polled {after_500:?} after a 500"
+    );
     assert!(takes.iter().all(
         |t| t.query.get("job_in_progress").map(String::as_str) == Some("0") && t.path == "pod-1"
     ));

@@ -61,7 +61,8 @@ impl JobFailure {
         }
     }
 
-    fn export(e: ExportError) -> Self {
+    /// The failure for an export error (kind, retry, device loss).
+    pub fn export(e: ExportError) -> Self {
         let retry = e.should_retry();
         let kind = match &e {
             ExportError::Job(_) | ExportError::JobFile { .. } => "InvalidInput",

@@ -356,15 +356,8 @@ async fn run_one(
     };
     let (body, callbacks, device_lost) = match outcome {
         Ok(outcome) => {
-            let mut body = json!({"output": outcome.output});
-            let device_lost = outcome.failure.as_ref().is_some_and(|f| f.device_lost);
-            if let Some(f) = &outcome.failure {
-                body["error"] = json!(error_string(f, &env.pod_id));
-            }
-            if device_lost {
-                body["stopPod"] = json!(true);
-            }
             tracing::info!(ok = outcome.failure.is_none(), "job done");
+            let (body, device_lost) = result_body(&outcome, &env.pod_id);
             (body, outcome.callbacks, device_lost)
         }
         Err(e) => {
@@ -381,6 +374,20 @@ async fn run_one(
     post_result(client, env, id, &body).await;
     *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
     (callbacks, device_lost)
+}
+
+/// The body of a job's result POST, and whether the pod should be recycled: `{"output"}` on
+/// success; `{"output", "error"}` on failure; `"stopPod": true` after a GPU device loss.
+pub fn result_body(outcome: &super::JobOutcome, worker_id: &str) -> (Value, bool) {
+    let mut body = json!({"output": outcome.output});
+    let device_lost = outcome.failure.as_ref().is_some_and(|f| f.device_lost);
+    if let Some(f) = &outcome.failure {
+        body["error"] = json!(error_string(f, worker_id));
+    }
+    if device_lost {
+        body["stopPod"] = json!(true);
+    }
+    (body, device_lost)
 }
 
 /// The failed result's `error` string, shaped like the Python SDK's (a JSON object in a
@@ -400,6 +407,32 @@ pub fn error_string(f: &super::handler::JobFailure, worker_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_gpu_device_asks_for_the_pod_to_be_stopped() {
+        use crate::export::ExportError;
+        use crate::gpu::GpuError;
+        use crate::worker::{JobFailure, JobOutcome};
+        let lost = JobFailure::export(ExportError::Gpu(GpuError::DeviceLost("gone".into())));
+        assert!(lost.device_lost && lost.should_retry && lost.kind == "GpuError");
+        let outcome = |failure: Option<JobFailure>| JobOutcome {
+            output: json!({"status": "error"}),
+            failure,
+            callbacks: None,
+        };
+        let (body, stop) = result_body(&outcome(Some(lost)), "pod-9");
+        assert!(stop);
+        assert_eq!(body["stopPod"], true);
+        let error: Value = serde_json::from_str(body["error"].as_str().unwrap()).unwrap();
+        assert_eq!(error["error_type"], "GpuError");
+        assert_eq!(error["worker_id"], "pod-9");
+        assert_eq!(error["should_retry"], true);
+        let other = JobFailure::export(ExportError::Gpu(GpuError::Validation("x".into())));
+        let (body, stop) = result_body(&outcome(Some(other)), "pod-9");
+        assert!(!stop && body.get("stopPod").is_none());
+        let (body, stop) = result_body(&outcome(None), "pod-9");
+        assert!(!stop && body.get("error").is_none());
+    }
 
     #[test]
     fn queries_are_appended() {

@@ -143,12 +143,15 @@ pub async fn hanging_server() -> String {
     format!("http://{addr}/cb")
 }
 
-/// A RunPod-protocol server: hands out queued jobs on `/job-take/{pod}`, records results on
+/// A RunPod-protocol server: hands out queued jobs on `/job-take/{pod}` (after answering
+/// `take_errors` first), records results on
 /// `/job-done/{pod}/{job}` (failing the first `fail_results` with 503) and pings on
 /// `/ping/{pod}`.
 #[derive(Clone, Default)]
 pub struct Runpod {
     pub jobs: Arc<Mutex<VecDeque<Value>>>,
+    /// Statuses answered to the first takes, before any job (e.g. 429, 500).
+    pub take_errors: Arc<Mutex<VecDeque<u16>>>,
     pub takes: Log,
     pub results: Log,
     pub pings: Log,
@@ -166,6 +169,10 @@ impl Runpod {
                      Query(q): Query<std::collections::HashMap<String, String>>,
                      headers: HeaderMap| async move {
                         record(&rp.takes, pod, q, headers, b"");
+                        let error = rp.take_errors.lock().unwrap().pop_front();
+                        if let Some(code) = error {
+                            return (StatusCode::from_u16(code).unwrap(), String::new());
+                        }
                         let job = rp.jobs.lock().unwrap().pop_front();
                         match job {
                             Some(job) => (StatusCode::OK, job.to_string()),
