@@ -449,6 +449,11 @@ fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+async fn post_json(http: &reqwest::Client, url: &str, body: Value) -> Value {
+    let resp = http.post(url).json(&body).send().await.unwrap();
+    resp.json().await.unwrap()
+}
+
 async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let t = Instant::now();
     while !cond() {
@@ -787,29 +792,23 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
     .await;
-    let sync: Value = http
-        .post(format!("{api}/runsync"))
-        .json(&json!({"input": overlay_input("local-2", None)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sync: Value = post_json(
+        &http,
+        &format!("{api}/runsync"),
+        json!({"input": overlay_input("local-2", None)}),
+    )
+    .await;
     assert_eq!(sync["status"], "COMPLETED", "{sync}");
     assert_eq!(
         sync["output"]["output_video_key"],
         "output/local-2/video.mp4"
     );
-    let queued: Value = http
-        .post(format!("{api}/run"))
-        .json(&json!({"input": overlay_input("local-3", None)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queued: Value = post_json(
+        &http,
+        &format!("{api}/run"),
+        json!({"input": overlay_input("local-3", None)}),
+    )
+    .await;
     assert_eq!(queued["status"], "IN_QUEUE");
     let id = queued["id"].as_str().unwrap().to_string();
     let t = Instant::now();

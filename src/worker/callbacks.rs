@@ -251,18 +251,7 @@ async fn send_loop(
                 break;
             }
         }
-        let body = json!({"progress": p.percent, "message": p.message});
-        if let Err(e) = post(
-            &client,
-            &policy,
-            url("progress"),
-            &body,
-            policy.progress_timeout,
-        )
-        .await
-        {
-            tracing::debug!(error = %e, "progress callback failed (ignored)");
-        }
+        send_progress(&client, &policy, url("progress"), &p).await;
         tokio::select! {
             biased;
             t = &mut terminal => break t.ok(),
@@ -279,18 +268,7 @@ async fn send_loop(
         }
     }
     for p in stages {
-        let body = json!({"progress": p.percent, "message": p.message});
-        if let Err(e) = post(
-            &client,
-            &policy,
-            url("progress"),
-            &body,
-            policy.progress_timeout,
-        )
-        .await
-        {
-            tracing::debug!(error = %e, "progress callback failed (ignored)");
-        }
+        send_progress(&client, &policy, url("progress"), &p).await;
     }
     let (path, body) = match end {
         Terminal::Complete { output_video_key } => {
@@ -305,6 +283,14 @@ async fn send_loop(
         ),
     };
     send_terminal(&client, &policy, url(path), body).await;
+}
+
+/// One progress POST with the short timeout; a failure is only logged (progress is advisory).
+async fn send_progress(client: &reqwest::Client, policy: &CallbackPolicy, url: Url, p: &Progress) {
+    let body = json!({"progress": p.percent, "message": p.message});
+    if let Err(e) = post(client, policy, url, &body, policy.progress_timeout).await {
+        tracing::debug!(error = %e, "progress callback failed (ignored)");
+    }
 }
 
 async fn send_terminal(
