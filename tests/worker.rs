@@ -788,6 +788,7 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
     );
     let http = reqwest::Client::new();
     let api = format!("http://127.0.0.1:{port}");
+    let (hook, hooks) = servers::callback_receiver().await;
     wait_for("the API", Duration::from_secs(60), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
@@ -806,7 +807,7 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
     let queued: Value = post_json(
         &http,
         &format!("{api}/run"),
-        json!({"input": overlay_input("local-3", None)}),
+        json!({"input": overlay_input("local-3", None), "webhook": format!("{hook}/done")}),
     )
     .await;
     assert_eq!(queued["status"], "IN_QUEUE");
@@ -829,6 +830,15 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
     };
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert!(root.join("output/local-3/video.mp4").is_file());
+    // The webhook got the same final status.
+    wait_for("the webhook", Duration::from_secs(10), || {
+        !hooks.lock().unwrap().is_empty()
+    })
+    .await;
+    let hook_calls = hooks.lock().unwrap().clone();
+    assert_eq!(hook_calls.len(), 1);
+    assert_eq!(hook_calls[0].path, "done");
+    assert_eq!(hook_calls[0].body, done);
     let missing = http.get(format!("{api}/status/nope")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     server.signal(libc::SIGTERM);
