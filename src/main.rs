@@ -142,59 +142,66 @@ fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
     rx
 }
 
+/// What `reelgpu worker` does: RunPod's loop, or one local test job.
+enum WorkerMode {
+    Production(RunpodEnv),
+    TestInput(serde_json::Value),
+}
+
+/// Production when `RUNPOD_WEBHOOK_GET_JOB` is set and no test input is given; otherwise the
+/// test input (`--test-input` or `./test_input.json`), parsed before any start-up work.
+fn worker_mode(test_input: Option<String>) -> Result<WorkerMode, String> {
+    if test_input.is_none()
+        && let Some(env) = RunpodEnv::from_env()
+    {
+        return env.map(WorkerMode::Production).map_err(|e| e.to_string());
+    }
+    let json = match test_input {
+        Some(json) => json,
+        None => std::fs::read_to_string("test_input.json").map_err(|_| {
+            "RUNPOD_WEBHOOK_GET_JOB is not set and there is no test input \
+             (--test-input '<json>' or ./test_input.json)"
+                .to_string()
+        })?,
+    };
+    let job: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| format!("test input is not valid JSON: {e}"))?;
+    Ok(WorkerMode::TestInput(match job.get("input") {
+        Some(input) => input.clone(),
+        None => job,
+    }))
+}
+
 fn worker_main(args: WorkerArgs) -> ExitCode {
     let rt = runtime();
-    let production = match (&args.test_input, RunpodEnv::from_env()) {
-        (None, Some(Ok(env))) => Some(env),
-        (None, Some(Err(e))) => {
+    let mode = match worker_mode(args.test_input) {
+        Ok(mode) => mode,
+        Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
-        _ => None,
     };
-    let test_input = match (&production, args.test_input) {
-        (Some(_), _) => None,
-        (None, Some(json)) => Some(json),
-        (None, None) => match std::fs::read_to_string("test_input.json") {
-            Ok(json) => Some(json),
-            Err(_) => {
-                eprintln!(
-                    "error: RUNPOD_WEBHOOK_GET_JOB is not set and there is no test input \
-                     (--test-input '<json>' or ./test_input.json)"
-                );
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let worker = match start_worker(production.is_some()) {
+    let production = matches!(mode, WorkerMode::Production(_));
+    let worker = match start_worker(production) {
         Ok(w) => w,
         Err(e) => {
             tracing::error!(check = e.check, reason = %e.reason, "self-check failed");
-            if let Some(env) = &production {
+            if let WorkerMode::Production(env) = &mode {
                 rt.block_on(runpod::report_unhealthy(env, e.check, &e.reason));
             }
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if let Some(env) = production {
-        rt.block_on(async {
-            let stop = stop_signal();
-            runpod::run(env, worker, stop).await;
-        });
-        return ExitCode::SUCCESS;
-    }
-    let job: serde_json::Value = match test_input.as_deref().map(serde_json::from_str) {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            eprintln!("error: test input is not valid JSON: {e}");
-            return ExitCode::FAILURE;
+    let input = match mode {
+        WorkerMode::Production(env) => {
+            rt.block_on(async {
+                let stop = stop_signal();
+                runpod::run(env, worker, stop).await;
+            });
+            return ExitCode::SUCCESS;
         }
-        None => unreachable!("test input chosen above"),
-    };
-    let input = match job.get("input") {
-        Some(i) => i.clone(),
-        None => job,
+        WorkerMode::TestInput(input) => input,
     };
     rt.block_on(async {
         let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -28,13 +28,6 @@ impl LocalStorage {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
 #[async_trait::async_trait]
 impl Storage for LocalStorage {
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StorageError> {
@@ -45,22 +38,30 @@ impl Storage for LocalStorage {
                 location: self.describe(),
             });
         }
-        tokio::fs::copy(&src, dest).await.map_err(io(&src))
+        tokio::fs::copy(&src, dest)
+            .await
+            .map_err(StorageError::io(&src))
     }
 
     async fn upload(&self, src: &Path, key: &str, _content_type: &str) -> Result<(), StorageError> {
         let dest = self.path(key)?;
         let dir = dest.parent().unwrap_or(&self.root);
-        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(StorageError::io(dir))?;
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned());
         let tmp = dir.join(format!(
             ".{}.upload-{}",
             name.unwrap_or_default(),
             std::process::id()
         ));
-        let copied = tokio::fs::copy(src, &tmp).await.map_err(io(src));
+        let copied = tokio::fs::copy(src, &tmp)
+            .await
+            .map_err(StorageError::io(src));
         let renamed = match copied {
-            Ok(_) => tokio::fs::rename(&tmp, &dest).await.map_err(io(&dest)),
+            Ok(_) => tokio::fs::rename(&tmp, &dest)
+                .await
+                .map_err(StorageError::io(&dest)),
             Err(e) => Err(e),
         };
         if renamed.is_err() {

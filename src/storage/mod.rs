@@ -30,6 +30,23 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// A failed operation on `key`, with the reason.
+    pub fn failed(op: &'static str, key: &str, message: impl std::fmt::Display) -> Self {
+        StorageError::Failed {
+            op,
+            key: key.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Maps an I/O error on the local file `path`.
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| StorageError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
     /// Whether trying the job again could help: missing objects and bad configuration stay
     /// missing and bad; network and server faults pass.
     pub fn is_transient(&self) -> bool {

@@ -165,10 +165,12 @@ impl S3Storage {
             .map_err(|e| failed("create multipart upload", key, e))?;
         let upload_id = created
             .upload_id()
-            .ok_or_else(|| StorageError::Failed {
-                op: "create multipart upload",
-                key: key.into(),
-                message: "no upload id in the response".into(),
+            .ok_or_else(|| {
+                StorageError::failed(
+                    "create multipart upload",
+                    key,
+                    "no upload id in the response",
+                )
             })?
             .to_string();
         let parts = self.upload_parts(src, key, size, &upload_id).await;
@@ -234,11 +236,7 @@ impl S3Storage {
                     .length(Length::Exact(len))
                     .build()
                     .await
-                    .map_err(|e| StorageError::Failed {
-                        op: "read part",
-                        key: key.clone(),
-                        message: e.to_string(),
-                    })?;
+                    .map_err(|e| StorageError::failed("read part", &key, e))?;
                 let part_number = (n + 1) as i32;
                 let out = client
                     .upload_part()
@@ -262,11 +260,7 @@ impl S3Storage {
         let mut parts = Vec::with_capacity(count as usize);
         while let Some(joined) = tasks.join_next().await {
             // The first failure stops the rest (dropping the set aborts them).
-            let part = joined.map_err(|e| StorageError::Failed {
-                op: "upload part",
-                key: key.into(),
-                message: e.to_string(),
-            })??;
+            let part = joined.map_err(|e| StorageError::failed("upload part", key, e))??;
             parts.push(part);
         }
         parts.sort_by_key(|p| p.part_number());
@@ -274,8 +268,10 @@ impl S3Storage {
     }
 
     async fn download_ranges(&self, key: &str, dest: &Path, size: u64) -> Result<(), StorageError> {
-        let file = tokio::fs::File::create(dest).await.map_err(io(dest))?;
-        file.set_len(size).await.map_err(io(dest))?;
+        let file = tokio::fs::File::create(dest)
+            .await
+            .map_err(StorageError::io(dest))?;
+        file.set_len(size).await.map_err(StorageError::io(dest))?;
         drop(file);
         let part_size = self.settings.part_size;
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
@@ -288,60 +284,52 @@ impl S3Storage {
             let end = (start + part_size).min(size) - 1;
             tasks.spawn(async move {
                 let _permit = permits.acquire().await.expect("semaphore open");
-                let bytes = with_retries(|| get_range(&client, &bucket, &key, start, end)).await?;
+                let bytes =
+                    with_retries(|| get_object(&client, &bucket, &key, Some((start, end)))).await?;
                 if bytes.len() as u64 != end - start + 1 {
-                    return Err(StorageError::Failed {
-                        op: "download",
-                        key,
-                        message: format!(
-                            "range {start}-{end} returned {} bytes (object changed?)",
-                            bytes.len()
-                        ),
-                    });
+                    let got = bytes.len();
+                    let why = format!("range {start}-{end} returned {got} bytes (object changed?)");
+                    return Err(StorageError::failed("download", &key, why));
                 }
                 let mut f = tokio::fs::OpenOptions::new()
                     .write(true)
                     .open(&dest)
                     .await
-                    .map_err(io(&dest))?;
+                    .map_err(StorageError::io(&dest))?;
                 f.seek(std::io::SeekFrom::Start(start))
                     .await
-                    .map_err(io(&dest))?;
-                f.write_all(&bytes).await.map_err(io(&dest))?;
-                f.flush().await.map_err(io(&dest))
+                    .map_err(StorageError::io(&dest))?;
+                f.write_all(&bytes).await.map_err(StorageError::io(&dest))?;
+                f.flush().await.map_err(StorageError::io(&dest))
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            joined.map_err(|e| StorageError::Failed {
-                op: "download",
-                key: key.into(),
-                message: e.to_string(),
-            })??;
+            joined.map_err(|e| StorageError::failed("download", key, e))??;
         }
         Ok(())
     }
 }
 
-async fn get_range(
+/// GETs `key` whole, or the inclusive byte `range`, into memory.
+async fn get_object(
     client: &Client,
     bucket: &str,
     key: &str,
-    start: u64,
-    end: u64,
+    range: Option<(u64, u64)>,
 ) -> Result<bytes::Bytes, StorageError> {
     let out = client
         .get_object()
         .bucket(bucket)
         .key(key)
-        .range(format!("bytes={start}-{end}"))
+        .set_range(range.map(|(start, end)| format!("bytes={start}-{end}")))
         .send()
         .await
         .map_err(|e| failed("download", key, e))?;
-    let data = out.body.collect().await.map_err(|e| StorageError::Failed {
-        op: "download",
-        key: key.into(),
-        message: e.to_string(),
-    })?;
+    let data = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| StorageError::failed("download", key, e))?;
     Ok(data.into_bytes())
 }
 
@@ -371,18 +359,7 @@ fn failed<E>(op: &'static str, key: &str, e: aws_sdk_s3::error::SdkError<E>) -> 
 where
     E: std::error::Error + 'static,
 {
-    StorageError::Failed {
-        op,
-        key: key.into(),
-        message: DisplayErrorContext(&e).to_string(),
-    }
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    StorageError::failed(op, key, DisplayErrorContext(&e))
 }
 
 #[async_trait::async_trait]
@@ -406,27 +383,11 @@ impl Storage for S3Storage {
             Err(e) => return Err(failed("download", key, e)),
         };
         if size < self.settings.multipart_threshold {
-            let bytes = with_retries(|| async {
-                let out = self
-                    .client
-                    .get_object()
-                    .bucket(&self.settings.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| failed("download", key, e))?;
-                out.body
-                    .collect()
-                    .await
-                    .map(|d| d.into_bytes())
-                    .map_err(|e| StorageError::Failed {
-                        op: "download",
-                        key: key.into(),
-                        message: e.to_string(),
-                    })
-            })
-            .await?;
-            tokio::fs::write(dest, &bytes).await.map_err(io(dest))?;
+            let bytes =
+                with_retries(|| get_object(&self.client, &self.settings.bucket, key, None)).await?;
+            tokio::fs::write(dest, &bytes)
+                .await
+                .map_err(StorageError::io(dest))?;
             return Ok(bytes.len() as u64);
         }
         self.download_ranges(key, dest, size).await?;
@@ -434,17 +395,16 @@ impl Storage for S3Storage {
     }
 
     async fn upload(&self, src: &Path, key: &str, content_type: &str) -> Result<(), StorageError> {
-        let size = tokio::fs::metadata(src).await.map_err(io(src))?.len();
+        let size = tokio::fs::metadata(src)
+            .await
+            .map_err(StorageError::io(src))?
+            .len();
         if size >= self.settings.multipart_threshold {
             return self.upload_multipart(src, key, size, content_type).await;
         }
         let body = ByteStream::from_path(src)
             .await
-            .map_err(|e| StorageError::Failed {
-                op: "upload",
-                key: key.into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| StorageError::failed("upload", key, e))?;
         self.client
             .put_object()
             .bucket(&self.settings.bucket)

@@ -38,7 +38,12 @@ pub fn build(checked: selfcheck::Checked, limits: Limits, work_dir: PathBuf) -> 
         storage: Arc::from(checked.storage),
         gpu: checked.gpu,
         encoder: checked.encoder,
-        decoder: DecoderChoice::Auto,
+        // NVDEC is tried per source only where the self-check found it working at all.
+        decoder: if checked.health.nvdec {
+            DecoderChoice::Auto
+        } else {
+            DecoderChoice::Software
+        },
         limits,
         callback_policy: Arc::new(callbacks::CallbackPolicy::from_env()),
         http: callbacks::http_client(),

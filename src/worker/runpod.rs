@@ -135,6 +135,14 @@ pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
     }
 }
 
+/// Sleeps for `d`, or less when a stop is requested meanwhile.
+async fn pause(d: Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stop.changed() => {}
+    }
+}
+
 /// Jobs in progress, as the heartbeat reports them.
 type Running = Arc<Mutex<Option<String>>>;
 
@@ -286,16 +294,16 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
             }
             Ok(Take::None) => {
                 // A server that answers at once instead of holding the poll is not hammered.
-                tokio::select! { _ = tokio::time::sleep(Duration::from_millis(200)) => {}, _ = stop.changed() => {} }
+                pause(Duration::from_millis(200), &mut stop).await;
                 continue;
             }
             Ok(Take::Wait(d)) => {
-                tokio::select! { _ = tokio::time::sleep(d) => {}, _ = stop.changed() => {} }
+                pause(d, &mut stop).await;
                 continue;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "taking a job failed; retrying in {backoff:?}");
-                tokio::select! { _ = tokio::time::sleep(backoff) => {}, _ = stop.changed() => {} }
+                pause(backoff, &mut stop).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
                 continue;
             }
