@@ -53,14 +53,24 @@ fn settings(endpoint: &str) -> S3Settings {
 }
 
 /// Creates the bucket with a plain PUT (moto's default region; the worker's region is R2's
-/// `auto`, which S3's CreateBucket would want as a location constraint).
+/// `auto`, which S3's CreateBucket would want as a location constraint). A connection error is
+/// retried (a loaded machine can reset moto's first connections); a retry may find the bucket
+/// already made by the attempt whose answer was lost.
 async fn create_bucket(endpoint: &str) {
-    let r = reqwest::Client::new()
-        .put(format!("{endpoint}/{BUCKET}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    let client = reqwest::Client::new();
+    for attempt in 1..=5 {
+        match client.put(format!("{endpoint}/{BUCKET}")).send().await {
+            Ok(r) => {
+                let made = r.status().is_success() || (attempt > 1 && r.status() == 409);
+                assert!(made, "create bucket: {}", r.status());
+                return;
+            }
+            Err(e) if attempt < 5 && (e.is_connect() || e.is_request()) => {
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => panic!("create bucket: {e}"),
+        }
+    }
 }
 
 /// moto with the bucket created and the small clip uploaded as `input/clip.mp4`.

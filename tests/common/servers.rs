@@ -35,7 +35,9 @@ pub struct Moto {
 
 impl Moto {
     /// Starts `moto_server` (REELGPU_MOTO_SERVER, else `.venv-test/bin/moto_server`, which
-    /// `scripts/test.sh` installs) and waits until it answers.
+    /// `scripts/test.sh` installs) and waits until it answers an S3 request. A free port can be
+    /// taken by another process between choosing and binding it, so a server that exits or
+    /// never answers like moto is replaced on a fresh port (three tries).
     pub fn start() -> Self {
         let bin = std::env::var_os("REELGPU_MOTO_SERVER")
             .map(PathBuf::from)
@@ -47,24 +49,60 @@ impl Moto {
             "{} is missing: run `bash scripts/test.sh` (it installs moto in .venv-test) or set REELGPU_MOTO_SERVER",
             bin.display()
         );
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+            match wait_for_s3(&mut child, port) {
+                Ok(()) => {
+                    return Self {
+                        child,
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                    };
+                }
+                Err(why) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    failures.push(format!("port {port}: {why}"));
+                }
+            }
         }
-        Self { child, endpoint }
+        panic!("moto did not start: {}", failures.join("; "));
     }
+}
+
+/// Waits until the server on `port` answers S3's ListBuckets with moto's XML, or fails when the
+/// child exits or 30 s pass.
+fn wait_for_s3(child: &mut Child, port: u16) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut last = String::from("no answer");
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Err(format!("moto exited ({status})"));
+        }
+        let answer = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+            let mut body = String::new();
+            s.read_to_string(&mut body)?;
+            Ok(body)
+        });
+        match answer {
+            Ok(body) if body.starts_with("HTTP/1.1 200") && body.contains("ListAllMyBuckets") => {
+                return Ok(());
+            }
+            Ok(body) => last = format!("unexpected answer: {:.80}", body),
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("not ready after 30 s ({last})"))
 }
 
 impl Drop for Moto {
