@@ -318,7 +318,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         println!(
-            "wrote {} ({} {}x{}, {} frames, {:.2} s) in {:.2} s = {:.1} fps; decoder {}, encoder {}, adapter {}; busy: decode {:.2} s, GPU {:.2} s ({} frames), encode {:.2} s",
+            "wrote {} ({} {}x{}, {} frames, {:.2} s) in {:.2} s = {:.1} fps; decoder {}, encoder {}, adapter {}; busy: decode {:.2} s, GPU {:.2} s ({} frames; {} spliced through untouched), encode {:.2} s",
             summary.output.display(),
             summary.kind,
             summary.width,
@@ -333,6 +333,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
             summary.decode_s,
             summary.gpu_s,
             summary.gpu_frames,
+            summary.spliced_frames,
             summary.encode_s
         );
     }

@@ -90,6 +90,8 @@ pub struct ExportSummary {
     pub frames: u64,
     /// Frames that went through the GPU (the others had nothing to do).
     pub gpu_frames: u64,
+    /// Frames with nothing to do that went from decoder to encoder in kernel pipes (Linux).
+    pub spliced_frames: u64,
     pub width: u32,
     pub height: u32,
     pub duration_s: f64,
@@ -225,6 +227,7 @@ pub fn run(
         kind: req.job.type_name(),
         frames: stats.frames,
         gpu_frames: stats.gpu_frames,
+        spliced_frames: stats.spliced_frames,
         width: output_format.width,
         height: output_format.height,
         duration_s: stats.duration_s,

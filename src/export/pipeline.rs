@@ -2,8 +2,10 @@
 //! thread, joined by bounded channels so decode, GPU and encode overlap with at most a few
 //! frames in flight. Frame buffers come from two fixed pools (source-sized and output-sized)
 //! and go back to them when the encoder has written them: nothing is allocated per frame, and
-//! memory does not grow with the video's length. Frames with nothing to do skip the GPU and
-//! go to the encoder in the decoder's own buffer.
+//! memory does not grow with the video's length. Frames with nothing to do skip the GPU: on
+//! Linux they go from the decoder's pipe to the encoder's in kernel pipes (see
+//! [`crate::video::held`]), never copied through this process; elsewhere in the decoder's own
+//! buffer.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -15,6 +17,7 @@ use crate::engine::FrameEngine;
 use crate::job::FramePlan;
 use crate::video::decode::{Decoder, DecoderKind};
 use crate::video::encode::{EncodeSettings, Encoder};
+use crate::video::held::HeldFrame;
 use crate::video::probe::{Rational, VideoInfo};
 
 /// Frames queued between two stages (each direction), besides the one each stage works on.
@@ -27,6 +30,8 @@ const POOL: usize = 2 * QUEUE + 2;
 pub struct PipelineStats {
     pub frames: u64,
     pub gpu_frames: u64,
+    /// Frames moved from the decoder to the encoder in kernel pipes, never copied here.
+    pub spliced_frames: u64,
     /// Seconds each stage spent working (waiting on ffmpeg included for decode and encode).
     pub decode_s: f64,
     pub gpu_s: f64,
@@ -62,19 +67,45 @@ impl Drop for Buf {
     }
 }
 
+/// A pooled frame holder and the pool it returns to.
+struct Held {
+    frame: Option<HeldFrame>,
+    home: Sender<HeldFrame>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(mut frame) = self.frame.take() {
+            // a frame left in it (a failed run) is thrown away; a holder that cannot be
+            // emptied is not reused
+            if frame.is_empty() || frame.clear().is_ok() {
+                let _ = self.home.send(frame);
+            }
+        }
+    }
+}
+
+/// Where a frame's bytes are.
+enum Payload {
+    /// In memory, for the engine (or everywhere frames cannot be held in pipes).
+    Memory(Buf),
+    /// Still in kernel pipes: the frame needs no processing.
+    Held(Held),
+}
+
 enum Decoded {
     Frame {
         segment: usize,
         index: u64,
         out_pts: i64,
-        buf: Buf,
+        payload: Payload,
     },
     /// Every frame was sent; the output ends at `end_pts`.
     End { end_pts: i64 },
 }
 
 enum ToEncode {
-    Frame { out_pts: i64, buf: Buf },
+    Frame { out_pts: i64, payload: Payload },
     End { end_pts: i64 },
 }
 
@@ -98,19 +129,23 @@ pub fn run(
         in_home.send(vec![0u8; in_bytes]).expect("pool");
         out_home.send(vec![0u8; out_bytes]).expect("pool");
     }
+    let held_pool = held_pool(in_bytes);
     let (tb_tx, tb_rx) = channel::<Rational>();
     let (dec_tx, dec_rx) = sync_channel::<Decoded>(QUEUE);
     let (enc_tx, enc_rx) = sync_channel::<ToEncode>(QUEUE);
     let mut stats = PipelineStats::default();
+    let engine_size = (engine.input_format().width, engine.input_format().height);
+    let input = &input;
 
     std::thread::scope(|scope| {
         let decoder = scope.spawn(|| {
             decode_all(
-                input.source,
-                input.info,
-                input.segments,
-                input.decoder,
-                (in_pool, in_home),
+                input,
+                engine_size,
+                Pools {
+                    buffers: (in_pool, in_home),
+                    held: held_pool,
+                },
                 tb_tx,
                 dec_tx,
             )
@@ -169,8 +204,28 @@ fn gpu_stage(
                 segment,
                 index,
                 out_pts,
-                buf,
+                payload: Payload::Memory(buf),
             } => (segment, index, out_pts, buf),
+            Decoded::Frame {
+                out_pts,
+                payload: Payload::Held(held),
+                ..
+            } => {
+                // the decoder found nothing to do for it
+                stats.frames += 1;
+                stats.spliced_frames += 1;
+                if !progress(stats.frames) {
+                    return Err(ExportError::Cancelled);
+                }
+                let frame = ToEncode::Frame {
+                    out_pts,
+                    payload: Payload::Held(held),
+                };
+                if to_encoder.send(frame).is_err() {
+                    break;
+                }
+                continue;
+            }
             Decoded::End { end_pts } => {
                 let _ = to_encoder.send(ToEncode::End { end_pts });
                 break;
@@ -201,10 +256,11 @@ fn gpu_stage(
         if !progress(stats.frames) {
             return Err(ExportError::Cancelled);
         }
-        if to_encoder
-            .send(ToEncode::Frame { out_pts, buf: out })
-            .is_err()
-        {
+        let frame = ToEncode::Frame {
+            out_pts,
+            payload: Payload::Memory(out),
+        };
+        if to_encoder.send(frame).is_err() {
             // the encoder stopped: its error is the one to report
             break;
         }
@@ -213,40 +269,49 @@ fn gpu_stage(
     Ok(())
 }
 
-/// Decodes every segment, keeps its frames and stamps their output timestamps. Returns the
-/// seconds spent reading frames and how many were sent.
+/// The decoder's frame buffers, and its pipe holders where frames can be held.
+struct Pools {
+    buffers: (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+    held: Option<(Receiver<HeldFrame>, Sender<HeldFrame>)>,
+}
+
+/// `POOL` holders for frames of `frame_bytes`, or `None` where frames cannot be held in
+/// pipes (then every frame goes through a buffer).
+fn held_pool(frame_bytes: usize) -> Option<(Receiver<HeldFrame>, Sender<HeldFrame>)> {
+    let (home, pool) = channel();
+    for _ in 0..POOL {
+        home.send(HeldFrame::with_room(frame_bytes)?).expect("pool");
+    }
+    Some((pool, home))
+}
+
+/// Decodes every segment, keeps its frames and stamps their output timestamps. A kept frame
+/// the engine has nothing to do for stays in kernel pipes where it can; the others are read
+/// into buffers. Returns the seconds spent reading frames and how many were sent.
 fn decode_all(
-    source: &str,
-    info: &VideoInfo,
-    segments: &[Segment],
-    kind: DecoderKind,
-    (pool, home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+    input: &PipelineInput<'_>,
+    (w, h): (u32, u32),
+    pools: Pools,
     tb_tx: Sender<Rational>,
     to_gpu: SyncSender<Decoded>,
 ) -> Result<(f64, u64), ExportError> {
+    let (source, info) = (input.source, input.info);
     let mut busy = Duration::ZERO;
     let mut sent = 0u64;
     let mut time_base: Option<Rational> = None;
     let mut offset_s = 0.0;
     let mut end_pts = 0i64;
-    for (si, seg) in segments.iter().enumerate() {
-        let mut decoder = Decoder::spawn(source, info, kind, seg.window)?;
+    let mut plan = FramePlan::default();
+    for (si, seg) in input.segments.iter().enumerate() {
+        let mut decoder = Decoder::spawn(source, info, input.decoder, seg.window)?;
         let mut index = 0u64;
         let mut origin_tb = 0i64;
         let mut offset_tb = 0i64;
         loop {
-            let Ok(data) = pool.recv() else {
-                return Ok((busy.as_secs_f64(), sent));
-            };
-            let mut buf = Buf {
-                data,
-                home: home.clone(),
-            };
             let t = Instant::now();
-            let read = decoder.read_frame(&mut buf.data);
+            let next = decoder.next_frame();
             busy += t.elapsed();
-            let Some(pts) = read? else {
-                drop(buf);
+            let Some(pts) = next? else {
                 decoder.finish()?;
                 break;
             };
@@ -272,13 +337,48 @@ fn decode_all(
                 Keep::Frames { first, last } => (first <= i && i <= last, i >= last),
                 Keep::Times { start, end } => (start <= t_s && t_s < end, t_s >= end),
             };
+            let idle = keep && seg.clip.is_none() && {
+                seg.timeline.plan_into(i, w, h, &mut plan);
+                plan.is_identity() && plan.crop.is_none()
+            };
+            let payload = match &pools.held {
+                Some((pool, home)) if idle => {
+                    let Ok(frame) = pool.recv() else {
+                        return Ok((busy.as_secs_f64(), sent));
+                    };
+                    let mut held = Held {
+                        frame: Some(frame),
+                        home: home.clone(),
+                    };
+                    let t = Instant::now();
+                    let r = decoder.hold(held.frame.as_mut().expect("holder"));
+                    busy += t.elapsed();
+                    r?;
+                    Payload::Held(held)
+                }
+                _ => {
+                    let (pool, home) = &pools.buffers;
+                    let Ok(data) = pool.recv() else {
+                        return Ok((busy.as_secs_f64(), sent));
+                    };
+                    let mut buf = Buf {
+                        data,
+                        home: home.clone(),
+                    };
+                    let t = Instant::now();
+                    let r = decoder.read_into(&mut buf.data);
+                    busy += t.elapsed();
+                    r?;
+                    Payload::Memory(buf)
+                }
+            };
             if keep {
                 let out_pts = pts - origin_tb + offset_tb;
                 let frame = Decoded::Frame {
                     segment: si,
                     index: i,
                     out_pts,
-                    buf,
+                    payload,
                 };
                 if to_gpu.send(frame).is_err() {
                     decoder.stop();
@@ -286,7 +386,7 @@ fn decode_all(
                 }
                 sent += 1;
             } else {
-                drop(buf);
+                drop(payload);
             }
             if past {
                 decoder.stop();
@@ -314,18 +414,22 @@ fn encode_all(
     from_gpu: Receiver<ToEncode>,
 ) -> Result<(PathBuf, f64, f64), ExportError> {
     let mut encoder: Option<Encoder> = None;
-    let mut pending: Option<(i64, Buf)> = None;
+    let mut pending: Option<(i64, Payload)> = None;
     let mut busy = Duration::ZERO;
-    let mut write = |encoder: &mut Encoder, pts: i64, next: i64, buf: Buf| {
+    let mut write = |encoder: &mut Encoder, pts: i64, next: i64, payload: Payload| {
         let t = Instant::now();
-        let r = encoder.write_frame(pts, next - pts, &buf.data);
+        let r = match payload {
+            Payload::Memory(buf) => encoder.write_frame(pts, next - pts, &buf.data),
+            Payload::Held(mut held) => {
+                encoder.write_held(pts, next - pts, held.frame.as_mut().expect("holder"))
+            }
+        };
         busy += t.elapsed();
-        drop(buf);
         r
     };
     while let Ok(msg) = from_gpu.recv() {
         match msg {
-            ToEncode::Frame { out_pts, buf } => {
+            ToEncode::Frame { out_pts, payload } => {
                 if encoder.is_none() {
                     settings.time_base = tb_rx.recv().map_err(|_| ExportError::Cancelled)?;
                     encoder = Some(Encoder::spawn(output, &settings)?);
@@ -334,7 +438,7 @@ fn encode_all(
                 if let Some((pts, prev)) = pending.take() {
                     write(enc, pts, out_pts, prev)?;
                 }
-                pending = Some((out_pts, buf));
+                pending = Some((out_pts, payload));
             }
             ToEncode::End { end_pts } => {
                 let Some(mut enc) = encoder.take() else {

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::process::ChildStdout;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+use super::held::HeldFrame;
 use super::probe::{Rational, VideoInfo};
 use super::process::{Ffmpeg, VideoError, showinfo_field, trial_succeeds};
 
@@ -150,8 +151,31 @@ impl Decoder {
         self.frames
     }
 
-    /// Reads the next frame into `buf` (exactly one frame's bytes); `None` at the end.
-    pub fn read_frame(&mut self, buf: &mut [u8]) -> Result<Option<Pts>, VideoError> {
+    /// Waits for the next frame's timestamp; `None` when the decoder has no more frames. The
+    /// frame's bytes are then taken with [`Self::read_into`] or [`Self::hold`]. (showinfo logs a frame before ffmpeg writes it, so its timestamp
+    /// comes first.)
+    pub fn next_frame(&mut self) -> Result<Option<Pts>, VideoError> {
+        loop {
+            match self.info.recv() {
+                Ok(Info::TimeBase(tb)) => self.time_base = Some(tb),
+                Ok(Info::Frame(pts)) => return Ok(Some(pts)),
+                Err(_) => {
+                    // ffmpeg's stderr is closed: it has exited, and any bytes left in the pipe
+                    // belong to a frame it never reported
+                    let mut probe = [0u8; 1];
+                    return match self.stdout.read(&mut probe) {
+                        Ok(0) => Ok(None),
+                        Ok(_) => Err(self
+                            .unusable(format!("no timestamp reported for frame {}", self.frames))),
+                        Err(e) => Err(e.into()),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Reads the frame announced by [`Self::next_frame`] into `buf` (one frame's bytes).
+    pub fn read_into(&mut self, buf: &mut [u8]) -> Result<(), VideoError> {
         assert_eq!(buf.len(), self.frame_bytes, "decoder frame buffer size");
         let mut filled = 0;
         while filled < buf.len() {
@@ -162,30 +186,34 @@ impl Decoder {
                 Err(e) => return Err(e.into()),
             }
         }
-        if filled == 0 {
+        self.frame_done(filled)
+    }
+
+    /// Moves the frame announced by [`Self::next_frame`] into `held` without copying it.
+    pub fn hold(&mut self, held: &mut HeldFrame) -> Result<(), VideoError> {
+        assert_eq!(held.frame_bytes(), self.frame_bytes, "holder size");
+        let moved = held.fill_from(&self.stdout)?;
+        self.frame_done(moved)
+    }
+
+    /// Reads the next frame into `buf` (exactly one frame's bytes); `None` at the end.
+    pub fn read_frame(&mut self, buf: &mut [u8]) -> Result<Option<Pts>, VideoError> {
+        let Some(pts) = self.next_frame()? else {
             return Ok(None);
-        }
-        if filled < buf.len() {
+        };
+        self.read_into(buf)?;
+        Ok(Some(pts))
+    }
+
+    fn frame_done(&mut self, bytes: usize) -> Result<(), VideoError> {
+        if bytes < self.frame_bytes {
             return Err(self.unusable(format!(
-                "decoder output ended inside frame {} ({filled} of {} bytes)",
-                self.frames,
-                buf.len()
+                "decoder output ended inside frame {} ({bytes} of {} bytes)",
+                self.frames, self.frame_bytes
             )));
         }
-        loop {
-            match self.info.recv() {
-                Ok(Info::TimeBase(tb)) => self.time_base = Some(tb),
-                Ok(Info::Frame(pts)) => {
-                    self.frames += 1;
-                    return Ok(Some(pts));
-                }
-                Err(_) => {
-                    return Err(
-                        self.unusable(format!("no timestamp reported for frame {}", self.frames))
-                    );
-                }
-            }
-        }
+        self.frames += 1;
+        Ok(())
     }
 
     /// Stops decoding early (the rest of the source is not needed) and reaps ffmpeg.

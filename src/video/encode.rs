@@ -4,10 +4,11 @@
 //! renamed to the output path only when ffmpeg succeeded; on any other path the temporary
 //! file is removed and the child reaped.
 
-use std::io::{BufWriter, ErrorKind};
+use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ChildStdin;
 
+use super::held::HeldFrame;
 use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
 use super::probe::Rational;
 use super::process::{Ffmpeg, VideoError, trial_succeeds};
@@ -196,10 +197,37 @@ impl Encoder {
 
     /// Appends a frame shown at `pts` for `duration` (both in the settings' time base).
     pub fn write_frame(&mut self, pts: i64, duration: i64, frame: &[u8]) -> Result<(), VideoError> {
+        self.write_with(pts, duration, |mkv, ts, dur| {
+            mkv.write_frame(ts, dur, frame)
+        })
+    }
+
+    /// Like [`Self::write_frame`] for a frame held in pipes: it is spliced into ffmpeg's stdin
+    /// behind the block header, never copied through this process.
+    pub fn write_held(
+        &mut self,
+        pts: i64,
+        duration: i64,
+        frame: &mut HeldFrame,
+    ) -> Result<(), VideoError> {
+        self.write_with(pts, duration, |mkv, ts, dur| {
+            mkv.write_frame_with(ts, dur, |w| {
+                w.flush()?;
+                frame.drain_into(w.get_ref())
+            })
+        })
+    }
+
+    fn write_with(
+        &mut self,
+        pts: i64,
+        duration: i64,
+        write: impl FnOnce(&mut MkvWriter<BufWriter<ChildStdin>>, u64, u64) -> std::io::Result<()>,
+    ) -> Result<(), VideoError> {
         let ts = self.to_ns(pts.max(0));
         let dur = self.to_ns(duration.max(1));
         let writer = self.writer.as_mut().expect("encoder is open");
-        match writer.write_frame(ts, dur, frame) {
+        match write(writer, ts, dur) {
             Ok(()) => {
                 self.frames += 1;
                 Ok(())

@@ -86,8 +86,20 @@ impl<W: Write> MkvWriter<W> {
         frame: &[u8],
     ) -> io::Result<()> {
         assert_eq!(frame.len(), self.frame_bytes, "frame size");
+        self.write_frame_with(timestamp_ns, duration_ns, |out| out.write_all(frame))
+    }
+
+    /// Like [`Self::write_frame`], with the frame's bytes written by `body`, which must write
+    /// exactly one frame to the writer it is given (e.g. flush it and splice the frame in
+    /// behind it).
+    pub fn write_frame_with(
+        &mut self,
+        timestamp_ns: u64,
+        duration_ns: u64,
+        body: impl FnOnce(&mut W) -> io::Result<()>,
+    ) -> io::Result<()> {
         // Block: track number 1, relative timestamp 0, no flags, then the frame.
-        let block_len = 4 + frame.len() as u64;
+        let block_len = 4 + self.frame_bytes as u64;
         let mut head = [0u8; 64];
         let mut n = 0;
         let mut put = |b: &[u8]| {
@@ -111,7 +123,7 @@ impl<W: Write> MkvWriter<W> {
         put(&size8(block_len));
         put(&[0x81, 0, 0, 0]);
         self.out.write_all(&head[..n])?;
-        self.out.write_all(frame)?;
+        body(&mut self.out)?;
         let mut tail = [0u8; 10];
         tail[0] = 0x9B;
         tail[1] = 0x80 | dur.1 as u8;
