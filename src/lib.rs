@@ -9,7 +9,8 @@
 //! - [`engine`]: chains the passes for one frame plan, with buffers sized once per format.
 //! - [`reference`]: straightforward CPU implementations of every pass, for tests and tools.
 //! - [`video`]: ffmpeg subprocesses: probe, frame extraction, the export's decoder and encoder
-//!   children and the Matroska stream that carries timestamps into the encoder.
+//!   children, the Matroska stream that carries timestamps into the encoder, and the pipe
+//!   holders that splice untouched frames from one to the other.
 //! - [`export`]: `reelgpu export`: segments per job type and the streaming decode → GPU →
 //!   encode pipeline.
 //! - [`storage`]: where job videos live — R2/S3 (`aws-sdk-s3`) or a local folder, one trait.
