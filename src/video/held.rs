@@ -29,11 +29,6 @@ impl<T: AsFd> PipeEnd for T {
 #[cfg(not(target_os = "linux"))]
 impl<T> PipeEnd for T {}
 
-/// Most pipes one holder may use (a 4K frame needs 13 of 1 MiB).
-const MAX_PIPES: usize = 64;
-/// The size asked for each pipe (Linux's default ceiling for unprivileged processes).
-const PIPE_BYTES: usize = 1 << 20;
-
 /// Room for one frame in kernel pipes.
 pub struct HeldFrame {
     #[cfg(target_os = "linux")]
@@ -128,7 +123,12 @@ mod linux {
     use std::io;
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-    use super::{HeldFrame, MAX_PIPES, PIPE_BYTES};
+    use super::HeldFrame;
+
+    /// Most pipes one holder may use (a 4K frame needs 13 of 1 MiB).
+    const MAX_PIPES: usize = 64;
+    /// The size asked for each pipe (Linux's default ceiling for unprivileged processes).
+    const PIPE_BYTES: usize = 1 << 20;
 
     pub(super) struct Pipe {
         read: OwnedFd,
