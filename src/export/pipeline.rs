@@ -47,7 +47,8 @@ pub struct PipelineInput<'a> {
     pub info: &'a VideoInfo,
     pub segments: &'a [Segment],
     pub decoder: DecoderKind,
-    /// Encoder settings; `time_base` is replaced by the decoder's.
+    /// Encoder settings; frame timestamps are given in their `time_base` (the probed
+    /// source's: a decoder reporting another has its timestamps rescaled).
     pub encode: EncodeSettings,
     pub output: &'a Path,
 }
@@ -130,7 +131,6 @@ pub fn run(
         out_home.send(vec![0u8; out_bytes]).expect("pool");
     }
     let held_pool = held_pool(in_bytes);
-    let (tb_tx, tb_rx) = channel::<Rational>();
     let (dec_tx, dec_rx) = sync_channel::<Decoded>(QUEUE);
     let (enc_tx, enc_rx) = sync_channel::<ToEncode>(QUEUE);
     let mut stats = PipelineStats::default();
@@ -146,13 +146,12 @@ pub fn run(
                     buffers: (in_pool, in_home),
                     held: held_pool,
                 },
-                tb_tx,
                 dec_tx,
             )
         });
         let encode = input.encode.clone();
         let output = input.output;
-        let encoder = scope.spawn(move || encode_all(output, encode, tb_rx, enc_rx));
+        let encoder = scope.spawn(move || encode_all(output, encode, enc_rx));
 
         let gpu = gpu_stage(
             engine,
@@ -292,13 +291,13 @@ fn decode_all(
     input: &PipelineInput<'_>,
     (w, h): (u32, u32),
     pools: Pools,
-    tb_tx: Sender<Rational>,
     to_gpu: SyncSender<Decoded>,
 ) -> Result<(f64, u64), ExportError> {
     let (source, info) = (input.source, input.info);
     let mut busy = Duration::ZERO;
     let mut sent = 0u64;
-    let mut time_base: Option<Rational> = None;
+    // the encoder's time base: every output timestamp is in it
+    let tb = input.encode.time_base;
     let mut offset_s = 0.0;
     let mut end_pts = 0i64;
     let mut plan = FramePlan::default();
@@ -315,17 +314,11 @@ fn decode_all(
                 decoder.finish()?;
                 break;
             };
-            let tb = match time_base {
-                Some(tb) => tb,
-                None => {
-                    let tb = decoder.time_base().or(info.time_base).ok_or_else(|| {
-                        ExportError::Unsupported(format!("{source}: no video time base"))
-                    })?;
-                    time_base = Some(tb);
-                    let _ = tb_tx.send(tb);
-                    tb
-                }
-            };
+            let decoded_tb = decoder
+                .time_base()
+                .or(info.time_base)
+                .ok_or_else(|| ExportError::Unsupported(format!("{source}: no video time base")))?;
+            let pts = rescale(pts, decoded_tb, tb);
             if index == 0 {
                 origin_tb = seg.origin_s.map(|s| seconds_to_tb(s, tb)).unwrap_or(0);
                 offset_tb = seconds_to_tb(offset_s, tb);
@@ -396,24 +389,21 @@ fn decode_all(
         // overlay keeps source timestamps in one segment starting at 0, so its end is its
         // span too
         offset_s += seg.span_s;
-        if let Some(tb) = time_base {
-            end_pts = seconds_to_tb(offset_s, tb);
-        }
+        end_pts = seconds_to_tb(offset_s, tb);
     }
     let _ = to_gpu.send(Decoded::End { end_pts });
     Ok((busy.as_secs_f64(), sent))
 }
 
 /// Writes frames as they come, one behind: a frame's duration is known when the next one
-/// (or the end) arrives. Starts ffmpeg at the first frame, so a source with no frames leaves
-/// no output behind.
+/// (or the end) arrives. ffmpeg starts at once, so its start-up overlaps the decoder's; a run
+/// that ends without frames drops it, which leaves no output behind.
 fn encode_all(
     output: &Path,
-    mut settings: EncodeSettings,
-    tb_rx: Receiver<Rational>,
+    settings: EncodeSettings,
     from_gpu: Receiver<ToEncode>,
 ) -> Result<(PathBuf, f64, f64), ExportError> {
-    let mut encoder: Option<Encoder> = None;
+    let mut encoder = Some(Encoder::spawn(output, &settings)?);
     let mut pending: Option<(i64, Payload)> = None;
     let mut busy = Duration::ZERO;
     let mut write = |encoder: &mut Encoder, pts: i64, next: i64, payload: Payload| {
@@ -430,20 +420,18 @@ fn encode_all(
     while let Ok(msg) = from_gpu.recv() {
         match msg {
             ToEncode::Frame { out_pts, payload } => {
-                if encoder.is_none() {
-                    settings.time_base = tb_rx.recv().map_err(|_| ExportError::Cancelled)?;
-                    encoder = Some(Encoder::spawn(output, &settings)?);
-                }
-                let enc = encoder.as_mut().expect("spawned");
+                let enc = encoder.as_mut().expect("open until the end");
                 if let Some((pts, prev)) = pending.take() {
                     write(enc, pts, out_pts, prev)?;
                 }
                 pending = Some((out_pts, payload));
             }
             ToEncode::End { end_pts } => {
-                let Some(mut enc) = encoder.take() else {
+                let mut enc = encoder.take().expect("open until the end");
+                if pending.is_none() {
+                    // no frames: dropping the encoder stops it and removes its file
                     return Ok((output.to_path_buf(), 0.0, 0.0));
-                };
+                }
                 let tb = settings.time_base;
                 let mut end = end_pts;
                 if let Some((pts, prev)) = pending.take() {
@@ -461,6 +449,39 @@ fn encode_all(
     Err(ExportError::Cancelled)
 }
 
+/// `pts` in `from` units expressed in `to` units (rounded; exact when they are equal).
+fn rescale(pts: i64, from: Rational, to: Rational) -> i64 {
+    if from == to {
+        return pts;
+    }
+    let num = i128::from(pts) * i128::from(from.num) * i128::from(to.den);
+    let den = i128::from(from.den) * i128::from(to.num);
+    // half away from zero (`/` truncates toward zero)
+    ((num + num.signum() * den / 2) / den) as i64
+}
+
 fn seconds_to_tb(s: f64, tb: Rational) -> i64 {
     (s * f64::from(tb.den) / f64::from(tb.num)).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_rounds_half_away_from_zero_and_keeps_equal_bases_exact() {
+        let ms = Rational { num: 1, den: 1000 };
+        let mp4 = Rational { num: 1, den: 15360 };
+        assert_eq!(rescale(123_456_789, mp4, mp4), 123_456_789);
+        // 1001 ms = 15375.36 ticks
+        assert_eq!(rescale(1001, ms, mp4), 15375);
+        assert_eq!(rescale(-1001, ms, mp4), -15375);
+        // 0.5 tick either way
+        let half = Rational { num: 1, den: 2 };
+        let one = Rational { num: 1, den: 1 };
+        assert_eq!(rescale(3, half, one), 2);
+        assert_eq!(rescale(-3, half, one), -2);
+        assert_eq!(rescale(-1, Rational { num: 1, den: 4 }, one), 0);
+        assert_eq!(rescale(15360, mp4, ms), 1000);
+    }
 }
