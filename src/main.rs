@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use reelgpu::export::{self, DecoderChoice, ExportRequest};
-use reelgpu::gpu::GpuContext;
+use reelgpu::gpu::{GpuContext, GpuStartup};
 use reelgpu::job::Limits;
 use reelgpu::preview::{self, PreviewRequest};
 use reelgpu::testing::clips;
@@ -296,23 +296,20 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         limits,
         decoder: args.decoder,
     };
-    // The GPU comes up and the encoder trial runs while the input is probed; the input's
-    // errors are reported first.
-    let (prepared, ctx, encoder) = std::thread::scope(|s| {
-        let gpu = s.spawn(GpuContext::new);
+    // The GPU comes up on its own thread while the input is probed and the encoder trial
+    // runs; the export waits for it only when a frame needs it.
+    let gpu = GpuStartup::spawn();
+    let (prepared, encoder) = std::thread::scope(|s| {
         let encoder = s.spawn(EncoderKind::detect);
         let prepared = export::prepare(&req);
-        let join = |what| move |_| anyhow::anyhow!("{what} thread panicked");
-        anyhow::Ok((
-            prepared,
-            gpu.join().map_err(join("GPU start-up"))?,
-            encoder.join().map_err(join("encoder trial"))?,
-        ))
+        let encoder = encoder
+            .join()
+            .map_err(|_| anyhow::anyhow!("encoder trial thread panicked"))?;
+        anyhow::Ok((prepared, encoder))
     })?;
     let prepared = prepared?;
-    let ctx = ctx?;
     let mut report = progress_reporter(prepared.total_frames);
-    let summary = export::run(&ctx, &req, &prepared, encoder, &mut report)?;
+    let summary = export::run(&gpu, &req, &prepared, encoder, &mut report)?;
     drop(report);
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);

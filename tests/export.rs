@@ -371,6 +371,51 @@ fn failure(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The GPU starts beside the input probe and is waited for only when a frame needs it: with
+/// no usable adapter, a job with nothing to draw still exports (and says so), and a job that
+/// draws fails with the adapter's error and leaves no output.
+#[test]
+fn the_gpu_is_needed_only_for_frames_that_draw() {
+    let src = cfr_clip();
+    let without_gpu = |job: &Value, output: &Path| {
+        let job_path = output.with_extension("job.json");
+        std::fs::write(&job_path, job.to_string()).unwrap();
+        let _ = std::fs::remove_file(output);
+        Command::new(env!("CARGO_BIN_EXE_reelgpu"))
+            .args(["export", "--json", "--decoder", "software", "--job"])
+            .arg(&job_path)
+            .arg("--input")
+            .arg(&src)
+            .arg("--output")
+            .arg(output)
+            .env("REELGPU_LOG", "error")
+            .env("WGPU_ADAPTER_NAME", "no-such-gpu")
+            .output()
+            .expect("run reelgpu")
+    };
+    let plain = tmp("nogpu_plain.mp4");
+    let s = summary(&without_gpu(
+        &json!({"type": "overlay", "params": {}}),
+        &plain,
+    ));
+    assert_eq!(
+        (s["frames"].as_u64(), s["gpu_frames"].as_u64()),
+        (Some(60), Some(0))
+    );
+    let adapter = s["adapter"].as_str().unwrap();
+    assert!(
+        adapter.starts_with("none") && adapter.contains("no-such-gpu"),
+        "{adapter}"
+    );
+    assert_same_times(&frame_times(&src), &frame_times(&plain));
+
+    let drawn = tmp("nogpu_blur.mp4");
+    let err = failure(&without_gpu(&overlay_job(), &drawn));
+    assert!(err.contains("WGPU_ADAPTER_NAME=\"no-such-gpu\""), "{err}");
+    assert!(!drawn.exists(), "output left behind");
+    no_leftovers(&drawn);
+}
+
 #[test]
 fn bad_inputs_fail_cleanly_without_output() {
     let out = tmp("bad.mp4");

@@ -7,6 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use reelgpu::export::{self, DecoderChoice, ExportError, ExportRequest};
+use reelgpu::gpu::GpuStartup;
 use reelgpu::job::{JobSpec, Limits};
 use reelgpu::testing::clips::{generate, testsrc_args};
 use reelgpu::video::EncoderKind;
@@ -38,7 +39,7 @@ fn leftovers(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn failed_and_cancelled_exports_leave_no_child_process() {
-    let ctx = common::gpu();
+    let gpu = GpuStartup::ready(common::gpu());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reaping");
     std::fs::create_dir_all(&dir).unwrap();
     let args = testsrc_args(320, 180, 30, 2.0, true);
@@ -69,7 +70,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
     let req = request(out_dir.join("out.mp4"));
     let prepared = export::prepare(&req).unwrap();
     let mut calls = 0;
-    let result = export::run(&ctx, &req, &prepared, EncoderKind::X264, &mut |done, _| {
+    let result = export::run(&gpu, &req, &prepared, EncoderKind::X264, &mut |done, _| {
         calls += 1;
         done < 10
     });
@@ -92,7 +93,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
     let req = request(gone.join("out.mp4"));
     let prepared = export::prepare(&req).unwrap();
     std::fs::remove_dir(&gone).unwrap();
-    let err = export::run(&ctx, &req, &prepared, EncoderKind::X264, &mut |_, _| true)
+    let err = export::run(&gpu, &req, &prepared, EncoderKind::X264, &mut |_, _| true)
         .expect_err("export into a missing folder must fail");
     assert!(err.to_string().contains("gone"), "{err}");
     assert_eq!(
@@ -106,7 +107,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let req = request(out_dir.join("out.mp4"));
     let prepared = export::prepare(&req).unwrap();
-    let summary = export::run(&ctx, &req, &prepared, EncoderKind::X264, &mut |_, _| true).unwrap();
+    let summary = export::run(&gpu, &req, &prepared, EncoderKind::X264, &mut |_, _| true).unwrap();
     assert_eq!(summary.frames, 60);
     assert_eq!(
         children(),

@@ -6,14 +6,13 @@ pub mod pipeline;
 pub mod segments;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::engine::label::LabelCompositor;
 use crate::engine::{BlurQuality, FrameEngine};
 use crate::frame::FrameFormat;
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{GpuError, GpuStartup};
 use crate::job::{JobFileError, JobParams, JobSpec, Limits, ParamError};
 use crate::video::VideoError;
 use crate::video::decode::{DecoderKind, nvdec_works};
@@ -155,9 +154,11 @@ pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
 }
 
 /// Runs an export prepared by [`prepare`]; `progress(done, total)` after every frame, which
-/// stops the export with [`ExportError::Cancelled`] by returning `false`.
+/// stops the export with [`ExportError::Cancelled`] by returning `false`. The GPU may still be
+/// starting: it is waited for when the first frame needs it (ffmpeg is already running by
+/// then), and its adapter is reported at the end.
 pub fn run(
-    ctx: &Arc<GpuContext>,
+    gpu: &GpuStartup,
     req: &ExportRequest,
     prepared: &Prepared,
     encoder: EncoderKind,
@@ -182,20 +183,30 @@ pub fn run(
         _ => None,
     };
     let input = FrameFormat::new(info.width, info.height, info.color);
-    let mut engine = FrameEngine::new(ctx.clone(), input, output_size, BlurQuality::Fast)?;
     let output_format = match output_size {
-        Some(_) => engine.output_format(),
+        Some((w, h)) => FrameFormat::new(w, h, info.color),
         None => input,
     };
-    let mut label_pass = match &req.job.params {
-        JobParams::Annotate(p) => {
-            Some(LabelCompositor::new(ctx, output_format, &p.clips).map_err(ExportError::Label)?)
+    let mut engine = pipeline::LazyEngine::new(input, output_format, || {
+        Ok(FrameEngine::new(
+            gpu.wait()?,
+            input,
+            output_size,
+            BlurQuality::Fast,
+        )?)
+    });
+    let mut label_pass: Option<LabelCompositor> = None;
+    let mut apply_label = |clip: usize, frame: &mut [u8]| {
+        let JobParams::Annotate(p) = &req.job.params else {
+            return Ok(());
+        };
+        if label_pass.is_none() {
+            let ctx = gpu.wait()?;
+            let pass = LabelCompositor::new(&ctx, output_format, &p.clips);
+            label_pass = Some(pass.map_err(ExportError::Label)?);
         }
-        _ => None,
-    };
-    let mut apply_label = |clip: usize, frame: &mut [u8]| match label_pass.as_mut() {
-        Some(pass) => pass.apply(clip, frame).map_err(ExportError::from),
-        None => Ok(()),
+        let pass = label_pass.as_mut().expect("made above");
+        pass.apply(clip, frame).map_err(ExportError::from)
     };
     let settings = EncodeSettings {
         width: output_format.width,
@@ -222,6 +233,14 @@ pub fn run(
         },
         &mut |done| progress(done, total),
     )?;
+    let adapter = match gpu.wait() {
+        Ok(ctx) => ctx.adapter.to_string(),
+        Err(e) => {
+            // no frame needed the GPU (one that did would have failed the export)
+            tracing::warn!("the export needed no GPU, and the GPU did not start: {e}");
+            format!("none (not needed; the GPU did not start: {e})")
+        }
+    };
     Ok(ExportSummary {
         output: path,
         kind: req.job.type_name(),
@@ -233,7 +252,7 @@ pub fn run(
         duration_s: stats.duration_s,
         decoder: decoder.name(),
         encoder: encoder.name(),
-        adapter: ctx.adapter.to_string(),
+        adapter,
         decode_s: stats.decode_s,
         gpu_s: stats.gpu_s,
         encode_s: stats.encode_s,

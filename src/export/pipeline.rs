@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::ExportError;
 use super::segments::{Keep, Segment};
 use crate::engine::FrameEngine;
+use crate::frame::FrameFormat;
 use crate::job::FramePlan;
 use crate::video::decode::{Decoder, DecoderKind};
 use crate::video::encode::{EncodeSettings, Encoder};
@@ -110,13 +111,65 @@ enum ToEncode {
     End { end_pts: i64 },
 }
 
+/// The frame engine, made when the first frame needs it: until then the GPU may still be
+/// starting (see [`crate::gpu::GpuStartup`]) while frames with nothing to do flow through.
+pub struct LazyEngine<'a> {
+    input: FrameFormat,
+    output: FrameFormat,
+    make: Option<Box<dyn FnOnce() -> Result<FrameEngine, ExportError> + 'a>>,
+    engine: Option<FrameEngine>,
+}
+
+impl<'a> LazyEngine<'a> {
+    /// `make` must build an engine for `input` frames that writes `output` frames.
+    pub fn new(
+        input: FrameFormat,
+        output: FrameFormat,
+        make: impl FnOnce() -> Result<FrameEngine, ExportError> + 'a,
+    ) -> Self {
+        Self {
+            input,
+            output,
+            make: Some(Box::new(make)),
+            engine: None,
+        }
+    }
+
+    pub fn input_format(&self) -> FrameFormat {
+        self.input
+    }
+
+    pub fn output_format(&self) -> FrameFormat {
+        self.output
+    }
+
+    /// Whether the engine was made (some frame needed it).
+    pub fn started(&self) -> bool {
+        self.engine.is_some()
+    }
+
+    fn get(&mut self) -> Result<&mut FrameEngine, ExportError> {
+        if self.engine.is_none() {
+            let make = self.make.take().ok_or_else(|| {
+                ExportError::Unsupported("the frame engine failed to start earlier".into())
+            })?;
+            let engine = make()?;
+            debug_assert!(
+                engine.input_format() == self.input && engine.output_format() == self.output
+            );
+            self.engine = Some(engine);
+        }
+        Ok(self.engine.as_mut().expect("made above"))
+    }
+}
+
 /// Burns clip `n`'s label into an output frame.
 pub type LabelFn<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), ExportError> + 'a;
 
 /// Runs the export; `progress(done)` is called after every frame and stops the export
 /// ([`ExportError::Cancelled`]) by returning `false`.
 pub fn run(
-    engine: &mut FrameEngine,
+    engine: &mut LazyEngine<'_>,
     labels: &mut LabelFn<'_>,
     input: PipelineInput<'_>,
     progress: &mut dyn FnMut(u64) -> bool,
@@ -185,7 +238,7 @@ pub fn run(
 
 #[allow(clippy::too_many_arguments)]
 fn gpu_stage(
-    engine: &mut FrameEngine,
+    engine: &mut LazyEngine<'_>,
     labels: &mut LabelFn<'_>,
     segments: &[Segment],
     from_decoder: Receiver<Decoded>,
@@ -241,7 +294,7 @@ fn gpu_stage(
                 data: out_pool.recv().map_err(|_| ExportError::Cancelled)?,
                 home: out_home.clone(),
             };
-            engine.process(&buf.data, &plan, &mut out.data)?;
+            engine.get()?.process(&buf.data, &plan, &mut out.data)?;
             (out, true)
         };
         if let Some(clip) = seg.clip {

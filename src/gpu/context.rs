@@ -25,6 +25,8 @@ pub enum GpuError {
     Validation(String),
     #[error("GPU device lost: {0}")]
     DeviceLost(String),
+    #[error("GPU start-up failed earlier: {0}")]
+    StartupFailed(String),
     #[error("reading back a GPU buffer failed: {0}")]
     Map(String),
     #[error("frame buffer has {got} bytes, expected {expected}")]
@@ -75,6 +77,54 @@ pub struct GpuContext {
     limits: wgpu::Limits,
     /// The first uncaptured validation or device error since the last check.
     error: Arc<Mutex<Option<String>>>,
+}
+
+/// A GPU context coming up on its own thread, so the caller can probe the input, start
+/// ffmpeg and pass untouched frames along meanwhile; [`Self::wait`] blocks until it is up.
+pub struct GpuStartup {
+    state: Mutex<Startup>,
+}
+
+enum Startup {
+    Starting(std::thread::JoinHandle<Result<Arc<GpuContext>, GpuError>>),
+    Ready(Arc<GpuContext>),
+    Failed(String),
+}
+
+impl GpuStartup {
+    /// Starts [`GpuContext::new`] on a new thread.
+    pub fn spawn() -> Self {
+        Self {
+            state: Mutex::new(Startup::Starting(std::thread::spawn(GpuContext::new))),
+        }
+    }
+
+    /// A context that is already up.
+    pub fn ready(ctx: Arc<GpuContext>) -> Self {
+        Self {
+            state: Mutex::new(Startup::Ready(ctx)),
+        }
+    }
+
+    /// The context, once up. A failed start-up gives its error the first time and
+    /// [`GpuError::StartupFailed`] with the same message after that.
+    pub fn wait(&self) -> Result<Arc<GpuContext>, GpuError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let placeholder = Startup::Failed(String::new());
+        let joined = match std::mem::replace(&mut *state, placeholder) {
+            Startup::Starting(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(GpuError::StartupFailed("the GPU thread panicked".into()))),
+            Startup::Ready(ctx) => Ok(ctx),
+            Startup::Failed(message) => Err(GpuError::StartupFailed(message)),
+        };
+        *state = match &joined {
+            Ok(ctx) => Startup::Ready(ctx.clone()),
+            Err(GpuError::StartupFailed(m)) => Startup::Failed(m.clone()),
+            Err(e) => Startup::Failed(e.to_string()),
+        };
+        joined
+    }
 }
 
 impl GpuContext {

@@ -6,4 +6,4 @@ pub mod context;
 pub mod pipelines;
 pub mod shaders;
 
-pub use context::{AdapterSummary, GpuContext, GpuError};
+pub use context::{AdapterSummary, GpuContext, GpuError, GpuStartup};

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::callbacks::{CallbackPolicy, Callbacks, ProgressHandle, Terminal};
 use super::input::JobInput;
 use crate::export::{self, DecoderChoice, ExportError, ExportRequest, ExportSummary};
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{GpuContext, GpuError, GpuStartup};
 use crate::job::Limits;
 use crate::storage::{Storage, StorageError, VIDEO_CONTENT_TYPE};
 use crate::video::encode::EncoderKind;
@@ -180,6 +180,7 @@ impl Worker {
             let _span = span.enter();
             let prepared = export::prepare(&req)?;
             let mut last = 10;
+            let gpu = GpuStartup::ready(gpu);
             export::run(&gpu, &req, &prepared, encoder, &mut |done, total| {
                 let percent = 10 + (80 * done / total.max(1)).min(80) as u8;
                 if percent != last {
