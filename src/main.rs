@@ -297,8 +297,13 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         decoder: args.decoder,
     };
     // The GPU comes up on its own thread while the input is probed and the encoder trial
-    // runs; the export waits for it only when a frame needs it.
-    let gpu = GpuStartup::spawn();
+    // runs; the export waits for it only when a frame needs it. A job that draws nothing
+    // starts it only if some frame asks.
+    let gpu = if req.job.draws() {
+        GpuStartup::spawn()
+    } else {
+        GpuStartup::on_demand()
+    };
     let (prepared, encoder) = std::thread::scope(|s| {
         let encoder = s.spawn(EncoderKind::detect);
         let prepared = export::prepare(&req);

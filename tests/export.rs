@@ -371,9 +371,9 @@ fn failure(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The GPU starts beside the input probe and is waited for only when a frame needs it: with
-/// no usable adapter, a job with nothing to draw still exports (and says so), and a job that
-/// draws fails with the adapter's error and leaves no output.
+/// The GPU starts beside the input probe (only for a job that draws) and is waited for only
+/// when a frame needs it: with no usable adapter, a job with nothing to draw still exports
+/// (and says so), and a job that draws fails with the adapter's error and leaves no output.
 #[test]
 fn the_gpu_is_needed_only_for_frames_that_draw() {
     let src = cfr_clip();
@@ -402,11 +402,8 @@ fn the_gpu_is_needed_only_for_frames_that_draw() {
         (s["frames"].as_u64(), s["gpu_frames"].as_u64()),
         (Some(60), Some(0))
     );
-    let adapter = s["adapter"].as_str().unwrap();
-    assert!(
-        adapter.starts_with("none") && adapter.contains("no-such-gpu"),
-        "{adapter}"
-    );
+    // nothing to draw: the GPU was not even started
+    assert_eq!(s["adapter"], "none (not needed)");
     assert_same_times(&frame_times(&src), &frame_times(&plain));
 
     let drawn = tmp("nogpu_blur.mp4");

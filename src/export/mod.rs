@@ -233,13 +233,14 @@ pub fn run(
         },
         &mut |done| progress(done, total),
     )?;
-    let adapter = match gpu.wait() {
-        Ok(ctx) => ctx.adapter.to_string(),
-        Err(e) => {
-            // no frame needed the GPU (one that did would have failed the export)
+    // a frame that needed the GPU and did not get it would have failed the export
+    let adapter = match gpu.wait_if_started() {
+        Some(Ok(ctx)) => ctx.adapter.to_string(),
+        Some(Err(e)) => {
             tracing::warn!("the export needed no GPU, and the GPU did not start: {e}");
             format!("none (not needed; the GPU did not start: {e})")
         }
+        None => "none (not needed)".into(),
     };
     Ok(ExportSummary {
         output: path,

@@ -86,6 +86,8 @@ pub struct GpuStartup {
 }
 
 enum Startup {
+    /// Started by the first [`GpuStartup::wait`].
+    OnDemand,
     Starting(std::thread::JoinHandle<Result<Arc<GpuContext>, GpuError>>),
     Ready(Arc<GpuContext>),
     Failed(String),
@@ -96,6 +98,13 @@ impl GpuStartup {
     pub fn spawn() -> Self {
         Self {
             state: Mutex::new(Startup::Starting(std::thread::spawn(GpuContext::new))),
+        }
+    }
+
+    /// A context started only when first waited for (a job that may never need it).
+    pub fn on_demand() -> Self {
+        Self {
+            state: Mutex::new(Startup::OnDemand),
         }
     }
 
@@ -112,6 +121,7 @@ impl GpuStartup {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let placeholder = Startup::Failed(String::new());
         let joined = match std::mem::replace(&mut *state, placeholder) {
+            Startup::OnDemand => GpuContext::new(),
             Startup::Starting(thread) => thread
                 .join()
                 .unwrap_or_else(|_| Err(GpuError::StartupFailed("the GPU thread panicked".into()))),
@@ -124,6 +134,16 @@ impl GpuStartup {
             Err(e) => Startup::Failed(e.to_string()),
         };
         joined
+    }
+
+    /// Like [`Self::wait`] where start-up has begun; `None` for an on-demand context nobody
+    /// needed.
+    pub fn wait_if_started(&self) -> Option<Result<Arc<GpuContext>, GpuError>> {
+        let on_demand = matches!(
+            *self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            Startup::OnDemand
+        );
+        (!on_demand).then(|| self.wait())
     }
 }
 
@@ -250,5 +270,28 @@ impl GpuContext {
         self.limits
             .max_buffer_size
             .min(self.limits.max_storage_buffer_binding_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On demand: nothing starts until asked; spawned: the same context on every wait.
+    #[test]
+    fn gpu_startup_starts_when_asked_and_keeps_its_context() {
+        let lazy = GpuStartup::on_demand();
+        assert!(lazy.wait_if_started().is_none());
+        let ctx = lazy.wait().expect("a GPU adapter (lavapipe in CI)");
+        let again = lazy.wait_if_started().expect("started").unwrap();
+        assert!(Arc::ptr_eq(&ctx, &again));
+
+        let eager = GpuStartup::spawn();
+        let a = eager.wait_if_started().expect("started").unwrap();
+        assert!(Arc::ptr_eq(&a, &eager.wait().unwrap()));
+        assert!(Arc::ptr_eq(
+            &GpuStartup::ready(a.clone()).wait().unwrap(),
+            &a
+        ));
     }
 }

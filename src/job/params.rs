@@ -140,6 +140,18 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
+    /// Whether any frame of this job can need the GPU: an overlay with no region and no crop
+    /// passes every frame through untouched.
+    pub fn draws(&self) -> bool {
+        match &self.params {
+            JobParams::Overlay(p) => {
+                !p.highlight_regions.is_empty()
+                    || p.crop_keyframes.as_ref().is_some_and(|k| !k.is_empty())
+            }
+            JobParams::Framing(_) | JobParams::Annotate(_) => true,
+        }
+    }
+
     /// Parses `{"type", "params"}`, a full contract input object, or a RunPod envelope
     /// `{"id", "input": {...}}`, and validates the parameters against `limits`.
     pub fn from_json(value: &Value, limits: &Limits) -> Result<Self, ParamError> {
@@ -391,6 +403,27 @@ mod tests {
         assert_eq!(p.effect_type, EffectType::Blur);
         assert!(p.highlight_regions.is_empty());
         assert_eq!((p.output_width, p.output_height), (1080, 1920));
+    }
+
+    #[test]
+    fn only_an_overlay_without_regions_or_crop_draws_nothing() {
+        let draws = |v: Value| JobSpec::from_json(&v, &Limits::default()).unwrap().draws();
+        assert!(!draws(json!({"type": "overlay"})));
+        assert!(!draws(
+            json!({"type": "overlay", "params": {"crop_keyframes": []}})
+        ));
+        assert!(draws(
+            json!({"type": "overlay", "params": {"highlight_regions": [
+            {"start_frame": 0, "end_frame": 1, "x": 5, "y": 5, "radius_x": 2, "radius_y": 2}]}})
+        ));
+        assert!(draws(
+            json!({"type": "overlay", "params": {"crop_keyframes": [
+            {"frame": 0, "x": 0, "y": 0, "width": 10, "height": 20}]}})
+        ));
+        assert!(draws(
+            json!({"type": "framing", "params": {"crop_keyframes": [
+            {"frame": 0, "x": 0, "y": 0, "width": 10, "height": 20}]}})
+        ));
     }
 
     #[test]
