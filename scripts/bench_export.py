@@ -142,7 +142,7 @@ def run_once(name, cmd, env, work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=5, help="rounds of floor and no-effect")
+    ap.add_argument("--rounds", type=int, default=8, help="rounds of floor and no-effect")
     ap.add_argument("--effect-rounds", type=int, default=1, help="rounds of the effects")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--long-seconds", type=int, default=60, help="0 skips the memory runs")
