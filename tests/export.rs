@@ -28,19 +28,25 @@ fn cfr_clip() -> PathBuf {
     clip("cfr.mp4", testsrc_args(320, 180, 30, 2.0, true))
 }
 
-fn export(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Output {
+/// `reelgpu export --json` of `job` (written next to the output), ready to run.
+fn export_command(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Command {
     let job_path = output.with_extension("job.json");
     std::fs::write(&job_path, job.to_string()).unwrap();
     let _ = std::fs::remove_file(output);
-    Command::new(env!("CARGO_BIN_EXE_reelgpu"))
-        .args(["export", "--json", "--decoder", "software", "--job"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
+    cmd.args(["export", "--json", "--decoder", "software", "--job"])
         .arg(&job_path)
         .arg("--input")
         .arg(input)
         .arg("--output")
         .arg(output)
         .args(extra)
-        .env("REELGPU_LOG", "warn")
+        .env("REELGPU_LOG", "warn");
+    cmd
+}
+
+fn export(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    export_command(job, input, output, extra)
         .output()
         .expect("run reelgpu")
 }
@@ -378,17 +384,7 @@ fn failure(out: &Output) -> String {
 fn the_gpu_is_needed_only_for_frames_that_draw() {
     let src = cfr_clip();
     let without_gpu = |job: &Value, output: &Path| {
-        let job_path = output.with_extension("job.json");
-        std::fs::write(&job_path, job.to_string()).unwrap();
-        let _ = std::fs::remove_file(output);
-        Command::new(env!("CARGO_BIN_EXE_reelgpu"))
-            .args(["export", "--json", "--decoder", "software", "--job"])
-            .arg(&job_path)
-            .arg("--input")
-            .arg(&src)
-            .arg("--output")
-            .arg(output)
-            .env("REELGPU_LOG", "error")
+        export_command(job, &src, output, &[])
             .env("WGPU_ADAPTER_NAME", "no-such-gpu")
             .output()
             .expect("run reelgpu")

@@ -143,11 +143,6 @@ impl<'a> LazyEngine<'a> {
         self.output
     }
 
-    /// Whether the engine was made (some frame needed it).
-    pub fn started(&self) -> bool {
-        self.engine.is_some()
-    }
-
     fn get(&mut self) -> Result<&mut FrameEngine, ExportError> {
         if self.engine.is_none() {
             let make = self.make.take().ok_or_else(|| {
@@ -251,68 +246,57 @@ fn gpu_stage(
     let mut plan = FramePlan::default();
     let mut gpu_time = Duration::ZERO;
     while let Ok(msg) = from_decoder.recv() {
-        let (segment, index, out_pts, buf) = match msg {
+        let (segment, index, out_pts, payload) = match msg {
             Decoded::Frame {
                 segment,
                 index,
                 out_pts,
-                payload: Payload::Memory(buf),
-            } => (segment, index, out_pts, buf),
-            Decoded::Frame {
-                out_pts,
-                payload: Payload::Held(held),
-                ..
-            } => {
-                // the decoder found nothing to do for it
-                stats.frames += 1;
-                stats.spliced_frames += 1;
-                if !progress(stats.frames) {
-                    return Err(ExportError::Cancelled);
-                }
-                let frame = ToEncode::Frame {
-                    out_pts,
-                    payload: Payload::Held(held),
-                };
-                if to_encoder.send(frame).is_err() {
-                    break;
-                }
-                continue;
-            }
+                payload,
+            } => (segment, index, out_pts, payload),
             Decoded::End { end_pts } => {
                 let _ = to_encoder.send(ToEncode::End { end_pts });
                 break;
             }
         };
-        let seg = &segments[segment];
-        seg.timeline.plan_into(index, w, h, &mut plan);
-        let t = Instant::now();
-        let (mut out, mut on_gpu) = if plan.is_identity() && plan.crop.is_none() {
-            // nothing for the engine: the frame stays in the decoder's buffer
-            (buf, false)
-        } else {
-            let mut out = Buf {
-                data: out_pool.recv().map_err(|_| ExportError::Cancelled)?,
-                home: out_home.clone(),
-            };
-            engine.get()?.process(&buf.data, &plan, &mut out.data)?;
-            (out, true)
+        let payload = match payload {
+            Payload::Held(held) => {
+                // the decoder found nothing to do for it
+                stats.spliced_frames += 1;
+                Payload::Held(held)
+            }
+            Payload::Memory(buf) => {
+                let seg = &segments[segment];
+                seg.timeline.plan_into(index, w, h, &mut plan);
+                let t = Instant::now();
+                let (mut out, mut on_gpu) = if plan.is_identity() && plan.crop.is_none() {
+                    // nothing for the engine: the frame stays in the decoder's buffer
+                    (buf, false)
+                } else {
+                    let mut out = Buf {
+                        data: out_pool.recv().map_err(|_| ExportError::Cancelled)?,
+                        home: out_home.clone(),
+                    };
+                    engine.get()?.process(&buf.data, &plan, &mut out.data)?;
+                    (out, true)
+                };
+                if let Some(clip) = seg.clip {
+                    // a label band, burned in place (its own small upload and readback)
+                    labels(clip, &mut out.data)?;
+                    on_gpu = true;
+                }
+                stats.gpu_frames += on_gpu as u64;
+                gpu_time += t.elapsed();
+                Payload::Memory(out)
+            }
         };
-        if let Some(clip) = seg.clip {
-            // a label band, burned in place (its own small upload and readback)
-            labels(clip, &mut out.data)?;
-            on_gpu = true;
-        }
-        stats.gpu_frames += on_gpu as u64;
-        gpu_time += t.elapsed();
         stats.frames += 1;
         if !progress(stats.frames) {
             return Err(ExportError::Cancelled);
         }
-        let frame = ToEncode::Frame {
-            out_pts,
-            payload: Payload::Memory(out),
-        };
-        if to_encoder.send(frame).is_err() {
+        if to_encoder
+            .send(ToEncode::Frame { out_pts, payload })
+            .is_err()
+        {
             // the encoder stopped: its error is the one to report
             break;
         }
@@ -388,36 +372,32 @@ fn decode_all(
                 plan.is_identity() && plan.crop.is_none()
             };
             let payload = match &pools.held {
-                Some((pool, home)) if idle => {
-                    let Ok(frame) = pool.recv() else {
-                        return Ok((busy.as_secs_f64(), sent));
-                    };
-                    let mut held = Held {
+                Some((pool, home)) if idle => pool.recv().map(|frame| {
+                    Payload::Held(Held {
                         frame: Some(frame),
                         home: home.clone(),
-                    };
-                    let t = Instant::now();
-                    let r = decoder.hold(held.frame.as_mut().expect("holder"));
-                    busy += t.elapsed();
-                    r?;
-                    Payload::Held(held)
-                }
+                    })
+                }),
                 _ => {
                     let (pool, home) = &pools.buffers;
-                    let Ok(data) = pool.recv() else {
-                        return Ok((busy.as_secs_f64(), sent));
-                    };
-                    let mut buf = Buf {
-                        data,
-                        home: home.clone(),
-                    };
-                    let t = Instant::now();
-                    let r = decoder.read_into(&mut buf.data);
-                    busy += t.elapsed();
-                    r?;
-                    Payload::Memory(buf)
+                    pool.recv().map(|data| {
+                        Payload::Memory(Buf {
+                            data,
+                            home: home.clone(),
+                        })
+                    })
                 }
             };
+            let Ok(mut payload) = payload else {
+                return Ok((busy.as_secs_f64(), sent));
+            };
+            let t = Instant::now();
+            let read = match &mut payload {
+                Payload::Held(held) => decoder.hold(held.frame.as_mut().expect("holder")),
+                Payload::Memory(buf) => decoder.read_into(&mut buf.data),
+            };
+            busy += t.elapsed();
+            read?;
             if keep {
                 let out_pts = pts - origin_tb + offset_tb;
                 let frame = Decoded::Frame {

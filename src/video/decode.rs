@@ -140,7 +140,7 @@ impl Decoder {
         })
     }
 
-    /// The time base of the timestamps [`Self::read_frame`] returns (known after the first
+    /// The time base of the timestamps [`Self::next_frame`] returns (known after the first
     /// frame).
     pub fn time_base(&self) -> Option<Rational> {
         self.time_base
@@ -194,15 +194,6 @@ impl Decoder {
         assert_eq!(held.frame_bytes(), self.frame_bytes, "holder size");
         let moved = held.fill_from(&self.stdout)?;
         self.frame_done(moved)
-    }
-
-    /// Reads the next frame into `buf` (exactly one frame's bytes); `None` at the end.
-    pub fn read_frame(&mut self, buf: &mut [u8]) -> Result<Option<Pts>, VideoError> {
-        let Some(pts) = self.next_frame()? else {
-            return Ok(None);
-        };
-        self.read_into(buf)?;
-        Ok(Some(pts))
     }
 
     fn frame_done(&mut self, bytes: usize) -> Result<(), VideoError> {
