@@ -74,6 +74,10 @@ struct ExportArgs {
     /// Decoder: NVDEC when a trial decode works (auto), or always software.
     #[arg(long, value_enum, default_value_t = DecoderChoice::Auto)]
     decoder: DecoderChoice,
+    /// Export a source that decodes with errors anyway, counting them in the summary (as the
+    /// job's `params.tolerate_decode_errors`); by default the first decode error fails.
+    #[arg(long)]
+    tolerate_decode_errors: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -273,7 +277,8 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         max_dimension: args.max_dimension,
         ..Limits::default()
     };
-    let job = export::load_job(&args.job, &limits)?;
+    let mut job = export::load_job(&args.job, &limits)?;
+    job.tolerate_decode_errors |= args.tolerate_decode_errors;
     let input = match args.input {
         Some(p) => p,
         None => {
@@ -313,7 +318,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         anyhow::Ok((prepared, encoder))
     })?;
     let prepared = prepared?;
-    let mut report = progress_reporter(prepared.total_frames);
+    let mut report = progress_reporter(prepared.expected_frames);
     let summary = export::run(&gpu, &req, &prepared, encoder, &mut report)?;
     drop(report);
     if args.json {
@@ -353,7 +358,8 @@ fn progress_reporter(total: u64) -> Box<dyn FnMut(u64, u64) -> bool> {
             )
             .expect("progress template"),
         );
-        Box::new(move |done, _| {
+        Box::new(move |done, total| {
+            bar.set_length(total);
             bar.set_position(done);
             if done >= total {
                 bar.finish();

@@ -467,7 +467,7 @@ fn encoder_dying_mid_export_leaves_nothing_behind() {
     let wrapper = tmp("dying-ffmpeg.sh");
     std::fs::write(
         &wrapper,
-        "#!/bin/sh\ncase \"$*\" in *matroska*) head -c 200000 >/dev/null; echo 'simulated encoder crash' >&2; exit 3;; esac\nexec ffmpeg \"$@\"\n",
+        "#!/bin/sh\ncase \"$*\" in *\"-i pipe:0\"*) head -c 200000 >/dev/null; echo 'simulated encoder crash' >&2; exit 3;; esac\nexec ffmpeg \"$@\"\n",
     )
     .unwrap();
     std::fs::set_permissions(

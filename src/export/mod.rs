@@ -17,12 +17,13 @@ use crate::job::{JobFileError, JobParams, JobSpec, Limits, ParamError};
 use crate::video::VideoError;
 use crate::video::decode::{DecoderKind, nvdec_works};
 use crate::video::encode::{AudioSource, ColorTags, EncodeSettings, EncoderKind};
-use crate::video::probe::{Rational, VideoInfo, frame_times, probe};
+use crate::video::probe::{Rational, VideoInfo, probe};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// (not a `source`: the message already holds it, and error chains would say it twice)
     #[error("invalid job: {0}")]
-    Job(#[from] ParamError),
+    Job(ParamError),
     #[error("job file {path}: {message}")]
     JobFile { path: PathBuf, message: String },
     #[error(transparent)]
@@ -56,9 +57,21 @@ impl ExportError {
             | ExportError::TooLarge { .. }
             | ExportError::Unsupported(_)
             | ExportError::Label(_) => false,
-            ExportError::Video(v) => !matches!(v, VideoError::Unusable { .. }),
+            ExportError::Video(v) => !matches!(
+                v,
+                VideoError::Unusable { .. }
+                    | VideoError::Damaged { .. }
+                    | VideoError::Unsupported { .. }
+                    | VideoError::OutOfRange { .. }
+            ),
             ExportError::Gpu(_) | ExportError::Cancelled => true,
         }
+    }
+}
+
+impl From<ParamError> for ExportError {
+    fn from(e: ParamError) -> Self {
+        ExportError::Job(e)
     }
 }
 
@@ -91,6 +104,9 @@ pub struct ExportSummary {
     pub gpu_frames: u64,
     /// Frames with nothing to do that went from decoder to encoder in kernel pipes (Linux).
     pub spliced_frames: u64,
+    /// Decode errors ffmpeg reported (only with `tolerate_decode_errors`: else the first one
+    /// fails the export).
+    pub decode_errors: u64,
     pub width: u32,
     pub height: u32,
     pub duration_s: f64,
@@ -116,19 +132,15 @@ pub fn load_job(path: &Path, limits: &Limits) -> Result<JobSpec, ExportError> {
 pub struct Prepared {
     pub info: VideoInfo,
     pub segments: Vec<segments::Segment>,
-    pub total_frames: u64,
+    /// Frames the export is expected to write, for progress (an estimate from the container:
+    /// the decoded stream is what counts).
+    pub expected_frames: u64,
 }
 
-/// Probes the source and plans the job on it; fails before any output is written.
+/// Probes the source and plans the job on it; fails before any output is written. Trims
+/// and clip times are checked against the decoded stream while the export runs.
 pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
-    let source = req.input.to_string_lossy();
-    // The stream probe and the packet scan are two ffprobe runs: side by side.
-    let (info, times) = std::thread::scope(|s| {
-        let scan = s.spawn(|| frame_times(&source));
-        let info = probe(&req.input);
-        (info, scan.join().expect("packet scan thread"))
-    });
-    let info = info?;
+    let info = probe(&req.input)?;
     let limit = req.limits.max_dimension;
     if info.width > limit || info.height > limit {
         return Err(ExportError::TooLarge {
@@ -138,18 +150,18 @@ pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
             limit,
         });
     }
-    let times = times?;
-    if times.is_empty() {
-        return Err(ExportError::NoFrames {
-            input: source.into_owned(),
-        });
-    }
-    let segments = segments::plan(&req.job, &times)?;
-    let total_frames = segments::kept_frames(&segments, &times);
+    let segments = segments::plan(&req.job);
+    let fps = info.frame_rate.map(Rational::as_f64).unwrap_or(30.0);
+    let frames = info.frame_count.or_else(|| {
+        info.duration_s
+            .map(|d| (d * fps).round() as u64)
+            .filter(|&n| n > 0)
+    });
+    let expected_frames = segments::expected_frames(&segments, frames, fps);
     Ok(Prepared {
         info,
         segments,
-        total_frames,
+        expected_frames,
     })
 }
 
@@ -167,7 +179,7 @@ pub fn run(
     let info = &prepared.info;
     let source = req.input.to_string_lossy().into_owned();
     let decoder = match req.decoder {
-        DecoderChoice::Auto if nvdec_works(&source) => DecoderKind::Nvdec,
+        DecoderChoice::Auto if nvdec_works(&source, info.stream_index) => DecoderKind::Nvdec,
         _ => DecoderKind::Software,
     };
     tracing::info!(
@@ -211,15 +223,18 @@ pub fn run(
     let settings = EncodeSettings {
         width: output_format.width,
         height: output_format.height,
+        // the decoded stream's time base and the audio's cuts are set when it starts
         time_base: info.time_base.unwrap_or(Rational { num: 1, den: 90000 }),
+        frame_rate: info.frame_rate,
         color: color_tags(info),
-        audio: info.audio.as_ref().map(|_| AudioSource {
+        audio: info.audio.as_ref().map(|a| AudioSource {
             path: source.clone(),
-            cuts: segments::audio_cuts(&prepared.segments),
+            stream_index: a.stream_index,
+            cuts: Vec::new(),
         }),
         kind: encoder,
     };
-    let total = prepared.total_frames;
+    let expected = prepared.expected_frames;
     let (path, stats) = pipeline::run(
         &mut engine,
         &mut apply_label,
@@ -228,10 +243,12 @@ pub fn run(
             info,
             segments: &prepared.segments,
             decoder,
+            tolerate_decode_errors: req.job.tolerate_decode_errors,
             encode: settings,
             output: &req.output,
         },
-        &mut |done| progress(done, total),
+        // the expected count is an estimate: progress never runs past the end
+        &mut |done| progress(done, expected.max(done + 1)),
     )?;
     // a frame that needed the GPU and did not get it would have failed the export
     let adapter = match gpu.wait_if_started() {
@@ -248,6 +265,7 @@ pub fn run(
         frames: stats.frames,
         gpu_frames: stats.gpu_frames,
         spliced_frames: stats.spliced_frames,
+        decode_errors: stats.decode_errors,
         width: output_format.width,
         height: output_format.height,
         duration_s: stats.duration_s,

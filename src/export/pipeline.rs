@@ -12,12 +12,12 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::time::{Duration, Instant};
 
 use super::ExportError;
-use super::segments::{Keep, Segment};
+use super::segments::{Origin, SEEK_MARGIN_S, Segment, needs_source_origin};
 use crate::engine::FrameEngine;
 use crate::frame::FrameFormat;
 use crate::job::FramePlan;
-use crate::video::decode::{Decoder, DecoderKind};
-use crate::video::encode::{EncodeSettings, Encoder};
+use crate::video::decode::{DecodeOptions, Decoder, DecoderKind, first_frame_pts};
+use crate::video::encode::{AudioSource, EncodeSettings, Encoder};
 use crate::video::held::HeldFrame;
 use crate::video::probe::{Rational, VideoInfo};
 
@@ -40,6 +40,8 @@ pub struct PipelineStats {
     pub wall_s: f64,
     /// End of the last frame, output seconds.
     pub duration_s: f64,
+    /// Decode errors ffmpeg reported and the export tolerated.
+    pub decode_errors: u64,
 }
 
 /// Inputs of one run.
@@ -48,8 +50,10 @@ pub struct PipelineInput<'a> {
     pub info: &'a VideoInfo,
     pub segments: &'a [Segment],
     pub decoder: DecoderKind,
-    /// Encoder settings; frame timestamps are given in their `time_base` (the probed
-    /// source's: a decoder reporting another has its timestamps rescaled).
+    /// Keep going past decode errors (counted) instead of failing.
+    pub tolerate_decode_errors: bool,
+    /// Encoder settings; the time base and the audio cuts are filled in from the decoded
+    /// stream when its first kept frame is known.
     pub encode: EncodeSettings,
     pub output: &'a Path,
 }
@@ -95,7 +99,17 @@ enum Payload {
     Held(Held),
 }
 
+/// What the encoder learns from the decoder before the first frame.
+struct StreamStart {
+    /// The decoder's time base: every output timestamp is in it.
+    time_base: Rational,
+    /// The source's audio to carry: `[start, end)` in source seconds, `None`: to the end of
+    /// the video.
+    audio_cuts: Vec<(f64, Option<f64>)>,
+}
+
 enum Decoded {
+    Start(StreamStart),
     Frame {
         segment: usize,
         index: u64,
@@ -103,10 +117,13 @@ enum Decoded {
         payload: Payload,
     },
     /// Every frame was sent; the output ends at `end_pts`.
-    End { end_pts: i64 },
+    End {
+        end_pts: i64,
+    },
 }
 
 enum ToEncode {
+    Start(StreamStart),
     Frame { out_pts: i64, payload: Payload },
     End { end_pts: i64 },
 }
@@ -215,9 +232,10 @@ pub fn run(
         let encoded = encoder.join().expect("encoder thread");
         // The first failure in pipeline order is the cause; later stages only saw a closed
         // channel.
-        let (decode_s, frames) = decoded?;
+        let (decode_s, frames, decode_errors) = decoded?;
         gpu?;
         let (path, encode_s, end_s) = encoded?;
+        stats.decode_errors = decode_errors;
         stats.decode_s = decode_s;
         stats.encode_s = encode_s;
         stats.duration_s = end_s;
@@ -256,6 +274,12 @@ fn gpu_stage(
             Decoded::End { end_pts } => {
                 let _ = to_encoder.send(ToEncode::End { end_pts });
                 break;
+            }
+            Decoded::Start(start) => {
+                if to_encoder.send(ToEncode::Start(start)).is_err() {
+                    break;
+                }
+                continue;
             }
         };
         let payload = match payload {
@@ -321,52 +345,131 @@ fn held_pool(frame_bytes: usize) -> Option<(Receiver<HeldFrame>, Sender<HeldFram
     Some((pool, home))
 }
 
+/// The source's clock: its first frame's timestamp and the time base of the decoded stream.
+#[derive(Debug, Clone, Copy)]
+struct SourceClock {
+    first_pts: i64,
+    tb: Rational,
+}
+
+impl SourceClock {
+    /// Seconds from the source's first frame.
+    fn since_start(&self, pts: i64) -> f64 {
+        (pts - self.first_pts) as f64 * self.tb.as_f64()
+    }
+
+    /// Source seconds as ffmpeg stamps them (`-copyts`), for the audio cuts.
+    fn absolute(&self, pts: i64) -> f64 {
+        pts as f64 * self.tb.as_f64()
+    }
+
+    /// The timestamp `s` seconds after the source's first frame.
+    fn pts_at(&self, s: f64) -> i64 {
+        self.first_pts + seconds_to_tb(s, self.tb)
+    }
+}
+
 /// Decodes every segment, keeps its frames and stamps their output timestamps. A kept frame
 /// the engine has nothing to do for stays in kernel pipes where it can; the others are read
-/// into buffers. Returns the seconds spent reading frames and how many were sent.
+/// into buffers. Frame indices and times come from the decoded stream only; a segment the
+/// source cannot satisfy (a trim past the last frame, a clip outside the video) fails when
+/// the stream shows it. Returns the seconds spent reading frames, how many were sent and the
+/// decode errors tolerated.
 fn decode_all(
     input: &PipelineInput<'_>,
     (w, h): (u32, u32),
     pools: Pools,
     to_gpu: SyncSender<Decoded>,
-) -> Result<(f64, u64), ExportError> {
+) -> Result<(f64, u64, u64), ExportError> {
     let (source, info) = (input.source, input.info);
     let mut busy = Duration::ZERO;
     let mut sent = 0u64;
-    // the encoder's time base: every output timestamp is in it
-    let tb = input.encode.time_base;
-    let mut offset_s = 0.0;
-    let mut end_pts = 0i64;
+    let mut decode_errors = 0u64;
+    let opts = DecodeOptions {
+        seek_s: None,
+        tolerate_errors: input.tolerate_decode_errors,
+    };
+    // Clips are placed in seconds from the source's first frame, which a seek never shows:
+    // one frame decoded from the start tells where that is.
+    let mut clock = if needs_source_origin(input.segments) {
+        let t = Instant::now();
+        let (first_pts, tb) = first_frame_pts(source, info, input.decoder)?;
+        busy += t.elapsed();
+        Some(SourceClock { first_pts, tb })
+    } else {
+        None
+    };
+    let mut started = false;
+    // output time of the next segment's start, in the decoded stream's time base
+    let mut offset = 0i64;
     let mut plan = FramePlan::default();
+    let fallback_frame_s = info
+        .frame_rate
+        .map(|r| 1.0 / r.as_f64())
+        .unwrap_or(1.0 / 30.0);
     for (si, seg) in input.segments.iter().enumerate() {
-        let mut decoder = Decoder::spawn(source, info, input.decoder, seg.window)?;
+        let seek_s = match (seg.seek_s, clock) {
+            (Some(s), Some(c)) => {
+                // ffmpeg's -ss counts from the container's start
+                let container_start = info.start_time_s.unwrap_or(0.0);
+                Some((c.absolute(c.first_pts) - container_start + s - SEEK_MARGIN_S).max(0.0))
+            }
+            _ => None,
+        };
+        let mut decoder = Decoder::spawn(
+            source,
+            info,
+            input.decoder,
+            DecodeOptions { seek_s, ..opts },
+        )?;
+        if let Some(c) = clock {
+            decoder.set_origin(c.first_pts);
+        }
         let mut index = 0u64;
-        let mut origin_tb = 0i64;
-        let mut offset_tb = 0i64;
+        let mut kept = 0u64;
+        let mut origin_pts = 0i64;
+        // the last two frames' timestamps (the last one's duration is the interval before it)
+        let (mut last_pts, mut prev_pts) = (None::<i64>, None::<i64>);
+        let mut last_kept: Option<i64> = None;
+        let mut stopped_early = false;
         loop {
             let t = Instant::now();
             let next = decoder.next_frame();
             busy += t.elapsed();
             let Some(pts) = next? else {
-                decoder.finish()?;
                 break;
             };
-            let decoded_tb = decoder
-                .time_base()
-                .or(info.time_base)
-                .ok_or_else(|| ExportError::Unsupported(format!("{source}: no video time base")))?;
-            let pts = rescale(pts, decoded_tb, tb);
-            if index == 0 {
-                origin_tb = seg.origin_s.map(|s| seconds_to_tb(s, tb)).unwrap_or(0);
-                offset_tb = seconds_to_tb(offset_s, tb);
+            let tb = decoder.time_base().expect("known after a frame");
+            let c = *clock.get_or_insert(SourceClock { first_pts: pts, tb });
+            if c.tb != tb {
+                return Err(ExportError::Unsupported(format!(
+                    "{source}: the decoder's time base changed ({}/{} then {}/{})",
+                    c.tb.num, c.tb.den, tb.num, tb.den
+                )));
             }
+            prev_pts = last_pts;
+            last_pts = Some(pts);
             let i = index;
             index += 1;
-            let t_s = pts as f64 * tb.as_f64();
-            let (keep, past) = match seg.keep {
-                Keep::Frames { first, last } => (first <= i && i <= last, i >= last),
-                Keep::Times { start, end } => (start <= t_s && t_s < end, t_s >= end),
-            };
+            let (keep, past) = seg.keeps(i, c.since_start(pts));
+            if keep && kept == 0 {
+                origin_pts = match seg.origin {
+                    Origin::SourceStart => c.first_pts,
+                    Origin::FirstKept => pts,
+                    Origin::At(s) => c.pts_at(s),
+                };
+                if !started {
+                    let start = StreamStart {
+                        time_base: tb,
+                        audio_cuts: audio_cuts(input.segments, c, pts),
+                    };
+                    if to_gpu.send(Decoded::Start(start)).is_err() {
+                        decoder.stop();
+                        return Ok((busy.as_secs_f64(), sent, decode_errors));
+                    }
+                    started = true;
+                }
+            }
             let idle = keep && seg.clip.is_none() && {
                 seg.timeline.plan_into(i, w, h, &mut plan);
                 plan.is_identity() && plan.crop.is_none()
@@ -389,7 +492,7 @@ fn decode_all(
                 }
             };
             let Ok(mut payload) = payload else {
-                return Ok((busy.as_secs_f64(), sent));
+                return Ok((busy.as_secs_f64(), sent, decode_errors));
             };
             let t = Instant::now();
             let read = match &mut payload {
@@ -399,47 +502,94 @@ fn decode_all(
             busy += t.elapsed();
             read?;
             if keep {
-                let out_pts = pts - origin_tb + offset_tb;
+                kept += 1;
+                last_kept = Some(pts);
                 let frame = Decoded::Frame {
                     segment: si,
                     index: i,
-                    out_pts,
+                    out_pts: pts - origin_pts + offset,
                     payload,
                 };
                 if to_gpu.send(frame).is_err() {
                     decoder.stop();
-                    return Ok((busy.as_secs_f64(), sent));
+                    return Ok((busy.as_secs_f64(), sent, decode_errors));
                 }
                 sent += 1;
             } else {
                 drop(payload);
             }
             if past {
-                decoder.stop();
+                stopped_early = true;
                 break;
             }
         }
-        // overlay keeps source timestamps in one segment starting at 0, so its end is its
-        // span too
-        offset_s += seg.span_s;
-        end_pts = seconds_to_tb(offset_s, tb);
+        if stopped_early {
+            // the rest of the source is not needed; errors so far still count
+            let t = Instant::now();
+            decode_errors += decoder.decode_errors();
+            decoder.stop();
+            busy += t.elapsed();
+        } else {
+            decode_errors += decoder.finish()?;
+        }
+        let c = clock.ok_or_else(|| ExportError::NoFrames {
+            input: source.to_string(),
+        })?;
+        // the last frame lasts as long as the interval before it (or one frame at the
+        // probed rate when it is alone)
+        let last_duration = match (last_pts, prev_pts) {
+            (Some(l), Some(p)) => l - p,
+            _ => seconds_to_tb(fallback_frame_s, c.tb).max(1),
+        };
+        if !stopped_early {
+            let end_s = last_pts
+                .map(|l| c.since_start(l + last_duration))
+                .unwrap_or(0.0);
+            seg.check_end(kept, index, end_s)?;
+        }
+        offset += match (seg.span_s, last_kept) {
+            (Some(span), _) => seconds_to_tb(span, c.tb),
+            (None, Some(last)) => last + last_duration - origin_pts,
+            (None, None) => 0,
+        };
     }
-    let _ = to_gpu.send(Decoded::End { end_pts });
-    Ok((busy.as_secs_f64(), sent))
+    let _ = to_gpu.send(Decoded::End { end_pts: offset });
+    Ok((busy.as_secs_f64(), sent, decode_errors))
+}
+
+/// The audio to carry, in source seconds (`-copyts` timestamps): the job's clips when they are
+/// fixed in time, else from the first kept frame (`first_kept`) to the end of the video.
+fn audio_cuts(segments: &[Segment], c: SourceClock, first_kept: i64) -> Vec<(f64, Option<f64>)> {
+    if needs_source_origin(segments) {
+        segments
+            .iter()
+            .map(|s| {
+                let (start, span) = match s.origin {
+                    Origin::At(t) => (t, s.span_s.unwrap_or(0.0)),
+                    _ => (0.0, 0.0),
+                };
+                let start = c.absolute(c.pts_at(start));
+                (start, Some(start + span))
+            })
+            .collect()
+    } else {
+        vec![(c.absolute(first_kept), None)]
+    }
 }
 
 /// Writes frames as they come, one behind: a frame's duration is known when the next one
-/// (or the end) arrives. ffmpeg starts at once, so its start-up overlaps the decoder's; a run
-/// that ends without frames drops it, which leaves no output behind.
+/// (or the end) arrives. ffmpeg starts when the decoder has found the first kept frame (its
+/// time base and the audio's cuts come from there); a run that ends without frames never
+/// starts it, which leaves no output behind.
 fn encode_all(
     output: &Path,
-    settings: EncodeSettings,
+    mut settings: EncodeSettings,
     from_gpu: Receiver<ToEncode>,
 ) -> Result<(PathBuf, f64, f64), ExportError> {
-    let mut encoder = Some(Encoder::spawn(output, &settings)?);
+    let mut encoder: Option<Encoder> = None;
     let mut pending: Option<(i64, Payload)> = None;
     let mut busy = Duration::ZERO;
-    let mut write = |encoder: &mut Encoder, pts: i64, next: i64, payload: Payload| {
+    let write = |busy: &mut Duration, encoder: &mut Encoder, pts: i64, next: i64, payload| {
         let t = Instant::now();
         let r = match payload {
             Payload::Memory(buf) => encoder.write_frame(pts, next - pts, &buf.data),
@@ -447,50 +597,50 @@ fn encode_all(
                 encoder.write_held(pts, next - pts, held.frame.as_mut().expect("holder"))
             }
         };
-        busy += t.elapsed();
+        *busy += t.elapsed();
         r
     };
     while let Ok(msg) = from_gpu.recv() {
         match msg {
+            ToEncode::Start(start) => {
+                settings.time_base = start.time_base;
+                settings.audio = settings.audio.take().map(|a| AudioSource {
+                    cuts: start.audio_cuts,
+                    ..a
+                });
+                let t = Instant::now();
+                encoder = Some(Encoder::spawn(output, &settings)?);
+                busy += t.elapsed();
+            }
             ToEncode::Frame { out_pts, payload } => {
-                let enc = encoder.as_mut().expect("open until the end");
+                let enc = encoder.as_mut().ok_or_else(|| {
+                    ExportError::Unsupported("a frame reached the encoder before its start".into())
+                })?;
                 if let Some((pts, prev)) = pending.take() {
-                    write(enc, pts, out_pts, prev)?;
+                    write(&mut busy, enc, pts, out_pts, prev)?;
                 }
                 pending = Some((out_pts, payload));
             }
             ToEncode::End { end_pts } => {
-                let mut enc = encoder.take().expect("open until the end");
-                if pending.is_none() {
-                    // no frames: dropping the encoder stops it and removes its file
+                let (Some(mut enc), Some((pts, prev))) = (encoder.take(), pending.take()) else {
+                    // no frames: an encoder that started is dropped, which removes its file
                     return Ok((output.to_path_buf(), 0.0, 0.0));
-                }
-                let tb = settings.time_base;
-                let mut end = end_pts;
-                if let Some((pts, prev)) = pending.take() {
-                    end = end.max(pts + 1);
-                    write(&mut enc, pts, end, prev)?;
-                }
+                };
+                let end = end_pts.max(pts + 1);
+                write(&mut busy, &mut enc, pts, end, prev)?;
                 let t = Instant::now();
                 let path = enc.finish()?;
                 busy += t.elapsed();
-                return Ok((path, busy.as_secs_f64(), end as f64 * tb.as_f64()));
+                return Ok((
+                    path,
+                    busy.as_secs_f64(),
+                    end as f64 * settings.time_base.as_f64(),
+                ));
             }
         }
     }
     // the GPU stage stopped without an end: dropping the encoder removes the partial file
     Err(ExportError::Cancelled)
-}
-
-/// `pts` in `from` units expressed in `to` units (rounded; exact when they are equal).
-fn rescale(pts: i64, from: Rational, to: Rational) -> i64 {
-    if from == to {
-        return pts;
-    }
-    let num = i128::from(pts) * i128::from(from.num) * i128::from(to.den);
-    let den = i128::from(from.den) * i128::from(to.num);
-    // half away from zero (`/` truncates toward zero)
-    ((num + num.signum() * den / 2) / den) as i64
 }
 
 fn seconds_to_tb(s: f64, tb: Rational) -> i64 {
@@ -502,19 +652,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rescale_rounds_half_away_from_zero_and_keeps_equal_bases_exact() {
-        let ms = Rational { num: 1, den: 1000 };
-        let mp4 = Rational { num: 1, den: 15360 };
-        assert_eq!(rescale(123_456_789, mp4, mp4), 123_456_789);
-        // 1001 ms = 15375.36 ticks
-        assert_eq!(rescale(1001, ms, mp4), 15375);
-        assert_eq!(rescale(-1001, ms, mp4), -15375);
-        // 0.5 tick either way
-        let half = Rational { num: 1, den: 2 };
-        let one = Rational { num: 1, den: 1 };
-        assert_eq!(rescale(3, half, one), 2);
-        assert_eq!(rescale(-3, half, one), -2);
-        assert_eq!(rescale(-1, Rational { num: 1, den: 4 }, one), 0);
-        assert_eq!(rescale(15360, mp4, ms), 1000);
+    fn source_clock_counts_from_the_first_frame() {
+        let c = SourceClock {
+            first_pts: 54_126_000,
+            tb: Rational { num: 1, den: 90000 },
+        };
+        assert_eq!(c.since_start(54_126_000 + 45_000), 0.5);
+        assert!((c.absolute(54_126_000) - 601.4).abs() < 1e-9);
+        assert_eq!(c.pts_at(1.5), 54_126_000 + 135_000);
+        assert_eq!(
+            seconds_to_tb(1.0 / 3.0, Rational { num: 1, den: 90000 }),
+            30000
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! What each export type decodes, keeps and where each kept frame lands in the output: a list
-//! of segments, joined in order. Checked against the source (frame ranges, clip times) before
-//! any output is written.
+//! of segments, joined in order. Nothing here knows how many frames the source has or when
+//! they are shown: the decoder's stream tells that while the export runs, and a trim or clip
+//! the source cannot satisfy fails then (before the output is renamed into place), with the
+//! job field it comes from.
 
 use crate::job::{
     AnnotateParams, FramingParams, JobParams, JobSpec, OverlayParams, OverlayTimeline, ParamError,
@@ -9,162 +11,196 @@ use crate::job::{
 /// Which decoded frames of a segment go into the output.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Keep {
-    /// Source frames `first..=last` (0-based indices in presentation order).
-    Frames { first: u64, last: u64 },
-    /// Frames shown at `start <= t < end` seconds.
+    /// Source frames `first..=last` (0-based indices in presentation order); `last: None`
+    /// keeps every frame from `first` on.
+    Frames { first: u64, last: Option<u64> },
+    /// Frames shown at `start <= t < end` seconds from the source's first frame.
     Times { start: f64, end: f64 },
+}
+
+/// Where a segment's output time 0 is, in source time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Origin {
+    /// The source's first frame: output times are source times.
+    SourceStart,
+    /// The segment's first kept frame.
+    FirstKept,
+    /// This many seconds after the source's first frame.
+    At(f64),
+}
+
+/// The job fields a segment's range comes from, named when the source cannot satisfy it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fields {
+    pub start: String,
+    pub end: String,
 }
 
 /// One stretch of the source, processed and appended to the output.
 #[derive(Debug, Clone)]
 pub struct Segment {
-    /// Seconds to decode (`[start, end)`, the decoder seeks); `None`: from the beginning.
-    pub window: Option<(f64, f64)>,
+    /// Seconds after the source's first frame to seek to before decoding (the decoder starts
+    /// a little earlier and the keep rule picks the frames); `None`: from the beginning, so
+    /// frame indices count from the source's first frame.
+    pub seek_s: Option<f64>,
     pub keep: Keep,
-    /// Source time that lands at this segment's start in the output (`None`: the source's own
-    /// timestamps are kept).
-    pub origin_s: Option<f64>,
-    /// Output seconds this segment spans (the offset of the next one).
-    pub span_s: f64,
+    pub origin: Origin,
+    /// Output seconds this segment spans when the job fixes it (a clip `start..end`); `None`:
+    /// up to the end of its last frame.
+    pub span_s: Option<f64>,
     /// Per-frame effects and crop, by source frame index.
     pub timeline: OverlayTimeline,
     /// Index in `AnnotateParams::clips` whose label is burned in.
     pub clip: Option<usize>,
+    pub fields: Fields,
 }
 
-/// The segments of `job` on a source whose frames are shown at `times` (seconds, duration).
-pub fn plan(job: &JobSpec, times: &[(f64, f64)]) -> Result<Vec<Segment>, ParamError> {
-    let n = times.len() as u64;
-    let end_of = |i: u64| {
-        let (t, d) = times[i as usize];
-        times.get(i as usize + 1).map(|n| n.0).unwrap_or(t + d)
-    };
-    match &job.params {
-        JobParams::Overlay(p) => Ok(vec![overlay(p, n, end_of(n.saturating_sub(1)))]),
-        JobParams::Framing(p) => framing(p, times, n, end_of),
-        JobParams::Annotate(p) => annotate(p, times),
+impl Segment {
+    /// Whether the frame `index` shown at `t` seconds is kept, and whether every later frame
+    /// is past the segment.
+    pub fn keeps(&self, index: u64, t: f64) -> (bool, bool) {
+        match self.keep {
+            Keep::Frames { first, last } => (
+                first <= index && last.is_none_or(|l| index <= l),
+                last.is_some_and(|l| index >= l),
+            ),
+            Keep::Times { start, end } => {
+                let eps = 1e-9;
+                (start - eps <= t && t < end - eps, t >= end - eps)
+            }
+        }
+    }
+
+    /// The error for a source that ended (`frames` decoded, the last ending at `end_s`)
+    /// before this segment was satisfied, if it was not.
+    pub fn check_end(&self, kept: u64, frames: u64, end_s: f64) -> Result<(), ParamError> {
+        match self.keep {
+            Keep::Frames { first, last } => {
+                if first >= frames {
+                    return Err(ParamError::new(
+                        &self.fields.start,
+                        format!("must be < the video's frame count ({frames}), got {first}"),
+                    ));
+                }
+                if let Some(last) = last.filter(|&l| l >= frames) {
+                    return Err(ParamError::new(
+                        &self.fields.end,
+                        format!("must be < the video's frame count ({frames}), got {last}"),
+                    ));
+                }
+                Ok(())
+            }
+            Keep::Times { start, end } => {
+                if kept == 0 {
+                    return Err(ParamError::new(
+                        &self.fields.start,
+                        format!(
+                            "the clip {start}-{end} s holds no frame (the video's frames run \
+                             from 0 to {end_s:.3} s)"
+                        ),
+                    ));
+                }
+                if end > end_s + 1e-3 {
+                    return Err(ParamError::new(
+                        &self.fields.end,
+                        format!("must be <= the video's end ({end_s:.3} s), got {end}"),
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 }
 
-fn overlay(p: &OverlayParams, n: u64, end: f64) -> Segment {
+/// How far before a clip the decoder seeks: frames before the clip are decoded and dropped,
+/// so a seek that lands a little early loses nothing.
+pub const SEEK_MARGIN_S: f64 = 1.0;
+
+/// The segments of `job`.
+pub fn plan(job: &JobSpec) -> Vec<Segment> {
+    match &job.params {
+        JobParams::Overlay(p) => vec![overlay(p)],
+        JobParams::Framing(p) => vec![framing(p)],
+        JobParams::Annotate(p) => annotate(p),
+    }
+}
+
+fn overlay(p: &OverlayParams) -> Segment {
     Segment {
-        window: None,
+        seek_s: None,
         keep: Keep::Frames {
             first: 0,
-            last: n.saturating_sub(1),
+            last: None,
         },
-        origin_s: None,
-        span_s: end,
+        origin: Origin::SourceStart,
+        span_s: None,
         timeline: OverlayTimeline::new(p),
         clip: None,
+        fields: Fields::default(),
     }
 }
 
-fn framing(
-    p: &FramingParams,
-    times: &[(f64, f64)],
-    n: u64,
-    end_of: impl Fn(u64) -> f64,
-) -> Result<Vec<Segment>, ParamError> {
-    let first = p.start_frame.unwrap_or(0) as u64;
-    let last = p.end_frame.map(|e| e as u64).unwrap_or(n.saturating_sub(1));
-    if first >= n {
-        return Err(ParamError::new(
-            "params.start_frame",
-            format!("must be < the video's frame count ({n}), got {first}"),
-        ));
-    }
-    if last >= n {
-        return Err(ParamError::new(
-            "params.end_frame",
-            format!("must be < the video's frame count ({n}), got {last}"),
-        ));
-    }
-    let start = times[first as usize].0;
-    Ok(vec![Segment {
-        window: None,
-        keep: Keep::Frames { first, last },
-        origin_s: Some(start),
-        span_s: end_of(last) - start,
+fn framing(p: &FramingParams) -> Segment {
+    Segment {
+        seek_s: None,
+        keep: Keep::Frames {
+            first: p.start_frame.unwrap_or(0) as u64,
+            last: p.end_frame.map(|e| e as u64),
+        },
+        origin: Origin::FirstKept,
+        span_s: None,
         timeline: OverlayTimeline::crop_only(&p.crop_keyframes),
         clip: None,
-    }])
+        fields: Fields {
+            start: "params.start_frame".into(),
+            end: "params.end_frame".into(),
+        },
+    }
 }
 
-fn annotate(p: &AnnotateParams, times: &[(f64, f64)]) -> Result<Vec<Segment>, ParamError> {
-    let video_end = times.last().map(|(t, d)| t + d).unwrap_or(0.0);
-    let video_start = times.first().map(|(t, _)| *t).unwrap_or(0.0);
-    let mut segments = Vec::new();
-    for (i, c) in p.clips.iter().enumerate() {
-        let f = |n: &str| format!("params.clips[{i}].{n}");
-        if c.start_time < video_start || c.start_time >= video_end {
-            return Err(ParamError::new(
-                f("start_time"),
-                format!(
-                    "must lie inside the video ({video_start:.3}-{video_end:.3} s), got {}",
-                    c.start_time
-                ),
-            ));
-        }
-        if c.end_time > video_end + 1e-6 {
-            return Err(ParamError::new(
-                f("end_time"),
-                format!(
-                    "must be <= the video's end ({video_end:.3} s), got {}",
-                    c.end_time
-                ),
-            ));
-        }
-        if !times
-            .iter()
-            .any(|(t, _)| c.start_time <= *t && *t < c.end_time)
-        {
-            return Err(ParamError::new(
-                f("end_time"),
-                format!("the clip {}-{} s holds no frame", c.start_time, c.end_time),
-            ));
-        }
-        segments.push(Segment {
-            window: Some((c.start_time, c.end_time)),
+fn annotate(p: &AnnotateParams) -> Vec<Segment> {
+    p.clips
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Segment {
+            seek_s: Some(c.start_time),
             keep: Keep::Times {
                 start: c.start_time,
                 end: c.end_time,
             },
-            origin_s: Some(c.start_time),
-            span_s: c.end_time - c.start_time,
+            origin: Origin::At(c.start_time),
+            span_s: Some(c.end_time - c.start_time),
             timeline: OverlayTimeline::none(),
             clip: Some(i),
-        });
-    }
-    Ok(segments)
+            fields: Fields {
+                start: format!("params.clips[{i}].start_time"),
+                end: format!("params.clips[{i}].end_time"),
+            },
+        })
+        .collect()
 }
 
-/// Frames the segments keep, for progress.
-pub fn kept_frames(segments: &[Segment], times: &[(f64, f64)]) -> u64 {
+/// Frames the segments are expected to keep on a source of about `frames` frames at `fps`,
+/// for progress (the decoder's count is the real one).
+pub fn expected_frames(segments: &[Segment], frames: Option<u64>, fps: f64) -> u64 {
     segments
         .iter()
         .map(|s| match s.keep {
-            Keep::Frames { first, last } => last + 1 - first,
-            Keep::Times { start, end } => times
-                .iter()
-                .filter(|(t, _)| start <= *t && *t < end)
-                .count() as u64,
+            Keep::Frames { first, last } => match (last, frames) {
+                (Some(l), _) => l + 1 - first.min(l + 1),
+                (None, Some(n)) => n.saturating_sub(first),
+                (None, None) => 0,
+            },
+            Keep::Times { start, end } => ((end - start) * fps).round().max(1.0) as u64,
         })
-        .sum()
+        .sum::<u64>()
+        .max(1)
 }
 
-/// The audio the output carries: the source's, cut like the video.
-pub fn audio_cuts(segments: &[Segment]) -> Vec<(f64, f64)> {
-    if segments.iter().all(|s| s.origin_s.is_none()) {
-        return Vec::new();
-    }
-    segments
-        .iter()
-        .map(|s| {
-            let start = s.origin_s.unwrap_or(0.0);
-            (start, start + s.span_s)
-        })
-        .collect()
+/// Whether every segment's seek is known before decoding starts (annotate): then the audio cuts
+/// are fixed by the job, else they start at the first kept frame and end with the video.
+pub fn needs_source_origin(segments: &[Segment]) -> bool {
+    segments.iter().any(|s| s.seek_s.is_some())
 }
 
 #[cfg(test)]
@@ -172,54 +208,70 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn times(n: usize, fps: f64) -> Vec<(f64, f64)> {
-        (0..n).map(|i| (i as f64 / fps, 1.0 / fps)).collect()
-    }
-
     fn job(v: serde_json::Value) -> JobSpec {
         JobSpec::from_json(&v, &Default::default()).unwrap()
     }
 
     #[test]
-    fn framing_trim_is_checked_against_the_frame_count() {
+    fn framing_trim_is_checked_against_the_frames_decoded() {
         let j = job(json!({"type": "framing", "params": {
             "crop_keyframes": [{"frame": 0, "x": 0, "y": 0, "width": 90, "height": 160}],
             "output_width": 90, "output_height": 160, "start_frame": 10, "end_frame": 40}}));
-        let err = plan(&j, &times(30, 30.0)).unwrap_err();
-        assert_eq!(err.field, "params.end_frame");
-        let s = plan(&j, &times(60, 30.0)).unwrap();
+        let s = &plan(&j)[0];
         assert_eq!(
-            s[0].keep,
+            s.keep,
             Keep::Frames {
                 first: 10,
-                last: 40
+                last: Some(40)
             }
         );
-        assert!((s[0].span_s - 31.0 / 30.0).abs() < 1e-9);
-        assert_eq!(audio_cuts(&s), vec![(10.0 / 30.0, 41.0 / 30.0)]);
+        assert_eq!(s.keeps(9, 0.3), (false, false));
+        assert_eq!(s.keeps(10, 0.33), (true, false));
+        assert_eq!(s.keeps(40, 1.33), (true, true));
+        let err = s.check_end(20, 30, 1.0).unwrap_err();
+        assert_eq!(err.field, "params.end_frame");
+        assert!(err.message.contains("frame count (30)"), "{err}");
+        let err = s.check_end(0, 8, 0.3).unwrap_err();
+        assert_eq!(err.field, "params.start_frame");
+        assert!(s.check_end(31, 60, 2.0).is_ok());
+        assert_eq!(expected_frames(&plan(&j), Some(60), 30.0), 31);
     }
 
     #[test]
-    fn annotate_clips_must_lie_inside_the_video() {
+    fn annotate_clips_are_checked_against_the_video_while_streaming() {
         let clip =
             |s: f64, e: f64| json!({"start_time": s, "end_time": e, "name": "a", "rating": 3});
         let j =
-            job(json!({"type": "annotate", "params": {"clips": [clip(0.5, 1.0), clip(1.5, 3.0)]}}));
-        let err = plan(&j, &times(60, 30.0)).unwrap_err();
-        assert_eq!(err.field, "params.clips[1].end_time");
-        let j =
             job(json!({"type": "annotate", "params": {"clips": [clip(1.5, 2.0), clip(0.0, 0.5)]}}));
-        let s = plan(&j, &times(60, 30.0)).unwrap();
-        assert_eq!(kept_frames(&s, &times(60, 30.0)), 30);
-        assert_eq!(audio_cuts(&s), vec![(1.5, 2.0), (0.0, 0.5)]);
+        let segs = plan(&j);
+        assert_eq!(segs[0].seek_s, Some(1.5));
+        assert_eq!(segs[0].keeps(0, 1.4), (false, false));
+        assert_eq!(segs[0].keeps(0, 1.5), (true, false));
+        assert_eq!(segs[0].keeps(0, 2.0), (false, true));
+        assert!(segs[1].check_end(15, 60, 1.9).is_ok());
+        let err = segs[0].check_end(12, 57, 1.9).unwrap_err();
+        assert!(
+            err.to_string().contains("params.clips[0].end_time"),
+            "{err}"
+        );
+        let late = job(json!({"type": "annotate", "params": {"clips": [clip(5.0, 6.0)]}}));
+        let err = plan(&late)[0].check_end(0, 60, 2.0).unwrap_err();
+        assert_eq!(err.field, "params.clips[0].start_time");
+        assert!(err.message.contains("0 to 2.000 s"), "{err}");
+        let long = job(json!({"type": "annotate", "params": {"clips": [clip(1.0, 3.0)]}}));
+        let err = plan(&long)[0].check_end(30, 60, 2.0).unwrap_err();
+        assert_eq!(err.field, "params.clips[0].end_time");
+        assert!(needs_source_origin(&segs));
+        assert_eq!(expected_frames(&segs, None, 30.0), 30);
     }
 
     #[test]
-    fn overlay_keeps_source_timestamps_and_all_audio() {
+    fn overlay_keeps_every_frame_from_the_source_start() {
         let j = job(json!({"type": "overlay", "params": {}}));
-        let s = plan(&j, &times(45, 30.0)).unwrap();
-        assert_eq!(s[0].origin_s, None);
-        assert!(audio_cuts(&s).is_empty());
-        assert_eq!(kept_frames(&s, &times(45, 30.0)), 45);
+        let s = plan(&j);
+        assert_eq!(s[0].origin, Origin::SourceStart);
+        assert_eq!(s[0].keeps(1_000_000, 1e5), (true, false));
+        assert!(!needs_source_origin(&s));
+        assert_eq!(expected_frames(&s, Some(45), 30.0), 45);
     }
 }

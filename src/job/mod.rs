@@ -17,8 +17,15 @@ use std::path::{Path, PathBuf};
 pub enum JobFileError {
     #[error("job file {path}: {message}")]
     File { path: PathBuf, message: String },
+    /// (not a `source`: the message already holds it, and error chains would say it twice)
     #[error("invalid job: {0}")]
-    Invalid(#[from] ParamError),
+    Invalid(ParamError),
+}
+
+impl From<ParamError> for JobFileError {
+    fn from(e: ParamError) -> Self {
+        JobFileError::Invalid(e)
+    }
 }
 
 /// Reads a job file (`{"type", "params"}` or a full contract input object) and validates it

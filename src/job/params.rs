@@ -29,7 +29,7 @@ impl ParamError {
 pub struct Limits {
     /// Largest output (and source) width and height in pixels.
     pub max_dimension: u32,
-    /// Most highlight regions one job may hold.
+    /// Most highlight regions active on one frame (a job may hold any number in all).
     pub max_regions: usize,
 }
 
@@ -137,6 +137,9 @@ pub enum JobParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSpec {
     pub params: JobParams,
+    /// `params.tolerate_decode_errors`: a source that decodes with errors is exported
+    /// anyway (the errors are counted in the result) instead of failing the job.
+    pub tolerate_decode_errors: bool,
 }
 
 impl JobSpec {
@@ -173,6 +176,7 @@ impl JobSpec {
             Some(p @ Value::Object(_)) => p,
             Some(_) => return Err(ParamError::new("params", "must be an object")),
         };
+        let raw = params;
         let params = match kind {
             "overlay" => {
                 let p: OverlayParams = parse(params)?;
@@ -198,7 +202,20 @@ impl JobSpec {
                 ));
             }
         };
-        Ok(JobSpec { params })
+        let tolerate_decode_errors = match raw.get("tolerate_decode_errors") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(ParamError::new(
+                    "params.tolerate_decode_errors",
+                    "must be true or false",
+                ));
+            }
+        };
+        Ok(JobSpec {
+            params,
+            tolerate_decode_errors,
+        })
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -281,17 +298,31 @@ fn validate_keyframes(kfs: &[CropKeyframe], required: bool) -> Result<(), ParamE
     Ok(())
 }
 
-fn validate_overlay(p: &OverlayParams, limits: &Limits) -> Result<(), ParamError> {
-    if p.highlight_regions.len() > limits.max_regions {
-        return Err(ParamError::new(
-            "params.highlight_regions",
-            format!(
-                "must hold at most {} regions (got {})",
-                limits.max_regions,
-                p.highlight_regions.len()
-            ),
-        ));
+/// The frame with the most regions active on it, and how many (a sweep over the regions'
+/// start and end frames: `O(n log n)` for any number of regions).
+fn busiest_frame(regions: &[Region]) -> Option<(i64, usize)> {
+    let mut events: Vec<(i64, i32)> = Vec::with_capacity(regions.len() * 2);
+    for r in regions {
+        events.push((r.start_frame, 1));
+        events.push((r.end_frame.saturating_add(1), -1));
     }
+    // at one frame, ends (-1) sort before starts (+1)
+    events.sort_unstable();
+    let (mut active, mut best) = (0usize, None::<(i64, usize)>);
+    for (frame, delta) in events {
+        if delta > 0 {
+            active += 1;
+            if best.is_none_or(|(_, n)| active > n) {
+                best = Some((frame, active));
+            }
+        } else {
+            active -= 1;
+        }
+    }
+    best
+}
+
+fn validate_overlay(p: &OverlayParams, limits: &Limits) -> Result<(), ParamError> {
     for (i, r) in p.highlight_regions.iter().enumerate() {
         let f = |n: &str| format!("params.highlight_regions[{i}].{n}");
         if r.start_frame < 0 {
@@ -321,6 +352,18 @@ fn validate_overlay(p: &OverlayParams, limits: &Limits) -> Result<(), ParamError
         if !(0.0..=1.0).contains(&r.opacity) {
             return Err(ParamError::new(f("opacity"), "must be between 0 and 1"));
         }
+    }
+    if let Some((frame, active)) = busiest_frame(&p.highlight_regions)
+        && active > limits.max_regions
+    {
+        return Err(ParamError::new(
+            "params.highlight_regions",
+            format!(
+                "has {active} regions active on frame {frame}: at most {} may be active on one \
+                 frame (a job may hold any number in all)",
+                limits.max_regions
+            ),
+        ));
     }
     if let Some(kfs) = &p.crop_keyframes {
         validate_keyframes(kfs, false)?;
@@ -392,6 +435,41 @@ mod tests {
         JobSpec::from_json(&v, &Limits::default())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn the_region_limit_is_per_frame_not_per_job() {
+        let region = |s: i64, e: i64| json!({"start_frame": s, "end_frame": e, "x": 10, "y": 10, "radius_x": 5, "radius_y": 5});
+        // a tracked player: 10,000 one-frame regions
+        let track: Vec<Value> = (0..10_000).map(|i| region(i, i)).collect();
+        let job = json!({"type": "overlay", "params": {"highlight_regions": track}});
+        assert!(JobSpec::from_json(&job, &Limits::default()).is_ok());
+        // touching ranges do not overlap: [0,4] and [5,9]
+        let limits = Limits {
+            max_regions: 2,
+            ..Limits::default()
+        };
+        let ok = json!({"type": "overlay", "params": {"highlight_regions":
+            [region(0, 4), region(5, 9), region(3, 6)]}});
+        assert!(JobSpec::from_json(&ok, &limits).is_ok());
+        let crowded = json!({"type": "overlay", "params": {"highlight_regions":
+            [region(0, 4), region(5, 9), region(3, 6), region(6, 6)]}});
+        let e = JobSpec::from_json(&crowded, &limits)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "params.highlight_regions has 3 regions active on frame 6: at most 2 may be active \
+             on one frame (a job may hold any number in all)"
+        );
+        assert_eq!(busiest_frame(&[]), None);
+    }
+
+    #[test]
+    fn a_field_is_named_once_in_the_error_chain() {
+        let e = crate::job::JobFileError::from(ParamError::new("params.x", "must be > 0"));
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(chain, "invalid job: params.x must be > 0");
     }
 
     #[test]

@@ -242,11 +242,13 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
             let name = input_name.clone().unwrap_or_default();
             let selector = match (req.contact_sheet, req.frame, req.time) {
                 (Some(n), _, _) => {
-                    let total = video::count_frames(&name)?;
-                    let n = (n as u64).clamp(1, total);
-                    FrameSelector::Indices(
+                    // n frames spread evenly over the video's (probed) length: the first
+                    // frame at or after the middle of each n-th
+                    let duration = video::probe(path)?.duration_s.unwrap_or(0.0).max(0.0);
+                    let n = n.max(1);
+                    FrameSelector::Times(
                         (0..n)
-                            .map(|k| ((2 * k + 1) * total / (2 * n)).min(total - 1))
+                            .map(|k| duration * (2 * k + 1) as f64 / (2 * n) as f64)
                             .collect(),
                     )
                 }

@@ -1,16 +1,21 @@
-//! The decoder child: ffmpeg writes the source's frames to stdout as raw YUV 4:2:0 in
-//! presentation order with passthrough timing (nothing dropped or duplicated), rotation
-//! applied. Each frame's timestamp comes from a `showinfo` filter at the end of the chain,
-//! whose stderr line is logged before the frame reaches the pipe, so it is always there by
-//! the time the frame has been read.
+//! The decoder child, and the one owner of frame time: ffmpeg decodes the source's video
+//! stream and writes every frame, in presentation order with passthrough timing (nothing
+//! dropped or duplicated, rotation applied), as raw YUV 4:2:0 in a NUT stream. Each frame's
+//! header carries its timestamp in the source's own time base (`-copyts`,
+//! `-enc_time_base -1`), read by [`super::nut`]; the frame's bytes stay in the pipe until the
+//! caller reads or splices them. Frame numbers, times, counts and trims all come from here.
+//!
+//! Decode errors never pass silently: ffmpeg's error-level lines are counted, and unless the
+//! caller tolerates them the first one fails the decode with the time it happened near.
 
-use std::io::Read;
 use std::process::ChildStdout;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::held::HeldFrame;
+use super::nut::{NutError, NutReader};
 use super::probe::{Rational, VideoInfo};
-use super::process::{Ffmpeg, VideoError, showinfo_field, trial_succeeds};
+use super::process::{Ffmpeg, VideoError, input_guard_args, trial_succeeds};
 
 /// Which decoder ffmpeg runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -37,104 +42,142 @@ impl DecoderKind {
     }
 }
 
-/// Whether NVDEC decodes the first frames of `path`: a trial run, never an assumption.
-pub fn nvdec_works(path: &str) -> bool {
-    trial_succeeds(
+/// Whether NVDEC decodes the first frames of `path`'s video stream `stream`: a trial run,
+/// never an assumption.
+pub fn nvdec_works(path: &str, stream: u32) -> bool {
+    let map = format!("0:{stream}");
+    let mut args: Vec<&str> = vec!["-hwaccel", "cuda"];
+    let guard = input_guard_args();
+    args.extend(guard.iter().map(String::as_str));
+    args.extend([
+        "-i",
         path,
-        &[
-            "-hwaccel",
-            "cuda",
-            "-i",
-            path,
-            "-map",
-            "0:v:0",
-            "-frames:v",
-            "2",
-            "-f",
-            "null",
-            "-",
-        ],
-    )
+        "-map",
+        &map,
+        "-frames:v",
+        "2",
+        "-f",
+        "null",
+        "-",
+    ]);
+    trial_succeeds(path, &args)
 }
 
-/// A frame's timestamp in the source's time base.
+/// A frame's timestamp in the decoder's time base.
 pub type Pts = i64;
 
-enum Info {
-    TimeBase(Rational),
-    Frame(Pts),
+/// How a decoder starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DecodeOptions {
+    /// Start decoding near this many seconds after the file's start (`-ss` before the input:
+    /// frames before it may still come, never frames after it are lost).
+    pub seek_s: Option<f64>,
+    /// Keep going past decode errors (counted in [`Decoder::decode_errors`]) instead of
+    /// failing at the first.
+    pub tolerate_errors: bool,
+}
+
+/// What ffmpeg reported going wrong while decoding, shared with its stderr thread.
+#[derive(Default)]
+struct ErrorLog {
+    /// Error-level lines seen.
+    count: AtomicU64,
+    /// Frames read when the first one arrived, the last one's timestamp, and the line.
+    first: Mutex<Option<(u64, Option<Pts>, String)>>,
+    /// Frames read so far and the last one's timestamp (the stderr thread reads them).
+    frames_read: AtomicU64,
+    last_pts: AtomicI64,
 }
 
 /// A running decoder.
 pub struct Decoder {
     ff: Ffmpeg,
-    stdout: ChildStdout,
-    info: Receiver<Info>,
-    time_base: Option<Rational>,
+    nut: NutReader<ChildStdout>,
+    errors: Arc<ErrorLog>,
+    tolerate: bool,
     frame_bytes: usize,
     frames: u64,
+    /// Timestamps of the first and the last frame read.
+    first_pts: Option<Pts>,
+    last_pts: Option<Pts>,
+    /// Where time 0 is, for messages (decoder time base); the first frame's pts by default.
+    origin: Option<Pts>,
     path: String,
     pub kind: DecoderKind,
 }
 
 impl Decoder {
-    /// Starts decoding `path` (described by `info`). `window` limits decoding to the frames
-    /// shown in `[start, end)` seconds (the source's own timestamps are kept).
+    /// Starts decoding `info`'s video stream of `path`.
     pub fn spawn(
         path: &str,
         info: &VideoInfo,
         kind: DecoderKind,
-        window: Option<(f64, f64)>,
+        opts: DecodeOptions,
     ) -> Result<Self, VideoError> {
-        let mut args: Vec<String> = ["-nostats", "-loglevel", "info"]
+        let mut args: Vec<String> = ["-nostats", "-loglevel", "level+error"]
             .iter()
             .chain(kind.args())
             .map(|s| s.to_string())
             .collect();
-        if let Some((start, end)) = window {
-            // seeking before the input is frame-accurate when decoding; -copyts keeps the
-            // source's timestamps so frames are placed by their own pts
-            args.extend([
-                "-ss".into(),
-                format!("{start}"),
-                "-to".into(),
-                format!("{end}"),
-            ]);
-            args.push("-copyts".into());
+        args.extend(input_guard_args());
+        if let Some(rate) = info.raw_stream_rate() {
+            // an elementary stream has no timestamps: they are made from the probed rate
+            args.extend(["-r".into(), format!("{}/{}", rate.num, rate.den)]);
+        }
+        if let Some(seek) = opts.seek_s.filter(|s| *s > 0.0) {
+            args.extend(["-ss".into(), format!("{seek:.6}")]);
         }
         args.extend(
             [
+                "-copyts",
                 "-i",
                 path,
                 "-map",
-                "0:v:0",
+                &format!("0:{}", info.stream_index),
                 "-an",
                 "-sn",
                 "-dn",
                 "-vf",
-                "format=yuv420p,showinfo=checksum=0",
+                "format=yuv420p",
                 "-fps_mode",
                 "passthrough",
-                "-f",
+                "-enc_time_base",
+                "-1",
+                "-c:v",
                 "rawvideo",
-                "-pix_fmt",
-                "yuv420p",
+                "-f",
+                "nut",
+                "-syncpoints",
+                "default",
                 "pipe:1",
             ]
             .iter()
             .map(|s| s.to_string()),
         );
-        let (tx, rx) = channel();
-        let mut ff = Ffmpeg::spawn_with(path, &args, |_| false, Some(showinfo_hook(tx)))?;
+        let errors = Arc::new(ErrorLog::default());
+        let log = errors.clone();
+        let hook = Box::new(move |level: Option<&str>, line: &str| {
+            if matches!(level, Some("error" | "fatal"))
+                && log.count.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                let at = log.frames_read.load(Ordering::SeqCst);
+                let pts = (at > 0).then(|| log.last_pts.load(Ordering::SeqCst));
+                *log.first.lock().expect("error log") = Some((at, pts, line.to_string()));
+            }
+        });
+        let mut ff = Ffmpeg::spawn_with(path, &args, |_| false, Some(hook))?;
         let stdout = ff.take_stdout().expect("piped stdout");
         let (w, h) = (info.width as usize, info.height as usize);
         Ok(Self {
             ff,
-            stdout,
-            info: rx,
-            time_base: None,
+            nut: NutReader::new(stdout),
+            errors,
+            tolerate: opts.tolerate_errors,
             frame_bytes: w * h + 2 * w.div_ceil(2) * h.div_ceil(2),
             frames: 0,
+            first_pts: None,
+            last_pts: None,
+            origin: None,
             path: path.to_string(),
             kind,
         })
@@ -143,7 +186,7 @@ impl Decoder {
     /// The time base of the timestamps [`Self::next_frame`] returns (known after the first
     /// frame).
     pub fn time_base(&self) -> Option<Rational> {
-        self.time_base
+        self.nut.time_base(0)
     }
 
     /// Frames read so far.
@@ -151,35 +194,55 @@ impl Decoder {
         self.frames
     }
 
+    /// Error-level lines ffmpeg printed so far (decode errors, damaged packets).
+    pub fn decode_errors(&self) -> u64 {
+        self.errors.count.load(Ordering::SeqCst)
+    }
+
+    /// Where time 0 is (in this decoder's time base), for the times in error messages.
+    pub fn set_origin(&mut self, pts: Pts) {
+        self.origin = Some(pts);
+    }
+
     /// Waits for the next frame's timestamp; `None` when the decoder has no more frames. The
-    /// frame's bytes are then taken with [`Self::read_into`] or [`Self::hold`]. (showinfo logs a frame before ffmpeg writes it, so its timestamp
-    /// comes first.)
+    /// frame's bytes are then taken with [`Self::read_into`] or [`Self::hold`].
     pub fn next_frame(&mut self) -> Result<Option<Pts>, VideoError> {
-        loop {
-            match self.info.recv() {
-                Ok(Info::TimeBase(tb)) => self.time_base = Some(tb),
-                Ok(Info::Frame(pts)) => return Ok(Some(pts)),
-                Err(_) => {
-                    // ffmpeg's stderr is closed: it has exited, and any bytes left in the pipe
-                    // belong to a frame it never reported
-                    let mut probe = [0u8; 1];
-                    return match self.stdout.read(&mut probe) {
-                        Ok(0) => Ok(None),
-                        Ok(_) => Err(self
-                            .unusable(format!("no timestamp reported for frame {}", self.frames))),
-                        Err(e) => Err(e.into()),
-                    };
-                }
-            }
+        self.check_errors()?;
+        let header = match self.nut.next_frame() {
+            Ok(h) => h,
+            Err(e) => return Err(self.stream_error(e)),
+        };
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        if header.stream != 0 || header.size != self.frame_bytes {
+            let size = self.nut.picture_size(header.stream);
+            return Err(self.unusable(format!(
+                "decoder wrote a frame of {} bytes (stream {}, picture {size:?}); expected {} \
+                 (the picture size changes mid-stream?)",
+                header.size, header.stream, self.frame_bytes
+            )));
         }
+        if let Some(last) = self.last_pts
+            && header.pts <= last
+        {
+            return Err(self.unusable(format!(
+                "frame {} is not after the one before it (timestamp {} after {last})",
+                self.frames, header.pts
+            )));
+        }
+        self.first_pts.get_or_insert(header.pts);
+        self.last_pts = Some(header.pts);
+        Ok(Some(header.pts))
     }
 
     /// Reads the frame announced by [`Self::next_frame`] into `buf` (one frame's bytes).
     pub fn read_into(&mut self, buf: &mut [u8]) -> Result<(), VideoError> {
+        use std::io::Read;
         assert_eq!(buf.len(), self.frame_bytes, "decoder frame buffer size");
         let mut filled = 0;
         while filled < buf.len() {
-            match self.stdout.read(&mut buf[filled..]) {
+            match self.nut.source().read(&mut buf[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -192,7 +255,7 @@ impl Decoder {
     /// Moves the frame announced by [`Self::next_frame`] into `held` without copying it.
     pub fn hold(&mut self, held: &mut HeldFrame) -> Result<(), VideoError> {
         assert_eq!(held.frame_bytes(), self.frame_bytes, "holder size");
-        let moved = held.fill_from(&self.stdout)?;
+        let moved = held.fill_from(self.nut.source_ref())?;
         self.frame_done(moved)
     }
 
@@ -204,6 +267,10 @@ impl Decoder {
             )));
         }
         self.frames += 1;
+        if let Some(pts) = self.last_pts {
+            self.errors.last_pts.store(pts, Ordering::SeqCst);
+        }
+        self.errors.frames_read.store(self.frames, Ordering::SeqCst);
         Ok(())
     }
 
@@ -212,10 +279,51 @@ impl Decoder {
         self.ff.kill();
     }
 
-    /// Waits for ffmpeg to exit; an error carries its last stderr lines.
-    pub fn finish(self) -> Result<(), VideoError> {
-        drop(self.stdout);
-        self.ff.finish().map(|_| ())
+    /// Waits for ffmpeg to exit; an error carries its last stderr lines. Without tolerance,
+    /// an error ffmpeg reported after the last frame fails here. Returns the decode errors
+    /// counted (tolerated ones).
+    pub fn finish(self) -> Result<u64, VideoError> {
+        let Decoder {
+            ff,
+            nut,
+            errors,
+            tolerate,
+            first_pts,
+            origin,
+            path,
+            ..
+        } = self;
+        let tb = nut.time_base(0);
+        drop(nut);
+        // waits for the child and for its stderr thread, so every error line is counted
+        let finished = ff.finish();
+        if !tolerate && let Some(e) = damaged(&errors, &path, origin.or(first_pts), tb) {
+            return Err(e);
+        }
+        finished?;
+        Ok(errors.count.load(Ordering::SeqCst))
+    }
+
+    /// Fails (unless tolerated) once ffmpeg has reported an error.
+    fn check_errors(&mut self) -> Result<(), VideoError> {
+        if self.tolerate {
+            return Ok(());
+        }
+        let origin = self.origin.or(self.first_pts);
+        match damaged(&self.errors, &self.path, origin, self.time_base()) {
+            None => Ok(()),
+            Some(e) => {
+                self.ff.kill();
+                Err(e)
+            }
+        }
+    }
+
+    fn stream_error(&mut self, e: NutError) -> VideoError {
+        match e {
+            NutError::Io(e) => e.into(),
+            NutError::Invalid(m) => self.unusable(m),
+        }
     }
 
     fn unusable(&mut self, message: String) -> VideoError {
@@ -227,20 +335,62 @@ impl Decoder {
     }
 }
 
-/// Forwards showinfo's time base and per-frame timestamps from the stderr thread.
-fn showinfo_hook(tx: Sender<Info>) -> super::process::LineHook {
-    Box::new(move |line: &str| {
-        if !line.contains("Parsed_showinfo") {
-            return;
-        }
-        if let Some(tb) = showinfo_field(line, "config in time_base:") {
-            if let Some(tb) = Rational::parse(tb.trim_end_matches(',')) {
-                let _ = tx.send(Info::TimeBase(tb));
-            }
-        } else if line.contains(" n:")
-            && let Some(pts) = showinfo_field(line, " pts:").and_then(|p| p.parse().ok())
-        {
-            let _ = tx.send(Info::Frame(pts));
-        }
+/// The error for a decode that ffmpeg reported errors in, if it did: the time given is the
+/// last frame read when the first error line arrived (the pipe holds at most a frame or two
+/// of lead, so it is where the damage starts, give or take those).
+fn damaged(
+    errors: &ErrorLog,
+    path: &str,
+    origin: Option<Pts>,
+    tb: Option<Rational>,
+) -> Option<VideoError> {
+    if errors.count.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
+    let (at, pts, line) = errors
+        .first
+        .lock()
+        .expect("error log")
+        .clone()
+        .unwrap_or_default();
+    let when = match (pts, origin, tb) {
+        (Some(pts), Some(origin), Some(tb)) => format!(
+            "near {:.3} s (after frame {})",
+            (pts - origin) as f64 * tb.as_f64(),
+            at - 1
+        ),
+        _ => "at the first frame".into(),
+    };
+    Some(VideoError::Damaged {
+        input: path.to_string(),
+        message: format!(
+            "the video is damaged: decoding failed {when}: {line} (tolerate_decode_errors keeps \
+             going and counts such errors)"
+        ),
     })
+}
+
+/// The first frame's timestamp of `info`'s video stream in `path`, and its time base: where
+/// the source's time 0 is. Decodes one frame.
+pub fn first_frame_pts(
+    path: &str,
+    info: &VideoInfo,
+    kind: DecoderKind,
+) -> Result<(Pts, Rational), VideoError> {
+    let mut d = Decoder::spawn(
+        path,
+        info,
+        kind,
+        DecodeOptions {
+            seek_s: None,
+            tolerate_errors: true,
+        },
+    )?;
+    let pts = d.next_frame()?.ok_or_else(|| VideoError::Unusable {
+        input: path.to_string(),
+        message: "the video has no frames".into(),
+    })?;
+    let tb = d.time_base().expect("known after a frame");
+    d.stop();
+    Ok((pts, tb))
 }

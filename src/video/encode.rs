@@ -11,7 +11,7 @@ use std::process::ChildStdin;
 use super::held::HeldFrame;
 use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
 use super::probe::Rational;
-use super::process::{Ffmpeg, VideoError, trial_succeeds};
+use super::process::{Ffmpeg, VideoError, input_guard_args, trial_succeeds};
 use crate::color::ColorRange;
 
 /// Which H.264 encoder ffmpeg runs.
@@ -68,8 +68,14 @@ impl EncoderKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioSource {
     pub path: String,
-    /// `[start, end)` seconds of the source, joined in order; empty for all of it.
-    pub cuts: Vec<(f64, f64)>,
+    /// The audio stream's index in the file.
+    pub stream_index: u32,
+    /// `[start, end)` of the source in its own timestamps (seconds, as the decoder's frames
+    /// are stamped: `-copyts`), joined in order. Each cut lasts exactly `end - start` in the
+    /// output: audio that starts late or ends early is padded with silence, so the audio's
+    /// offset from the video is kept. The last cut may be open (`None`): it then runs, padded,
+    /// until the video ends.
+    pub cuts: Vec<(f64, Option<f64>)>,
 }
 
 /// Colour tags written into the output's H.264 stream and container.
@@ -99,6 +105,8 @@ pub struct EncodeSettings {
     pub height: u32,
     /// Time base of the timestamps passed to [`Encoder::write_frame`] (the source's).
     pub time_base: Rational,
+    /// The nominal frame rate (the source's average), for the encoder's input header.
+    pub frame_rate: Option<Rational>,
     pub color: ColorTags,
     pub audio: Option<AudioSource>,
     pub kind: EncoderKind,
@@ -124,21 +132,23 @@ impl Encoder {
             "warning".into(),
             "-y".into(),
             "-copyts".into(),
-            "-f".into(),
-            "matroska".into(),
-            "-i".into(),
-            "pipe:0".into(),
         ];
+        args.extend(input_guard_args());
+        args.extend(["-f".into(), "matroska".into(), "-i".into(), "pipe:0".into()]);
         let mut map_audio = Vec::new();
-        if let Some(audio) = &s.audio {
+        if let Some(audio) = s.audio.as_ref().filter(|a| !a.cuts.is_empty()) {
+            args.extend(input_guard_args());
             args.extend(["-i".into(), audio.path.clone()]);
-            if audio.cuts.is_empty() {
-                map_audio.extend(["-map".into(), "1:a:0".into()]);
-            } else {
-                map_audio.extend(["-filter_complex".into(), audio_cuts_graph(&audio.cuts)]);
-                map_audio.extend(["-map".into(), "[aout]".into()]);
-            }
+            map_audio.extend([
+                "-filter_complex".into(),
+                audio_cuts_graph(audio.stream_index, &audio.cuts),
+            ]);
+            map_audio.extend(["-map".into(), "[aout]".into()]);
             map_audio.extend(["-c:a", "aac", "-b:a", "128k"].map(String::from));
+            if audio.cuts.last().is_some_and(|c| c.1.is_none()) {
+                // the padded audio never ends by itself: the video's end ends it
+                map_audio.push("-shortest".into());
+            }
         }
         args.extend(["-map".into(), "0:v:0".into()]);
         args.extend(map_audio);
@@ -187,7 +197,15 @@ impl Encoder {
             time_base: tb,
             frames: 0,
         };
-        let writer = MkvWriter::new(BufWriter::with_capacity(1 << 20, stdin), s.width, s.height);
+        let frame_ns = s
+            .frame_rate
+            .map(|r| (1e9 * f64::from(r.den) / f64::from(r.num)).round() as u64);
+        let writer = MkvWriter::new(
+            BufWriter::with_capacity(1 << 20, stdin),
+            s.width,
+            s.height,
+            frame_ns,
+        );
         match writer {
             Ok(w) => encoder.writer = Some(w),
             Err(e) => return Err(encoder.fail(e)),
@@ -300,11 +318,23 @@ fn temp_path(output: &Path) -> PathBuf {
     output.with_file_name(format!(".{name}.reelgpu-{}.part", std::process::id()))
 }
 
-/// The filter graph that cuts `cuts` out of the source's first audio stream and joins them.
-fn audio_cuts_graph(cuts: &[(f64, f64)]) -> String {
+/// The filter graph that cuts `cuts` out of the source's audio stream `stream` and joins them
+/// into `[aout]`. Each cut starts at 0 and lasts exactly its length: audio missing at its start
+/// or end becomes silence, so sound stays where it was relative to the pictures.
+fn audio_cuts_graph(stream: u32, cuts: &[(f64, Option<f64>)]) -> String {
     let mut graph = String::new();
     for (i, (start, end)) in cuts.iter().enumerate() {
-        graph += &format!("[1:a:0]atrim=start={start}:end={end},asetpts=PTS-STARTPTS[a{i}];");
+        let shift = format!("asetpts=PTS-{start:.6}/TB,aresample=async=1:first_pts=0");
+        graph += &match end {
+            Some(end) => {
+                let len = (end - start).max(0.0);
+                format!(
+                    "[1:{stream}]atrim=start={start:.6}:end={end:.6},{shift},\
+                     apad=whole_dur={len:.6},atrim=end={len:.6}[a{i}];"
+                )
+            }
+            None => format!("[1:{stream}]atrim=start={start:.6},{shift},apad[a{i}];"),
+        };
     }
     if cuts.len() == 1 {
         return graph.replace("[a0];", "[aout]");
@@ -322,10 +352,16 @@ mod tests {
     #[test]
     fn audio_graph_joins_cuts_in_order() {
         assert_eq!(
-            audio_cuts_graph(&[(1.0, 2.5)]),
-            "[1:a:0]atrim=start=1:end=2.5,asetpts=PTS-STARTPTS[aout]"
+            audio_cuts_graph(2, &[(601.4, Some(602.9))]),
+            "[1:2]atrim=start=601.400000:end=602.900000,asetpts=PTS-601.400000/TB,\
+             aresample=async=1:first_pts=0,apad=whole_dur=1.500000,atrim=end=1.500000[aout]"
         );
-        let g = audio_cuts_graph(&[(4.0, 5.0), (1.0, 2.0)]);
+        assert_eq!(
+            audio_cuts_graph(1, &[(0.04, None)]),
+            "[1:1]atrim=start=0.040000,asetpts=PTS-0.040000/TB,aresample=async=1:first_pts=0,\
+             apad[aout]"
+        );
+        let g = audio_cuts_graph(1, &[(4.0, Some(5.0)), (1.0, Some(2.0))]);
         assert!(g.ends_with("[a0][a1]concat=n=2:v=0:a=1[aout]"), "{g}");
         assert!(g.find("start=4").unwrap() < g.find("start=1").unwrap());
     }

@@ -25,8 +25,12 @@ pub struct MkvWriter<W: Write> {
 }
 
 impl<W: Write> MkvWriter<W> {
-    /// Writes the headers for `width x height` I420 frames.
-    pub fn new(mut out: W, width: u32, height: u32) -> io::Result<Self> {
+    /// Writes the headers for `width x height` I420 frames. `frame_ns`, the nominal frame
+    /// duration, is written as the track's `DefaultDuration`: ffmpeg takes its frame rate from
+    /// there (without it, it guesses from the first frames, and when only one or two fit in its
+    /// probe — 1080p raw frames are 3 MB — it guesses none and the last frame's duration is
+    /// lost in the MP4). Every block still carries its own timestamp and duration.
+    pub fn new(mut out: W, width: u32, height: u32, frame_ns: Option<u64>) -> io::Result<Self> {
         let mut head = Vec::new();
         element(
             &mut head,
@@ -60,15 +64,18 @@ impl<W: Write> MkvWriter<W> {
             bytes(0x2EB524, b"I420"),  // ColourSpace
         ]
         .concat();
-        let entry = [
+        let mut entry = [
             uint(0xD7, 1),                  // TrackNumber
             uint(0x73C5, 1),                // TrackUID
             uint(0x83, 1),                  // TrackType: video
             uint(0x9C, 0),                  // FlagLacing
             bytes(0x86, b"V_UNCOMPRESSED"), // CodecID
-            bytes(0xE0, &video),            // Video
         ]
         .concat();
+        if let Some(ns) = frame_ns.filter(|&n| n > 0) {
+            entry.extend(uint(0x23E383, ns)); // DefaultDuration
+        }
+        entry.extend(bytes(0xE0, &video)); // Video
         element(&mut head, TRACKS, &bytes(0xAE, &entry));
         out.write_all(&head)?;
         let (cw, ch) = (width.div_ceil(2) as usize, height.div_ceil(2) as usize);
@@ -190,7 +197,7 @@ mod tests {
 
     #[test]
     fn cluster_sizes_add_up() {
-        let mut w = MkvWriter::new(Vec::new(), 4, 2).unwrap();
+        let mut w = MkvWriter::new(Vec::new(), 4, 2, Some(33_366_667)).unwrap();
         let start = w.out.len();
         w.write_frame(1_000_000_000, 33_366_667, &[7u8; 12])
             .unwrap();

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use super::process::{TAIL_LINES, VideoError};
+use super::process::{SOURCE_FORMATS, TAIL_LINES, VideoError, input_guard_args};
 use crate::color::{ColorMatrix, ColorRange, ColorSpec};
 
 /// The ffprobe binary: `REELGPU_FFPROBE`; else next to `REELGPU_FFMPEG` when that is set; else
@@ -48,6 +48,8 @@ impl Rational {
 /// The source's first audio stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioInfo {
+    /// Index of the stream in the file (ffmpeg's `0:<index>`).
+    pub stream_index: u32,
     pub codec: String,
     pub sample_rate: u32,
     pub channels: u32,
@@ -57,6 +59,15 @@ pub struct AudioInfo {
 /// What the export needs to know about a source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoInfo {
+    /// The demuxer ffprobe chose (`mov,mp4,m4a,3gp,3g2,mj2`, `mpegts`, `h264`, ...).
+    pub format_name: String,
+    /// Index of the video stream in the file (ffmpeg's `0:<index>`): the first one that is
+    /// not cover art.
+    pub stream_index: u32,
+    pub codec: String,
+    /// The container's start time (seconds, the earliest stream's first timestamp): where
+    /// ffmpeg's `-ss` counts from.
+    pub start_time_s: Option<f64>,
     /// Size of the decoded pictures, before rotation.
     pub coded_width: u32,
     pub coded_height: u32,
@@ -92,11 +103,14 @@ struct ProbeOutput {
 
 #[derive(Deserialize)]
 struct ProbeFormat {
+    format_name: Option<String>,
+    start_time: Option<String>,
     duration: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 struct ProbeStream {
+    index: Option<u32>,
     codec_type: Option<String>,
     codec_name: Option<String>,
     width: Option<u32>,
@@ -132,6 +146,7 @@ fn run_ffprobe(path: &Path, args: &[&str]) -> Result<Vec<u8>, VideoError> {
     let ffprobe = ffprobe_path();
     let out = Command::new(&ffprobe)
         .args(["-v", "error"])
+        .args(input_guard_args())
         .args(args)
         .arg(path)
         .output()
@@ -160,37 +175,6 @@ fn run_ffprobe(path: &Path, args: &[&str]) -> Result<Vec<u8>, VideoError> {
     Ok(out.stdout)
 }
 
-/// Presentation timestamps (seconds) and durations of every video frame, from a packet scan
-/// of the container (no decoding): how many frames there are and when each is shown.
-pub fn frame_times(path: &str) -> Result<Vec<(f64, f64)>, VideoError> {
-    let stdout = run_ffprobe(
-        Path::new(path),
-        &[
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time,duration_time",
-            "-of",
-            "csv=p=0",
-        ],
-    )?;
-    let text = String::from_utf8_lossy(&stdout);
-    let mut times: Vec<(f64, f64)> = text
-        .lines()
-        .filter_map(|l| {
-            let mut parts = l.split(',');
-            let pts = parts.next()?.trim().parse::<f64>().ok()?;
-            let dur = parts
-                .next()
-                .and_then(|d| d.trim().parse::<f64>().ok())
-                .unwrap_or(0.0);
-            Some((pts, dur))
-        })
-        .collect();
-    times.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(times)
-}
-
 /// Probes `path` with ffprobe.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     let input = path.display().to_string();
@@ -200,10 +184,27 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
             message: "no such file".into(),
         });
     }
+    if let Some(kind) = sniff_non_video(path) {
+        return Err(VideoError::Unsupported {
+            input,
+            message: format!("is {kind}, not a video file"),
+        });
+    }
     let stdout = run_ffprobe(
         path,
         &["-print_format", "json", "-show_streams", "-show_format"],
-    )?;
+    )
+    .map_err(|e| match e {
+        // a demuxer outside the list is refused by ffprobe itself
+        VideoError::Unusable { input, message } => VideoError::Unsupported {
+            input,
+            message: format!(
+                "is not a video file reelgpu reads (containers: MP4/MOV, MKV/WebM, MPEG-TS/M2TS/MTS, \
+                 MPEG-PS, AVI, FLV, ASF/WMV, MXF, Ogg, raw H.264/HEVC): {message}"
+            ),
+        },
+        other => other,
+    })?;
     let parsed: ProbeOutput =
         serde_json::from_slice(&stdout).map_err(|e| VideoError::Unusable {
             input: input.clone(),
@@ -212,11 +213,46 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     from_probe(parsed, &input)
 }
 
+/// What a file that is plainly not a video is (a playlist, a concat script), from its first
+/// bytes: named in the refusal.
+fn sniff_non_video(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let text = String::from_utf8_lossy(&head[..n]);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with("#EXTM3U") {
+        Some("an HLS/M3U playlist")
+    } else if text.starts_with("ffconcat") {
+        Some("an ffmpeg concat script")
+    } else if text.starts_with("<?xml") || text.starts_with("<MPD") {
+        Some("an XML document (a DASH manifest?)")
+    } else {
+        None
+    }
+}
+
 fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError> {
     let unusable = |message: &str| VideoError::Unusable {
         input: input.to_string(),
         message: message.to_string(),
     };
+    let format_name = parsed
+        .format
+        .as_ref()
+        .and_then(|f| f.format_name.clone())
+        .unwrap_or_default();
+    if !format_name.is_empty()
+        && !format_name
+            .split(',')
+            .next()
+            .is_some_and(|f| SOURCE_FORMATS.contains(&f))
+    {
+        return Err(VideoError::Unsupported {
+            input: input.to_string(),
+            message: format!("is a {format_name} file, not a video container reelgpu reads"),
+        });
+    }
     // cover art in audio files shows up as a one-picture video stream: not a video
     let video = parsed
         .streams
@@ -226,6 +262,13 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
                 && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
         })
         .ok_or_else(|| unusable("no video stream (audio-only or not a video)"))?;
+    let codec = video.codec_name.clone().unwrap_or_default();
+    if codec.is_empty() || codec == "none" {
+        return Err(VideoError::Unsupported {
+            input: input.to_string(),
+            message: "the video stream's codec is not one ffmpeg can decode".into(),
+        });
+    }
     let (coded_width, coded_height) = match (video.width, video.height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
         _ => return Err(unusable("the video stream has no picture size")),
@@ -258,6 +301,7 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
         .iter()
         .find(|s| s.codec_type.as_deref() == Some("audio"))
         .map(|a| AudioInfo {
+            stream_index: a.index.unwrap_or(0),
             codec: a.codec_name.clone().unwrap_or_default(),
             sample_rate: a
                 .sample_rate
@@ -268,6 +312,10 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
             duration_s: seconds(&a.duration),
         });
     Ok(VideoInfo {
+        format_name,
+        stream_index: video.index.unwrap_or(0),
+        codec,
+        start_time_s: parsed.format.as_ref().and_then(|f| seconds(&f.start_time)),
         coded_width,
         coded_height,
         rotation,
@@ -289,6 +337,16 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
         color_space: tag(&video.color_space),
         audio,
     })
+}
+
+impl VideoInfo {
+    /// For an elementary stream (raw H.264/HEVC, MPEG video), which carries no timestamps:
+    /// the rate they are made at (the probed one, else 25 fps as ffmpeg assumes).
+    pub fn raw_stream_rate(&self) -> Option<Rational> {
+        let first = self.format_name.split(',').next().unwrap_or("");
+        matches!(first, "h264" | "hevc" | "mpegvideo" | "m4v")
+            .then(|| self.frame_rate.unwrap_or(Rational { num: 25, den: 1 }))
+    }
 }
 
 /// Clockwise display rotation in degrees (0, 90, 180, 270) from the display matrix side data
@@ -320,14 +378,14 @@ mod tests {
 
     #[test]
     fn rotation_from_side_data_and_tags() {
-        let side = r#"{"streams":[{"codec_type":"video","width":640,"height":360,
+        let side = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":640,"height":360,
             "side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]}]}"#;
         let info = parse(side).unwrap();
         assert_eq!((info.rotation, info.width, info.height), (90, 360, 640));
-        let tag = r#"{"streams":[{"codec_type":"video","width":640,"height":360,
+        let tag = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":640,"height":360,
             "tags":{"rotate":"270"}}]}"#;
         assert_eq!(parse(tag).unwrap().rotation, 270);
-        let half = r#"{"streams":[{"codec_type":"video","width":640,"height":360,
+        let half = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":640,"height":360,
             "side_data_list":[{"rotation":180}]}]}"#;
         let info = parse(half).unwrap();
         assert_eq!((info.rotation, info.width), (180, 640));
@@ -335,12 +393,12 @@ mod tests {
 
     #[test]
     fn colour_defaults_and_tags() {
-        let json = r#"{"streams":[{"codec_type":"video","width":2,"height":2,
+        let json = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":2,"height":2,
             "pix_fmt":"yuvj420p"}]}"#;
         let info = parse(json).unwrap();
         assert_eq!(info.color.range, ColorRange::Full);
         assert_eq!(info.color.matrix, ColorMatrix::Bt709);
-        let json = r#"{"streams":[{"codec_type":"video","width":2,"height":2,
+        let json = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":2,"height":2,
             "pix_fmt":"yuv420p","color_space":"smpte170m","color_range":"tv",
             "color_primaries":"unknown"}]}"#;
         let info = parse(json).unwrap();
@@ -355,7 +413,7 @@ mod tests {
         let audio = r#"{"streams":[{"codec_type":"audio","sample_rate":"48000","channels":2}]}"#;
         let err = parse(audio).unwrap_err().to_string();
         assert!(err.contains("no video stream"), "{err}");
-        let cover = r#"{"streams":[{"codec_type":"audio"},{"codec_type":"video","width":300,
+        let cover = r#"{"streams":[{"codec_type":"audio"},{"codec_type":"video","codec_name":"h264","width":300,
             "height":300,"disposition":{"attached_pic":1}}]}"#;
         assert!(parse(cover).is_err());
     }

@@ -27,8 +27,23 @@ pub enum VideoError {
     },
     #[error("{input}: {message}")]
     Unusable { input: String, message: String },
+    /// The video decodes with errors (damaged or truncated): retrying cannot help.
+    #[error("{input}: {message}")]
+    Damaged { input: String, message: String },
+    /// A frame or time the video does not have (the message names the range it has).
+    #[error("{input} {message}")]
+    OutOfRange { input: String, message: String },
+    /// Not a container or codec reelgpu takes (a playlist, an image, an unknown codec).
+    #[error("{input}: {message}")]
+    Unsupported { input: String, message: String },
     #[error("reading ffmpeg output: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for VideoError {
+    fn from(e: std::io::Error) -> Self {
+        VideoError::Io(e)
+    }
 }
 
 /// The ffmpeg binary: `REELGPU_FFMPEG`, else `ffmpeg` on `PATH`.
@@ -70,8 +85,48 @@ fn widen_pipe(pipe: &impl std::os::fd::AsRawFd) {
 #[cfg(not(target_os = "linux"))]
 fn widen_pipe<T>(_pipe: &T) {}
 
-/// Called with every stderr line of a running ffmpeg, on its stderr thread.
-pub type LineHook = Box<dyn FnMut(&str) + Send>;
+/// Called with every stderr line of a running ffmpeg, on its stderr thread, with the line's
+/// level when ffmpeg was asked to print levels (`-loglevel level+...`).
+pub type LineHook = Box<dyn FnMut(Option<&str>, &str) + Send>;
+
+/// Demuxers reelgpu reads sources with: real video containers and raw H.264/HEVC streams.
+/// Playlists (HLS, DASH), concat scripts, image sequences and anything that opens other
+/// files or the network are not among them.
+pub const SOURCE_FORMATS: &[&str] = &[
+    "mov",
+    "mp4",
+    "m4a",
+    "3gp",
+    "3g2",
+    "mj2",
+    "matroska",
+    "webm",
+    "mpegts",
+    "mpeg",
+    "avi",
+    "h264",
+    "hevc",
+    "flv",
+    "asf",
+    "mxf",
+    "ogg",
+    "m4v",
+    "mpegvideo",
+    "ivf",
+    "dv",
+    "nut",
+];
+
+/// Input options for every ffmpeg/ffprobe run on a source: local files and pipes only, and
+/// only the demuxers in [`SOURCE_FORMATS`].
+pub fn input_guard_args() -> Vec<String> {
+    vec![
+        "-protocol_whitelist".into(),
+        "file,pipe".into(),
+        "-format_whitelist".into(),
+        SOURCE_FORMATS.join(","),
+    ]
+}
 
 /// A running ffmpeg whose stderr is drained in the background.
 pub struct Ffmpeg {
@@ -111,12 +166,12 @@ impl Ffmpeg {
                 let mut buf = Vec::new();
                 while reader.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
                     for part in String::from_utf8_lossy(&buf).split('\r') {
-                        let line = strip_level(part.trim_end()).to_string();
+                        let (level, line) = split_level(part.trim_end());
                         if line.is_empty() {
                             continue;
                         }
                         if let Some(hook) = on_line.as_mut() {
-                            hook(&line);
+                            hook(level, &line);
                         }
                         if keep(&line) {
                             kept.push(line.clone());
@@ -225,27 +280,24 @@ fn check_status(status: ExitStatus, input: &str, lines: &[String]) -> Result<(),
     })
 }
 
-/// Drops the `[info] ` / `[error] ` prefix that ffmpeg's `-loglevel level+...` adds.
-fn strip_level(line: &str) -> &str {
-    for level in [
-        "[info] ",
-        "[warning] ",
-        "[error] ",
-        "[fatal] ",
-        "[verbose] ",
-        "[debug] ",
-    ] {
-        if let Some(rest) = line.strip_prefix(level) {
-            return rest;
+const LEVELS: [&str; 8] = [
+    "trace", "debug", "verbose", "info", "warning", "error", "fatal", "panic",
+];
+
+/// Takes out the `[error] ` level tag that ffmpeg's `-loglevel level+...` adds (after the
+/// `[h264 @ 0x...] ` context, when there is one): the level and the line without it.
+fn split_level(line: &str) -> (Option<&'static str>, String) {
+    for level in LEVELS {
+        let tag = format!("[{level}] ");
+        if let Some(i) = line.find(&tag) {
+            // only at the start or right after a `[context] ` prefix
+            let before = &line[..i];
+            if before.is_empty() || (before.starts_with('[') && before.ends_with("] ")) {
+                return (Some(level), format!("{before}{}", &line[i + tag.len()..]));
+            }
         }
     }
-    line
-}
-
-/// The value after `key` in a showinfo line (`" pts:"` -> `"1024"`).
-pub fn showinfo_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let i = line.find(key)? + key.len();
-    line[i..].split_whitespace().next()
+    (None, line.to_string())
 }
 
 /// The last stderr lines, for error messages.
@@ -256,4 +308,36 @@ pub fn stderr_tail(lines: &[String]) -> String {
         .map(|i| i + 1)
         .unwrap_or(0);
     lines[start..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_taken_out_wherever_ffmpeg_puts_them() {
+        assert_eq!(
+            split_level("[h264 @ 0x55c5] [error] Invalid NAL unit size (5 > 2)."),
+            (
+                Some("error"),
+                "[h264 @ 0x55c5] Invalid NAL unit size (5 > 2).".to_string()
+            )
+        );
+        assert_eq!(
+            split_level("[error] Error while decoding stream #0:0"),
+            (
+                Some("error"),
+                "Error while decoding stream #0:0".to_string()
+            )
+        );
+        assert_eq!(
+            split_level("[info] Stream #0:0: Video"),
+            (Some("info"), "Stream #0:0: Video".to_string())
+        );
+        assert_eq!(
+            split_level("title says [error] here"),
+            (None, "title says [error] here".to_string())
+        );
+        assert_eq!(split_level("plain"), (None, "plain".to_string()));
+    }
 }

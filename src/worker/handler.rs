@@ -213,6 +213,7 @@ fn success(key: &str, s: &ExportSummary) -> Value {
         "output_video_key": key,
         "type": s.kind,
         "frames": s.frames,
+        "decode_errors": s.decode_errors,
         "width": s.width,
         "height": s.height,
         "duration_s": s.duration_s,

@@ -132,7 +132,7 @@ fn nvdec_probe(work_dir: &Path) -> bool {
             "yuv420p",
         ],
     );
-    let works = made.is_ok() && nvdec_works(&clip.to_string_lossy());
+    let works = made.is_ok() && nvdec_works(&clip.to_string_lossy(), 0);
     let _ = std::fs::remove_file(&clip);
     works
 }
