@@ -2,113 +2,30 @@
 //! lavapipe. Timing, audio, sizes and pixels of the output are checked against the source and
 //! the CPU reference.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::cli::*;
 use reelgpu::job::{JobParams, JobSpec, OverlayTimeline};
 use reelgpu::reference;
-use reelgpu::testing::clips::{generate, testsrc_args};
+use reelgpu::testing::clips::testsrc_args;
 use reelgpu::testing::metrics::diff_u8;
 use reelgpu::video::{FrameSelector, extract_frames};
 use serde_json::{Value, json};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("export");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    tmp_in("export", name)
 }
 
 fn clip(name: &str, args: Vec<String>) -> PathBuf {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    generate(&tmp(name), &args)
+    clip_in("export", name, args)
 }
 
 /// 320x180, 30 fps, 2 s, with audio.
 fn cfr_clip() -> PathBuf {
     clip("cfr.mp4", testsrc_args(320, 180, 30, 2.0, true))
-}
-
-/// `reelgpu export --json` of `job` (written next to the output), ready to run.
-fn export_command(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Command {
-    let job_path = output.with_extension("job.json");
-    std::fs::write(&job_path, job.to_string()).unwrap();
-    let _ = std::fs::remove_file(output);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
-    cmd.args(["export", "--json", "--decoder", "software", "--job"])
-        .arg(&job_path)
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(extra)
-        .env("REELGPU_LOG", "warn");
-    cmd
-}
-
-fn export(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Output {
-    export_command(job, input, output, extra)
-        .output()
-        .expect("run reelgpu")
-}
-
-fn summary(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "export failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
-}
-
-fn ffprobe(args: &[&str], path: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Every video frame's presentation time (seconds), in order.
-fn frame_times(path: &Path) -> Vec<f64> {
-    let text = ffprobe(
-        &[
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time",
-            "-of",
-            "csv=p=0",
-        ],
-        path,
-    );
-    let mut t: Vec<f64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-    t.sort_by(f64::total_cmp);
-    t
-}
-
-fn stream_duration(path: &Path, stream: &str) -> Option<f64> {
-    ffprobe(
-        &[
-            "-select_streams",
-            stream,
-            "-show_entries",
-            "stream=duration",
-            "-of",
-            "csv=p=0",
-        ],
-        path,
-    )
-    .trim()
-    .parse()
-    .ok()
 }
 
 fn video_size(path: &Path) -> (u32, u32) {
@@ -125,25 +42,6 @@ fn video_size(path: &Path) -> (u32, u32) {
     );
     let mut it = s.trim().split(',').map(|v| v.parse().unwrap());
     (it.next().unwrap(), it.next().unwrap())
-}
-
-fn assert_same_times(a: &[f64], b: &[f64]) {
-    assert_eq!(a.len(), b.len(), "frame counts differ");
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() < 1e-5, "frame {i}: {x} vs {y}");
-    }
-}
-
-fn no_leftovers(output: &Path) {
-    let dir = output.parent().unwrap();
-    let name = output.file_name().unwrap().to_string_lossy().into_owned();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let n = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            !(n.starts_with(&format!(".{name}")) && n.ends_with(".part")),
-            "temporary file left behind: {n}"
-        );
-    }
 }
 
 fn overlay_job() -> Value {
@@ -366,15 +264,6 @@ fn annotate_joins_clips_in_order_with_labels() {
             f.index
         );
     }
-}
-
-fn failure(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected a failure: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The GPU starts beside the input probe (only for a job that draws) and is waited for only

@@ -21,4 +21,5 @@ pub fn gpu() -> Arc<GpuContext> {
     })
     .clone()
 }
+pub mod cli;
 pub mod servers;

@@ -1,0 +1,132 @@
+//! Running the real `reelgpu` binary in tests and reading what it wrote with ffprobe.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use reelgpu::testing::clips::generate;
+use serde_json::Value;
+
+/// A path under the test binary's temporary folder (`<tmpdir>/<folder>/<name>`).
+pub fn tmp_in(folder: &str, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(folder);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A generated clip: `ffmpeg <args> <path>` once.
+pub fn clip_in(folder: &str, name: &str, args: Vec<String>) -> PathBuf {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&tmp_in(folder, name), &args)
+}
+
+/// `reelgpu export --json` of `job` (written next to the output), ready to run.
+pub fn export_command(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Command {
+    let job_path = output.with_extension("job.json");
+    std::fs::write(&job_path, job.to_string()).unwrap();
+    let _ = std::fs::remove_file(output);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
+    cmd.args(["export", "--json", "--decoder", "software", "--job"])
+        .arg(&job_path)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(extra)
+        .env("REELGPU_LOG", "warn");
+    cmd
+}
+
+pub fn export(job: &Value, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    export_command(job, input, output, extra)
+        .output()
+        .expect("run reelgpu")
+}
+
+pub fn summary(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "export failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+pub fn ffprobe(args: &[&str], path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every video frame's presentation time (seconds), in order.
+pub fn frame_times(path: &Path) -> Vec<f64> {
+    let text = ffprobe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ],
+        path,
+    );
+    let mut t: Vec<f64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    t.sort_by(f64::total_cmp);
+    t
+}
+
+pub fn stream_duration(path: &Path, stream: &str) -> Option<f64> {
+    ffprobe(
+        &[
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "stream=duration",
+            "-of",
+            "csv=p=0",
+        ],
+        path,
+    )
+    .trim()
+    .parse()
+    .ok()
+}
+
+pub fn assert_same_times(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "frame counts differ");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() < 1e-5, "frame {i}: {x} vs {y}");
+    }
+}
+
+pub fn no_leftovers(output: &Path) {
+    let dir = output.parent().unwrap();
+    let name = output.file_name().unwrap().to_string_lossy().into_owned();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !(n.starts_with(&format!(".{name}")) && n.ends_with(".part")),
+            "temporary file left behind: {n}"
+        );
+    }
+}
+
+pub fn failure(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "expected a failure: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
