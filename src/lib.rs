@@ -1,6 +1,7 @@
 //! reelgpu: the GPU export engine behind a sports highlight video editor.
 //!
 //! Module map:
+//! - [`cancel`]: one cancellation signal per job; cancelling kills its ffmpeg children.
 //! - [`job`]: the job contract with the web app — parameters, validation, per-frame timeline.
 //! - [`frame`], [`color`]: YUV 4:2:0 frame geometry and colour matrices.
 //! - [`gpu`]: wgpu adapter/device, WGSL modules (naga-validated), pipelines, buffers.
@@ -20,6 +21,7 @@
 //! - [`logging`]: log output, plain or RunPod's JSON lines with the request id.
 //! - [`testing`]: test patterns, image metrics and golden-image comparison.
 
+pub mod cancel;
 pub mod color;
 pub mod effects;
 pub mod engine;

@@ -112,7 +112,7 @@ fn start_worker(production: bool) -> Result<std::sync::Arc<Worker>, selfcheck::U
             .unwrap_or(Limits::default().max_dimension),
         ..Limits::default()
     };
-    Ok(worker::build(checked, limits, work_dir))
+    Ok(worker::build(checked, limits, work_dir, production))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -178,6 +178,14 @@ fn worker_mode(test_input: Option<String>) -> Result<WorkerMode, String> {
 
 fn worker_main(args: WorkerArgs) -> ExitCode {
     let rt = runtime();
+    let code = worker_run(args, &rt);
+    // a job stage that did not let go of a cancel (see worker::handler) must not keep the
+    // process alive: its thread is abandoned
+    rt.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+fn worker_run(args: WorkerArgs, rt: &tokio::runtime::Runtime) -> ExitCode {
     let mode = match worker_mode(args.test_input) {
         Ok(mode) => mode,
         Err(e) => {
@@ -208,12 +216,12 @@ fn worker_main(args: WorkerArgs) -> ExitCode {
         WorkerMode::TestInput(input) => input,
     };
     rt.block_on(async {
-        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cancel = reelgpu::cancel::CancelToken::new();
         let mut stop = stop_signal();
-        let flag = cancel.clone();
+        let token = cancel.clone();
         tokio::spawn(async move {
             if stop.wait_for(|s| *s).await.is_ok() {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                token.cancel(reelgpu::cancel::CancelReason::Shutdown);
             }
         });
         let outcome = worker.run_job(&input, cancel).await;
@@ -300,6 +308,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         output: args.output,
         limits,
         decoder: args.decoder,
+        cancel: reelgpu::cancel::CancelToken::new(),
     };
     // The GPU comes up on its own thread while the input is probed and the encoder trial
     // runs; the export waits for it only when a frame needs it. A job that draws nothing

@@ -57,6 +57,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
         output,
         limits: Limits::default(),
         decoder: DecoderChoice::Software,
+        cancel: Default::default(),
     };
     assert!(
         children().is_empty(),
@@ -75,7 +76,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
         done < 10
     });
     assert!(
-        matches!(result, Err(ExportError::Cancelled)),
+        matches!(result, Err(ExportError::Cancelled(_))),
         "{:?}",
         result.map(|s| s.frames)
     );

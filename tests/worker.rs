@@ -8,11 +8,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use common::servers::{self, Log, Moto, Proc, Runpod};
 use hmac::{Hmac, Mac};
+use reelgpu::cancel::CancelToken;
 use reelgpu::export::DecoderChoice;
 use reelgpu::job::Limits;
 use reelgpu::storage::s3::{S3Settings, S3Storage};
@@ -99,6 +99,17 @@ async fn keys(s3: &S3Storage, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The result body RunPod received for job `id`.
+fn results_of(rp: &Runpod, id: &str) -> Value {
+    rp.results
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.path == id)
+        .map(|r| r.body.clone())
+        .unwrap_or_else(|| panic!("no result for {id}"))
+}
+
 async fn open_multipart_uploads(s3: &S3Storage) -> usize {
     let out = s3
         .client()
@@ -117,9 +128,10 @@ fn worker(storage: Arc<dyn Storage>, policy: CallbackPolicy) -> Worker {
         encoder: EncoderKind::X264,
         decoder: DecoderChoice::Software,
         limits: Limits::default(),
+        http: http_client(Arc::new(policy.clone())),
         callback_policy: Arc::new(policy),
-        http: http_client(),
         work_dir: std::env::temp_dir(),
+        job_timeout: Duration::from_secs(600),
     }
 }
 
@@ -138,8 +150,8 @@ fn overlay_input(job_id: &str, callback: Option<&str>) -> Value {
     v
 }
 
-fn no_cancel() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
+fn no_cancel() -> CancelToken {
+    CancelToken::new()
 }
 
 fn seen(log: &Log) -> Vec<(String, Value)> {
@@ -472,14 +484,16 @@ async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn verify_signature(secret: &[u8], s: &servers::Seen) {
+/// The signature covers the timestamp, the exact URL posted to (`<base>/<path>`) and the body.
+fn verify_signature(secret: &[u8], base: &str, s: &servers::Seen) {
     let ts = s.headers["x-reelgpu-timestamp"].to_str().unwrap();
     let sig = s.headers["x-reelgpu-signature"].to_str().unwrap();
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-    mac.update(format!("{ts}.{}", serde_json::to_string(&s.body).unwrap()).as_bytes());
+    let url = format!("{base}/{}", s.path);
+    mac.update(format!("{ts}.{url}.{}", serde_json::to_string(&s.body).unwrap()).as_bytes());
     assert_eq!(
         sig,
-        format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+        format!("v2={}", hex::encode(mac.finalize().into_bytes()))
     );
 }
 
@@ -496,6 +510,11 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
         .lock()
         .unwrap()
         .push_back(json!({"id": "rp-1", "input": overlay_input("e2e", Some(&cb))}));
+    let via_name = cb.replace("127.0.0.1", "localhost") + "/internal";
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-2", "input": overlay_input("e2e-2", Some(&via_name))}));
     let (rp, base) = rp.start().await;
     let mut env = s3_env(&moto.endpoint);
     env.extend(Runpod::env(&base));
@@ -508,8 +527,8 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
             .spawn()
             .unwrap(),
     );
-    wait_for("the result", Duration::from_secs(120), || {
-        !rp.results.lock().unwrap().is_empty()
+    wait_for("both results", Duration::from_secs(120), || {
+        rp.results.lock().unwrap().len() >= 2
     })
     .await;
     worker.signal(libc::SIGTERM);
@@ -539,8 +558,8 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
 
     // The result: posted again after the 503, with RunPod's headers and the contract's shape.
     let results = rp.results.lock().unwrap().clone();
-    assert_eq!(results.len(), 1);
-    let r = &results[0];
+    assert_eq!(results.len(), 2);
+    let r = results.iter().find(|r| r.path == "rp-1").unwrap();
     assert_eq!(r.path, "rp-1");
     assert_eq!(r.query.get("isStream").map(String::as_str), Some("false"));
     assert_eq!(r.headers["authorization"], "test-key");
@@ -576,8 +595,21 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
     );
     assert_eq!(calls.iter().filter(|s| s.path == "complete").count(), 1);
     for s in &calls {
-        verify_signature(b"s3cret", s);
+        verify_signature(b"s3cret", &cb, s);
     }
+    // In production a callback host on an internal address is refused unless named in
+    // CALLBACK_ALLOWED_HOSTS (127.0.0.1 is, `localhost` is not): the job fails, naming it.
+    let refused = results_of(&rp, "rp-2");
+    assert_eq!(refused["output"]["status"], "error");
+    let error = refused["output"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("callback_url") && error.contains("CALLBACK_ALLOWED_HOSTS"),
+        "{error}"
+    );
+    assert!(
+        calls.iter().all(|s| !s.path.starts_with("internal")),
+        "nothing was posted to the refused host"
+    );
 
     // RunPod's log format: one JSON object per line, the job's lines with its request id.
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -853,4 +885,209 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
     assert_eq!(missing.status(), 404);
     server.signal(libc::SIGTERM);
     assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
+
+/// An ffmpeg whose decoder runs hang forever (they never write a byte): a stand-in for a
+/// child stuck on a bad file or a dead device. The marker number finds leftovers.
+fn hanging_ffmpeg(marker: u32) -> PathBuf {
+    let path = tmp(&format!("hanging-ffmpeg-{marker}.sh"));
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *\"-f nut\"*) exec sleep {marker};; esac\nexec ffmpeg \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Processes running `sleep <marker>` (left-over hung children).
+fn still_running(marker: u32) -> Vec<u32> {
+    let wanted = format!("sleep\0{marker}\0");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == wanted.as_bytes())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_hung_ffmpeg_still_posts_the_result() {
+    let marker = 6173;
+    let (moto, _s3) = bucket_with_input().await;
+    let (cb, callbacks) = servers::callback_receiver().await;
+    let rp = Runpod::default();
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-hung", "input": overlay_input("hung", Some(&cb))}));
+    let (rp, base) = rp.start().await;
+    let mut env = s3_env(&moto.endpoint);
+    env.extend(Runpod::env(&base));
+    env.push(("REELGPU_STOP_GRACE_MS", "300".into()));
+    env.push((
+        "REELGPU_FFMPEG",
+        hanging_ffmpeg(marker).display().to_string(),
+    ));
+    env.push(("REELGPU_FFPROBE", "ffprobe".into()));
+    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    // the export has started (progress 10) and its decoder is stuck
+    wait_for("the export to start", Duration::from_secs(120), || {
+        !still_running(marker).is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.signal(libc::SIGTERM);
+    let t = Instant::now();
+    let status = worker.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?} to stop",
+        t.elapsed()
+    );
+    let body = results_of(&rp, "rp-hung");
+    assert_eq!(body["output"]["status"], "error");
+    let error: Value = serde_json::from_str(body["error"].as_str().unwrap()).unwrap();
+    assert_eq!(error["error_type"], "Cancelled", "{error}");
+    assert_eq!(error["should_retry"], true);
+    let calls = callbacks.lock().unwrap().clone();
+    assert_eq!(calls.last().unwrap().path, "error");
+    assert_eq!(
+        still_running(marker),
+        Vec::<u32>::new(),
+        "hung ffmpeg left running"
+    );
+}
+
+#[test]
+fn a_job_past_its_deadline_ends_with_a_timeout_even_when_ffmpeg_hangs() {
+    let marker = 6174;
+    let root = tmp("deadline-store");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("input")).unwrap();
+    std::fs::copy(small_clip(), root.join("input/clip.mp4")).unwrap();
+    let env = vec![
+        ("R2_ENDPOINT", format!("file://{}", root.display())),
+        ("REELGPU_JOB_TIMEOUT_S", "2".into()),
+        (
+            "REELGPU_FFMPEG",
+            hanging_ffmpeg(marker).display().to_string(),
+        ),
+        ("REELGPU_FFPROBE", "ffprobe".into()),
+    ];
+    let job = json!({"input": overlay_input("late", None)}).to_string();
+    let t = Instant::now();
+    let out = reelgpu(&["worker", "--test-input", &job], &env)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = result["output"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("JobTimeout:") && error.contains("REELGPU_JOB_TIMEOUT_S"),
+        "{error}"
+    );
+    // start-up (self-check, GPU) plus the 2 s deadline, not the hung child's 100 minutes
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    assert_eq!(
+        still_running(marker),
+        Vec::<u32>::new(),
+        "hung ffmpeg left running"
+    );
+    assert!(!root.join("output").exists(), "no output");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_storage_transfer_ends_at_the_deadline() {
+    let hanging = servers::hanging_server().await;
+    let endpoint = hanging.trim_end_matches("/cb").to_string();
+    let storage: Arc<dyn Storage> = Arc::new(S3Storage::new(settings(&endpoint)).unwrap());
+    let mut w = worker(storage, CallbackPolicy::default());
+    w.job_timeout = Duration::from_secs(2);
+    let t = Instant::now();
+    let outcome = w
+        .run_job(&overlay_input("stalled", None), no_cancel())
+        .await;
+    let failure = outcome.failure.expect("the job fails");
+    assert_eq!(failure.kind, "JobTimeout", "{failure}");
+    assert!(!failure.should_retry);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+}
+
+/// The GPU goes away mid-export (the device is destroyed): the worker fails the job
+/// retryably, asks RunPod to stop the pod, and stops taking jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_gpu_mid_export_asks_runpod_to_stop_the_pod() {
+    let (moto, s3) = bucket_with_input().await;
+    let long = tmp("lossy.mp4");
+    let args = testsrc_args(320, 180, 30, 6.0, true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&long, &args);
+    s3.upload(&long, "input/lossy.mp4", "video/mp4")
+        .await
+        .unwrap();
+    let (cb, callbacks) = servers::callback_receiver().await;
+    let mut input = overlay_input("lossy", Some(&cb));
+    input["input_video_key"] = json!("input/lossy.mp4");
+    input["params"]["highlight_regions"][0]["end_frame"] = json!(179);
+    input["params"]["highlight_regions"][0]["start_frame"] = json!(0);
+    let rp = Runpod::default();
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-lossy", "input": input}));
+    rp.jobs
+        .lock()
+        .unwrap()
+        .push_back(json!({"id": "rp-after", "input": overlay_input("after", None)}));
+    let (rp, base) = rp.start().await;
+    let env = reelgpu::worker::runpod::RunpodEnv::from_vars(&Runpod::env(&base))
+        .unwrap()
+        .unwrap();
+    // a device of its own, so the other tests' GPU is untouched
+    let ctx = reelgpu::gpu::GpuContext::new().unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(S3Storage::new(settings(&moto.endpoint)).unwrap());
+    let mut w = worker(storage, CallbackPolicy::default());
+    w.gpu = ctx.clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn(reelgpu::worker::runpod::run(env, Arc::new(w), stop));
+    wait_for("frames on the GPU", Duration::from_secs(120), || {
+        callbacks
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.path == "progress" && s.body["progress"].as_i64() > Some(12))
+    })
+    .await;
+    ctx.device.destroy();
+    // the loop ends by itself
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the worker stops after a device loss")
+        .unwrap();
+    let body = results_of(&rp, "rp-lossy");
+    assert_eq!(body["stopPod"], true, "{body}");
+    let error: Value = serde_json::from_str(body["error"].as_str().unwrap()).unwrap();
+    assert_eq!(error["error_type"], "GpuError", "{error}");
+    assert_eq!(error["should_retry"], true);
+    assert!(
+        error["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("device lost"),
+        "{error}"
+    );
+    assert_eq!(
+        rp.jobs.lock().unwrap().len(),
+        1,
+        "no job taken after the loss"
+    );
+    let calls = callbacks.lock().unwrap().clone();
+    assert_eq!(calls.last().unwrap().path, "error");
+    assert_eq!(calls.last().unwrap().body["should_retry"], true);
+    assert!(keys(&s3, "output/").await.is_empty());
 }

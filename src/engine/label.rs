@@ -75,6 +75,11 @@ impl LabelCompositor {
 
     /// Burns label `clip` into `frame` (tightly packed, of the compositor's format).
     pub fn apply(&mut self, clip: usize, frame: &mut [u8]) -> Result<(), GpuError> {
+        let ctx = self.ctx.clone();
+        self.apply_label(clip, frame).map_err(|e| ctx.explain(e))
+    }
+
+    fn apply_label(&mut self, clip: usize, frame: &mut [u8]) -> Result<(), GpuError> {
         let q = &self.ctx.queue;
         let label = &self.labels[clip];
         let len = label.value.len();

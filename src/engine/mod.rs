@@ -284,6 +284,17 @@ impl FrameEngine {
         frame: &[u8],
         plan: &FramePlan,
         out: &mut [u8],
+        times: Option<&mut StageTimes>,
+    ) -> Result<(), GpuError> {
+        self.run_frame(frame, plan, out, times)
+            .map_err(|e| self.ctx.explain(e))
+    }
+
+    fn run_frame(
+        &mut self,
+        frame: &[u8],
+        plan: &FramePlan,
+        out: &mut [u8],
         mut times: Option<&mut StageTimes>,
     ) -> Result<(), GpuError> {
         let expected_in = self.input.frame_bytes();

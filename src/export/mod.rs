@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::cancel::{CancelReason, CancelToken};
 use crate::engine::label::LabelCompositor;
 use crate::engine::{BlurQuality, FrameEngine};
 use crate::frame::FrameFormat;
@@ -17,7 +18,7 @@ use crate::job::{JobFileError, JobParams, JobSpec, Limits, ParamError};
 use crate::video::VideoError;
 use crate::video::decode::{DecoderKind, nvdec_works};
 use crate::video::encode::{AudioSource, ColorTags, EncodeSettings, EncoderKind};
-use crate::video::probe::{Rational, VideoInfo, probe};
+use crate::video::probe::{Rational, VideoInfo, probe_with};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -43,8 +44,8 @@ pub enum ExportError {
     Label(String),
     #[error("{0}")]
     Unsupported(String),
-    #[error("export stopped")]
-    Cancelled,
+    #[error("export stopped: {0}")]
+    Cancelled(CancelReason),
 }
 
 impl ExportError {
@@ -64,7 +65,9 @@ impl ExportError {
                     | VideoError::Unsupported { .. }
                     | VideoError::OutOfRange { .. }
             ),
-            ExportError::Gpu(_) | ExportError::Cancelled => true,
+            // a job past its deadline would most likely run past it again
+            ExportError::Cancelled(CancelReason::Deadline(_)) => false,
+            ExportError::Gpu(_) | ExportError::Cancelled(_) => true,
         }
     }
 }
@@ -91,6 +94,9 @@ pub struct ExportRequest {
     pub output: PathBuf,
     pub limits: Limits,
     pub decoder: DecoderChoice,
+    /// The job's cancellation signal: cancelling kills its ffmpeg children and ends the
+    /// export with [`ExportError::Cancelled`].
+    pub cancel: CancelToken,
 }
 
 /// What an export did.
@@ -140,7 +146,8 @@ pub struct Prepared {
 /// Probes the source and plans the job on it; fails before any output is written. Trims
 /// and clip times are checked against the decoded stream while the export runs.
 pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
-    let info = probe(&req.input)?;
+    let info =
+        probe_with(&req.input, Some(&req.cancel)).map_err(|e| cancelled_or(req, e.into()))?;
     let limit = req.limits.max_dimension;
     if info.width > limit || info.height > limit {
         return Err(ExportError::TooLarge {
@@ -233,6 +240,7 @@ pub fn run(
             cuts: Vec::new(),
         }),
         kind: encoder,
+        cancel: Some(req.cancel.clone()),
     };
     let expected = prepared.expected_frames;
     let (path, stats) = pipeline::run(
@@ -244,12 +252,21 @@ pub fn run(
             segments: &prepared.segments,
             decoder,
             tolerate_decode_errors: req.job.tolerate_decode_errors,
+            cancel: &req.cancel,
             encode: settings,
             output: &req.output,
         },
         // the expected count is an estimate: progress never runs past the end
-        &mut |done| progress(done, expected.max(done + 1)),
-    )?;
+        &mut |done| {
+            let go_on = progress(done, expected.max(done + 1));
+            if !go_on {
+                req.cancel.cancel(CancelReason::Requested);
+            }
+            go_on && !req.cancel.is_cancelled()
+        },
+    )
+    // a cancelled job's children were killed: whatever the stages saw, it was stopped
+    .map_err(|e| cancelled_or(req, e))?;
     // a frame that needed the GPU and did not get it would have failed the export
     let adapter = match gpu.wait_if_started() {
         Some(Ok(ctx)) => ctx.adapter.to_string(),
@@ -278,6 +295,14 @@ pub fn run(
         wall_s: stats.wall_s,
         fps: stats.frames as f64 / stats.wall_s.max(1e-9),
     })
+}
+
+/// `e`, unless the job was cancelled: then the cancellation is the cause.
+fn cancelled_or(req: &ExportRequest, e: ExportError) -> ExportError {
+    match req.cancel.reason() {
+        Some(reason) => ExportError::Cancelled(reason),
+        None => e,
+    }
 }
 
 /// The source's colour tags (BT.709 where it has none), for the output.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::ExportError;
 use super::segments::{Origin, SEEK_MARGIN_S, Segment, needs_source_origin};
+use crate::cancel::{CancelReason, CancelToken};
 use crate::engine::FrameEngine;
 use crate::frame::FrameFormat;
 use crate::job::FramePlan;
@@ -52,6 +53,8 @@ pub struct PipelineInput<'a> {
     pub decoder: DecoderKind,
     /// Keep going past decode errors (counted) instead of failing.
     pub tolerate_decode_errors: bool,
+    /// The job's cancellation signal, handed to every ffmpeg child.
+    pub cancel: &'a CancelToken,
     /// Encoder settings; the time base and the audio cuts are filled in from the decoded
     /// stream when its first kept frame is known.
     pub encode: EncodeSettings,
@@ -297,7 +300,9 @@ fn gpu_stage(
                     (buf, false)
                 } else {
                     let mut out = Buf {
-                        data: out_pool.recv().map_err(|_| ExportError::Cancelled)?,
+                        data: out_pool
+                            .recv()
+                            .map_err(|_| ExportError::Cancelled(CancelReason::Requested))?,
                         home: out_home.clone(),
                     };
                     engine.get()?.process(&buf.data, &plan, &mut out.data)?;
@@ -315,7 +320,7 @@ fn gpu_stage(
         };
         stats.frames += 1;
         if !progress(stats.frames) {
-            return Err(ExportError::Cancelled);
+            return Err(ExportError::Cancelled(CancelReason::Requested));
         }
         if to_encoder
             .send(ToEncode::Frame { out_pts, payload })
@@ -388,12 +393,13 @@ fn decode_all(
     let opts = DecodeOptions {
         seek_s: None,
         tolerate_errors: input.tolerate_decode_errors,
+        cancel: Some(input.cancel.clone()),
     };
     // Clips are placed in seconds from the source's first frame, which a seek never shows:
     // one frame decoded from the start tells where that is.
     let mut clock = if needs_source_origin(input.segments) {
         let t = Instant::now();
-        let (first_pts, tb) = first_frame_pts(source, info, input.decoder)?;
+        let (first_pts, tb) = first_frame_pts(source, info, input.decoder, Some(input.cancel))?;
         busy += t.elapsed();
         Some(SourceClock { first_pts, tb })
     } else {
@@ -420,7 +426,10 @@ fn decode_all(
             source,
             info,
             input.decoder,
-            DecodeOptions { seek_s, ..opts },
+            DecodeOptions {
+                seek_s,
+                ..opts.clone()
+            },
         )?;
         if let Some(c) = clock {
             decoder.set_origin(c.first_pts);
@@ -640,7 +649,7 @@ fn encode_all(
         }
     }
     // the GPU stage stopped without an end: dropping the encoder removes the partial file
-    Err(ExportError::Cancelled)
+    Err(ExportError::Cancelled(CancelReason::Requested))
 }
 
 fn seconds_to_tb(s: f64, tb: Rational) -> i64 {

@@ -77,6 +77,8 @@ pub struct GpuContext {
     limits: wgpu::Limits,
     /// The first uncaptured validation or device error since the last check.
     error: Arc<Mutex<Option<String>>>,
+    /// Why the device was lost, once it is (it stays lost).
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 /// A GPU context coming up on its own thread, so the caller can probe the input, start
@@ -235,13 +237,14 @@ impl GpuContext {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        let lost = error.clone();
+        // A lost device (driver reset, GPU fallen off the bus, or destroyed) is recorded, never
+        // a panic: every GPU call after it fails, and those failures are reported as the loss.
+        let lost = Arc::new(Mutex::new(None::<String>));
+        let lost_slot = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
-            if reason != wgpu::DeviceLostReason::Destroyed {
-                tracing::error!("GPU device lost: {reason:?} {message}");
-                let mut slot = lost.lock().unwrap_or_else(|p| p.into_inner());
-                slot.get_or_insert_with(|| format!("device lost: {reason:?} {message}"));
-            }
+            tracing::error!("GPU device lost: {reason:?} {message}");
+            let mut slot = lost_slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| format!("{reason:?}: {message}"));
         });
 
         let kernels = Kernels::new(&device)?;
@@ -252,16 +255,38 @@ impl GpuContext {
             kernels,
             limits,
             error,
+            lost,
         }))
     }
 
-    /// Fails with the first GPU error raised since the last call, if any.
+    /// Why the device was lost, if it was.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Fails with the device's loss, else with the first GPU error raised since the last
+    /// call, if any.
     pub fn check(&self) -> Result<(), GpuError> {
+        if let Some(why) = self.lost() {
+            return Err(GpuError::DeviceLost(why));
+        }
         let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
         match slot.take() {
-            Some(msg) if msg.starts_with("device lost") => Err(GpuError::DeviceLost(msg)),
             Some(msg) => Err(GpuError::Validation(msg)),
             None => Ok(()),
+        }
+    }
+
+    /// An error from a GPU call, as the device's loss when the device is gone (whatever the
+    /// call itself said).
+    pub fn explain(&self, e: GpuError) -> GpuError {
+        // let wgpu run a device-lost callback it has queued
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        match self.lost() {
+            Some(why) if !matches!(e, GpuError::DeviceLost(_)) => {
+                GpuError::DeviceLost(format!("{why} ({e})"))
+            }
+            _ => e,
         }
     }
 

@@ -173,6 +173,14 @@ impl S3Storage {
                 )
             })?
             .to_string();
+        // dropped before it completes (the job was cancelled mid-upload), the upload is
+        // aborted so no parts are left behind
+        let mut pending = PendingUpload {
+            client: self.client.clone(),
+            bucket: bucket.clone(),
+            key: key.to_string(),
+            upload_id: Some(upload_id.clone()),
+        };
         let parts = self.upload_parts(src, key, size, &upload_id).await;
         let completed = match parts {
             Ok(parts) => self
@@ -192,6 +200,7 @@ impl S3Storage {
                 .map_err(|e| failed("complete multipart upload", key, e)),
             Err(e) => Err(e),
         };
+        pending.upload_id = None;
         if let Err(e) = completed {
             tracing::warn!(key, error = %e, "multipart upload failed; aborting it");
             if let Err(abort) = self
@@ -267,7 +276,16 @@ impl S3Storage {
         Ok(parts)
     }
 
-    async fn download_ranges(&self, key: &str, dest: &Path, size: u64) -> Result<(), StorageError> {
+    /// Downloads `size` bytes of `key` as parallel ranged GETs, each sent with
+    /// `If-Match: <etag>`: an object replaced mid-download fails the download instead of
+    /// mixing two versions.
+    async fn download_ranges(
+        &self,
+        key: &str,
+        dest: &Path,
+        size: u64,
+        etag: Option<String>,
+    ) -> Result<(), StorageError> {
         let file = tokio::fs::File::create(dest)
             .await
             .map_err(StorageError::io(dest))?;
@@ -280,12 +298,15 @@ impl S3Storage {
             let (client, permits) = (self.client.clone(), permits.clone());
             let (bucket, key) = (self.settings.bucket.clone(), key.to_string());
             let dest = dest.to_path_buf();
+            let etag = etag.clone();
             let start = n * part_size;
             let end = (start + part_size).min(size) - 1;
             tasks.spawn(async move {
                 let _permit = permits.acquire().await.expect("semaphore open");
-                let bytes =
-                    with_retries(|| get_object(&client, &bucket, &key, Some((start, end)))).await?;
+                let bytes = with_retries(|| {
+                    get_object(&client, &bucket, &key, Some((start, end)), etag.as_deref())
+                })
+                .await?;
                 if bytes.len() as u64 != end - start + 1 {
                     let got = bytes.len();
                     let why = format!("range {start}-{end} returned {got} bytes (object changed?)");
@@ -310,21 +331,68 @@ impl S3Storage {
     }
 }
 
-/// GETs `key` whole, or the inclusive byte `range`, into memory.
-async fn get_object(
+/// A multipart upload under way: aborted in the background if dropped before it is disarmed
+/// (`upload_id` taken).
+struct PendingUpload {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: Option<String>,
+}
+
+impl Drop for PendingUpload {
+    fn drop(&mut self) {
+        let Some(id) = self.upload_id.take() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (client, bucket, key) = (self.client.clone(), self.bucket.clone(), self.key.clone());
+        tracing::warn!(key, "multipart upload dropped mid-way; aborting it");
+        rt.spawn(async move {
+            let aborted = client
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(&key)
+                .upload_id(id)
+                .send()
+                .await;
+            if let Err(e) = aborted {
+                tracing::error!(key, error = %DisplayErrorContext(&e), "aborting the multipart upload failed");
+            }
+        });
+    }
+}
+
+/// GETs `key` whole, or the inclusive byte `range`, into memory; with `etag`, only if the
+/// object still has it (`If-Match`).
+pub(crate) async fn get_object(
     client: &Client,
     bucket: &str,
     key: &str,
     range: Option<(u64, u64)>,
+    etag: Option<&str>,
 ) -> Result<bytes::Bytes, StorageError> {
     let out = client
         .get_object()
         .bucket(bucket)
         .key(key)
         .set_range(range.map(|(start, end)| format!("bytes={start}-{end}")))
+        .set_if_match(etag.map(String::from))
         .send()
         .await
-        .map_err(|e| failed("download", key, e))?;
+        .map_err(|e| {
+            if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) {
+                StorageError::failed(
+                    "download",
+                    key,
+                    "the object was replaced during the download (If-Match failed)",
+                )
+            } else {
+                failed("download", key, e)
+            }
+        })?;
     let data = out
         .body
         .collect()
@@ -372,8 +440,11 @@ impl Storage for S3Storage {
             .key(key)
             .send()
             .await;
-        let size = match head {
-            Ok(h) => h.content_length().unwrap_or(0).max(0) as u64,
+        let (size, etag) = match head {
+            Ok(h) => (
+                h.content_length().unwrap_or(0).max(0) as u64,
+                h.e_tag().map(String::from),
+            ),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
                 return Err(StorageError::NotFound {
                     key: key.into(),
@@ -383,14 +454,22 @@ impl Storage for S3Storage {
             Err(e) => return Err(failed("download", key, e)),
         };
         if size < self.settings.multipart_threshold {
-            let bytes =
-                with_retries(|| get_object(&self.client, &self.settings.bucket, key, None)).await?;
+            let bytes = with_retries(|| {
+                get_object(
+                    &self.client,
+                    &self.settings.bucket,
+                    key,
+                    None,
+                    etag.as_deref(),
+                )
+            })
+            .await?;
             tokio::fs::write(dest, &bytes)
                 .await
                 .map_err(StorageError::io(dest))?;
             return Ok(bytes.len() as u64);
         }
-        self.download_ranges(key, dest, size).await?;
+        self.download_ranges(key, dest, size, etag).await?;
         Ok(size)
     }
 

@@ -16,6 +16,7 @@ use super::held::HeldFrame;
 use super::nut::{NutError, NutReader};
 use super::probe::{Rational, VideoInfo};
 use super::process::{Ffmpeg, VideoError, input_guard_args, trial_succeeds};
+use crate::cancel::CancelToken;
 
 /// Which decoder ffmpeg runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -67,7 +68,7 @@ pub fn nvdec_works(path: &str, stream: u32) -> bool {
 pub type Pts = i64;
 
 /// How a decoder starts.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct DecodeOptions {
     /// Start decoding near this many seconds after the file's start (`-ss` before the input:
     /// frames before it may still come, never frames after it are lost).
@@ -75,6 +76,8 @@ pub struct DecodeOptions {
     /// Keep going past decode errors (counted in [`Decoder::decode_errors`]) instead of
     /// failing at the first.
     pub tolerate_errors: bool,
+    /// The job's cancellation signal: cancelling kills the decoder.
+    pub cancel: Option<CancelToken>,
 }
 
 /// What ffmpeg reported going wrong while decoding, shared with its stderr thread.
@@ -166,6 +169,7 @@ impl Decoder {
             }
         });
         let mut ff = Ffmpeg::spawn_with(path, &args, |_| false, Some(hook))?;
+        ff.watch(opts.cancel.as_ref());
         let stdout = ff.take_stdout().expect("piped stdout");
         let (w, h) = (info.width as usize, info.height as usize);
         Ok(Self {
@@ -376,6 +380,7 @@ pub fn first_frame_pts(
     path: &str,
     info: &VideoInfo,
     kind: DecoderKind,
+    cancel: Option<&CancelToken>,
 ) -> Result<(Pts, Rational), VideoError> {
     let mut d = Decoder::spawn(
         path,
@@ -384,6 +389,7 @@ pub fn first_frame_pts(
         DecodeOptions {
             seek_s: None,
             tolerate_errors: true,
+            cancel: cancel.cloned(),
         },
     )?;
     let pts = d.next_frame()?.ok_or_else(|| VideoError::Unusable {

@@ -12,6 +12,7 @@ use super::held::HeldFrame;
 use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
 use super::probe::Rational;
 use super::process::{Ffmpeg, VideoError, input_guard_args, trial_succeeds};
+use crate::cancel::CancelToken;
 use crate::color::ColorRange;
 
 /// Which H.264 encoder ffmpeg runs.
@@ -110,6 +111,8 @@ pub struct EncodeSettings {
     pub color: ColorTags,
     pub audio: Option<AudioSource>,
     pub kind: EncoderKind,
+    /// The job's cancellation signal: cancelling kills the encoder.
+    pub cancel: Option<CancelToken>,
 }
 
 /// A running encoder writing to a temporary file next to the output.
@@ -188,6 +191,7 @@ impl Encoder {
         ]);
         let input = output.display().to_string();
         let mut ff = Ffmpeg::spawn(&input, &args, |_| false)?;
+        ff.watch(s.cancel.as_ref());
         let stdin = ff.take_stdin().expect("piped stdin");
         let mut encoder = Self {
             ff: Some(ff),
@@ -266,9 +270,14 @@ impl Encoder {
             return Err(self.fail(e));
         }
         let ff = self.ff.take().expect("encoder is open");
-        ff.finish()?;
-        std::fs::rename(&self.temp, &self.output)?;
-        Ok(self.output.clone())
+        let done = ff
+            .finish()
+            .and_then(|_| std::fs::rename(&self.temp, &self.output).map_err(VideoError::from));
+        if done.is_err() {
+            // ffmpeg failed at the end (or the rename did): no partial file stays behind
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        done.map(|()| self.output.clone())
     }
 
     fn to_ns(&self, t: i64) -> u64 {

@@ -45,6 +45,7 @@ pub fn extract_frames(
         DecodeOptions {
             seek_s: None,
             tolerate_errors: true,
+            cancel: None,
         },
     )?;
     let mut wanted: Vec<Want> = match selector {

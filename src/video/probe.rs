@@ -7,7 +7,8 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use super::process::{SOURCE_FORMATS, TAIL_LINES, VideoError, input_guard_args};
+use super::process::{ChildKiller, SOURCE_FORMATS, TAIL_LINES, VideoError, input_guard_args};
+use crate::cancel::CancelToken;
 use crate::color::{ColorMatrix, ColorRange, ColorSpec};
 
 /// The ffprobe binary: `REELGPU_FFPROBE`; else next to `REELGPU_FFMPEG` when that is set; else
@@ -142,18 +143,29 @@ struct SideData {
 
 /// Runs `ffprobe -v error <args> <path>` and returns its stdout; a failure carries the last
 /// stderr lines.
-fn run_ffprobe(path: &Path, args: &[&str]) -> Result<Vec<u8>, VideoError> {
+fn run_ffprobe(
+    path: &Path,
+    args: &[&str],
+    cancel: Option<&CancelToken>,
+) -> Result<Vec<u8>, VideoError> {
     let ffprobe = ffprobe_path();
-    let out = Command::new(&ffprobe)
+    let child = Command::new(&ffprobe)
         .args(["-v", "error"])
         .args(input_guard_args())
         .args(args)
         .arg(path)
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|source| VideoError::FfmpegMissing {
             path: ffprobe.clone(),
             source,
         })?;
+    // a cancelled job kills a probe that hangs (the pidfd never reaches another process)
+    let killer = ChildKiller::new(child.id());
+    let _guard = cancel.map(|t| t.on_cancel(move || killer.kill()));
+    let out = child.wait_with_output()?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
@@ -177,6 +189,11 @@ fn run_ffprobe(path: &Path, args: &[&str]) -> Result<Vec<u8>, VideoError> {
 
 /// Probes `path` with ffprobe.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
+    probe_with(path, None)
+}
+
+/// Like [`probe`]; cancelling `cancel` kills ffprobe.
+pub fn probe_with(path: &Path, cancel: Option<&CancelToken>) -> Result<VideoInfo, VideoError> {
     let input = path.display().to_string();
     if !path.is_file() {
         return Err(VideoError::Unusable {
@@ -193,16 +210,19 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     let stdout = run_ffprobe(
         path,
         &["-print_format", "json", "-show_streams", "-show_format"],
+        cancel,
     )
     .map_err(|e| match e {
         // a demuxer outside the list is refused by ffprobe itself
-        VideoError::Unusable { input, message } => VideoError::Unsupported {
+        VideoError::Unusable { input, message } if message.contains("not on whitelist") => {
+            VideoError::Unsupported {
             input,
             message: format!(
                 "is not a video file reelgpu reads (containers: MP4/MOV, MKV/WebM, MPEG-TS/M2TS/MTS, \
                  MPEG-PS, AVI, FLV, ASF/WMV, MXF, Ogg, raw H.264/HEVC): {message}"
-            ),
-        },
+                ),
+            }
+        }
         other => other,
     })?;
     let parsed: ProbeOutput =

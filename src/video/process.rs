@@ -9,6 +9,8 @@ use std::thread::JoinHandle;
 use ffmpeg_sidecar::child::FfmpegChild;
 use ffmpeg_sidecar::command::FfmpegCommand;
 
+use crate::cancel::{CancelGuard, CancelToken};
+
 /// Lines of ffmpeg's stderr kept for error messages.
 pub(super) const TAIL_LINES: usize = 20;
 
@@ -128,11 +130,61 @@ pub fn input_guard_args() -> Vec<String> {
     ]
 }
 
+/// A way to kill a child from another thread that can never hit another process: a pidfd
+/// on Linux (a signal to a reaped child is refused), else the pid.
+pub struct ChildKiller {
+    #[cfg(target_os = "linux")]
+    pidfd: Option<std::os::fd::OwnedFd>,
+    pid: u32,
+}
+
+impl ChildKiller {
+    pub fn new(pid: u32) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::FromRawFd;
+            // SAFETY: pidfd_open takes a pid and flags; a non-negative result is a new fd we own.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+            let pidfd = (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) });
+            Self { pidfd, pid }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Self { pid }
+        }
+    }
+
+    /// Sends SIGKILL (nothing happens once the child is gone).
+    pub fn kill(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.pidfd {
+            use std::os::fd::AsRawFd;
+            // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                );
+            }
+            return;
+        }
+        // SAFETY: kill(2) with a pid of our own child; at worst it is already gone (ESRCH).
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
 /// A running ffmpeg whose stderr is drained in the background.
 pub struct Ffmpeg {
     child: FfmpegChild,
     stderr: Option<JoinHandle<Vec<String>>>,
     input: String,
+    /// Kills the child when the job's token is cancelled (see [`Self::watch`]).
+    cancel: Option<CancelGuard>,
 }
 
 impl Ffmpeg {
@@ -192,7 +244,17 @@ impl Ffmpeg {
             child,
             stderr,
             input: input.to_string(),
+            cancel: None,
         })
+    }
+
+    /// Kills the child when `token` is cancelled: whatever it is blocked on, the stage
+    /// waiting for it sees it end.
+    pub fn watch(&mut self, token: Option<&CancelToken>) {
+        if let Some(token) = token {
+            let killer = ChildKiller::new(self.child.as_inner().id());
+            self.cancel = Some(token.on_cancel(move || killer.kill()));
+        }
     }
 
     /// The child's stdin (piped), once, with the pipe widened for whole frames.

@@ -7,10 +7,16 @@
 //! - `complete` / `error` are terminal: retried with backoff, and nothing is sent after them
 //!   (a progress POST still in flight is finished first, so it cannot overtake the terminal one).
 //! - With `CALLBACK_SECRET` set, every POST carries `X-Reelgpu-Timestamp` (Unix seconds) and
-//!   `X-Reelgpu-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+//!   `X-Reelgpu-Signature: v2=<hex HMAC-SHA256(secret, "<timestamp>.<url>.<body>")>`: the
+//!   signature binds the exact URL posted to, so a captured body cannot be replayed to
+//!   another job's callback.
 //! - With `CALLBACK_ALLOWED_HOSTS` set (comma-separated; `*.example.com` matches subdomains),
 //!   other hosts are refused; plain `http` is only allowed to loopback, and redirects are never
 //!   followed (no way into the worker's own network).
+//! - In production (RunPod) the worker also refuses callback hosts that are, or resolve to,
+//!   loopback, private, link-local (cloud metadata), shared or otherwise internal addresses,
+//!   checked on the addresses actually connected to (after DNS), unless
+//!   `CALLBACK_ALLOWED_HOSTS` names the host exactly. The local modes may call loopback.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,7 +32,7 @@ use tokio::task::JoinHandle;
 
 /// Header with the Unix time (seconds) the signature covers.
 pub const TIMESTAMP_HEADER: &str = "X-Reelgpu-Timestamp";
-/// Header with `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+/// Header with `v2=<hex HMAC-SHA256(secret, "<timestamp>.<url>.<body>")>`.
 pub const SIGNATURE_HEADER: &str = "X-Reelgpu-Signature";
 
 /// How callbacks are sent, and where they may go.
@@ -40,6 +46,8 @@ pub struct CallbackPolicy {
     /// Attempts of a terminal callback (the first plus retries).
     pub terminal_attempts: u32,
     pub min_interval: Duration,
+    /// Refuse internal addresses (production): see the module doc.
+    pub block_internal: bool,
 }
 
 impl Default for CallbackPolicy {
@@ -47,6 +55,7 @@ impl Default for CallbackPolicy {
         Self {
             secret: None,
             allowed_hosts: None,
+            block_internal: false,
             progress_timeout: Duration::from_secs(3),
             terminal_timeout: Duration::from_secs(10),
             terminal_attempts: 5,
@@ -56,8 +65,9 @@ impl Default for CallbackPolicy {
 }
 
 impl CallbackPolicy {
-    /// `CALLBACK_SECRET` and `CALLBACK_ALLOWED_HOSTS` from the environment.
-    pub fn from_env() -> Self {
+    /// `CALLBACK_SECRET` and `CALLBACK_ALLOWED_HOSTS` from the environment; `production`
+    /// refuses internal addresses.
+    pub fn from_env(production: bool) -> Self {
         let secret = std::env::var("CALLBACK_SECRET")
             .ok()
             .filter(|s| !s.is_empty())
@@ -74,8 +84,22 @@ impl CallbackPolicy {
         Self {
             secret,
             allowed_hosts,
+            block_internal: production,
             ..Self::default()
         }
+    }
+
+    /// Whether `CALLBACK_ALLOWED_HOSTS` names `host` itself (not through a wildcard): the one
+    /// way to allow an internal address in production.
+    fn names_exactly(&self, host: &str) -> bool {
+        self.allowed_hosts
+            .as_ref()
+            .is_some_and(|hosts| hosts.iter().any(|h| h == host))
+    }
+
+    /// Whether a connection to `ip` for `host` is refused.
+    fn refuses(&self, host: &str, ip: std::net::IpAddr) -> bool {
+        self.block_internal && is_internal(ip) && !self.names_exactly(host)
     }
 
     /// Checks a job's `callback_url`: absolute http(s), http only to loopback, and an allowed
@@ -101,6 +125,21 @@ impl CallbackPolicy {
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err("must not carry credentials".into());
         }
+        // an IP written as the host (in any form the URL parser accepts: decimal, octal, hex
+        // IPv4 are normalised to dotted form) is checked here; names when they resolve
+        if let Ok(ip) = host.parse::<std::net::IpAddr>()
+            && self.refuses(&host, ip)
+        {
+            return Err(format!(
+                "points at an internal address ({ip}); name the host in CALLBACK_ALLOWED_HOSTS \
+                 to allow it"
+            ));
+        }
+        if self.block_internal && host == "localhost" && !self.names_exactly(&host) {
+            return Err(
+                "points at localhost; name it in CALLBACK_ALLOWED_HOSTS to allow it".into(),
+            );
+        }
         if let Some(allowed) = &self.allowed_hosts {
             let ok = allowed
                 .iter()
@@ -115,22 +154,103 @@ impl CallbackPolicy {
         Ok(parsed)
     }
 
-    /// The signature headers for `body` at time `ts` (Unix seconds), when a secret is set.
-    pub fn sign(&self, ts: u64, body: &[u8]) -> Option<String> {
+    /// The signature header for `body` POSTed to `url` at time `ts` (Unix seconds), when a
+    /// secret is set.
+    pub fn sign(&self, ts: u64, url: &str, body: &[u8]) -> Option<String> {
         let secret = self.secret.as_ref()?;
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
         mac.update(ts.to_string().as_bytes());
         mac.update(b".");
+        mac.update(url.as_bytes());
+        mac.update(b".");
         mac.update(body);
-        Some(format!("v1={}", hex::encode(mac.finalize().into_bytes())))
+        Some(format!("v2={}", hex::encode(mac.finalize().into_bytes())))
     }
 }
 
-/// A client for callbacks: no redirects, so a callback cannot be bounced elsewhere.
-pub fn http_client() -> reqwest::Client {
+/// Whether `ip` is internal: loopback, private, link-local (cloud metadata at 169.254.169.254
+/// and fd00:ec2::254 included), shared (CGNAT), unspecified, broadcast, multicast, reserved
+/// or documentation ranges, and IPv6 forms of any of those (mapped, compatible, NAT64).
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || a >= 240 // reserved
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) embed an IPv4 address
+            if seg[..6] == [0; 6] || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let o = v6.octets();
+                return is_internal(IpAddr::V4(std::net::Ipv4Addr::new(
+                    o[12], o[13], o[14], o[15],
+                )));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local (fd00:ec2::254 among them)
+                || (seg[0] & 0xffc0) == 0xfe80 // link-local
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || seg[0] == 0x2001 && seg[1] == 0xdb8 // documentation
+        }
+    }
+}
+
+/// Resolves callback hosts and drops the addresses the policy refuses, so a name that points
+/// inside (or is re-pointed there between the check and the connection) is never connected to.
+struct GuardedResolver {
+    policy: Arc<CallbackPolicy>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_ascii_lowercase();
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| !policy.refuses(&host, a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let refused: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+                return Err(format!(
+                    "callback host {host} resolves only to internal addresses ({}); name it in \
+                     CALLBACK_ALLOWED_HOSTS to allow it",
+                    refused.join(", ")
+                )
+                .into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// A client for callbacks: no redirects, so a callback cannot be bounced elsewhere; names are
+/// resolved through the policy's address check.
+pub fn http_client(policy: Arc<CallbackPolicy>) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(3))
+        .dns_resolver(Arc::new(GuardedResolver { policy }))
         .build()
         .expect("HTTP client")
 }
@@ -327,11 +447,12 @@ async fn post(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    let signature = policy.sign(ts, url.as_str(), &bytes);
     let mut req = client
         .post(url)
         .timeout(timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json");
-    if let Some(sig) = policy.sign(ts, &bytes) {
+    if let Some(sig) = signature {
         req = req
             .header(TIMESTAMP_HEADER, ts.to_string())
             .header(SIGNATURE_HEADER, sig);
@@ -392,17 +513,104 @@ mod tests {
     }
 
     #[test]
-    fn signature_is_hmac_sha256_of_timestamp_and_body() {
+    fn signature_is_hmac_sha256_of_timestamp_url_and_body() {
         let p = CallbackPolicy {
             secret: Some(b"key".to_vec()),
             ..CallbackPolicy::default()
         };
-        // Expected value from Python: hmac.new(b"key", b'1700000000.{"progress":5}',
+        let url = "https://app.example.com/api/jobs/1/do/progress";
+        // Expected value from Python: hmac.new(b"key",
+        // b'1700000000.https://app.example.com/api/jobs/1/do/progress.{"progress":5}',
         // hashlib.sha256).hexdigest()
         assert_eq!(
-            p.sign(1_700_000_000, br#"{"progress":5}"#).unwrap(),
-            "v1=96f94202203529c48bf44660cdb98f09466c3398d7796ea28a95ebb212aabd45"
+            p.sign(1_700_000_000, url, br#"{"progress":5}"#).unwrap(),
+            "v2=e35eb077c67140dba454c7ab14af3c3bcf476ec2c8d2b1632a57611cd198284e"
         );
-        assert!(CallbackPolicy::default().sign(1, b"x").is_none());
+        // the same body for another job's URL signs differently: no replay across jobs
+        assert_ne!(
+            p.sign(1_700_000_000, url, br#"{"progress":5}"#),
+            p.sign(
+                1_700_000_000,
+                "https://app.example.com/api/jobs/2/do/progress",
+                br#"{"progress":5}"#
+            )
+        );
+        assert!(CallbackPolicy::default().sign(1, url, b"x").is_none());
+    }
+
+    #[test]
+    fn production_refuses_internal_callback_addresses_unless_named() {
+        let prod = CallbackPolicy {
+            block_internal: true,
+            ..CallbackPolicy::default()
+        };
+        for url in [
+            "https://127.0.0.1/cb",
+            "http://127.0.0.1:8080/cb",
+            "https://2130706433/cb", // decimal 127.0.0.1
+            "https://0177.0.0.1/cb", // octal
+            "https://0x7f.1/cb",     // hex, short form
+            "https://10.1.2.3/cb",
+            "https://172.16.0.1/cb",
+            "https://192.168.1.1/cb",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/cb",
+            "https://0.0.0.0/cb",
+            "https://[::1]/cb",
+            "https://[::ffff:127.0.0.1]/cb",
+            "https://[::ffff:a9fe:a9fe]/cb", // mapped 169.254.169.254
+            "https://[fd00:ec2::254]/cb",
+            "https://[fe80::1]/cb",
+            "https://localhost/cb",
+        ] {
+            let err = prod.check(url).expect_err(url);
+            assert!(err.contains("CALLBACK_ALLOWED_HOSTS"), "{url}: {err}");
+        }
+        assert!(prod.check("https://app.example.com/api/jobs/1/do").is_ok());
+        assert!(prod.check("https://8.8.8.8/cb").is_ok());
+        // named exactly, an internal host is allowed; a wildcard does not do it
+        let named = CallbackPolicy {
+            block_internal: true,
+            allowed_hosts: Some(vec!["127.0.0.1".into(), "*.internal".into()]),
+            ..CallbackPolicy::default()
+        };
+        assert!(named.check("http://127.0.0.1:9000/cb").is_ok());
+        assert!(named.refuses("db.internal", "10.0.0.7".parse().unwrap()));
+        assert!(!named.refuses("127.0.0.1", "127.0.0.1".parse().unwrap()));
+        // the local modes still call loopback
+        assert!(
+            CallbackPolicy::default()
+                .check("http://127.0.0.1:8080/cb")
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_inside_is_never_connected_to() {
+        let prod = Arc::new(CallbackPolicy {
+            block_internal: true,
+            ..CallbackPolicy::default()
+        });
+        // a listener that would answer, on loopback, reached through a name
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_secs(2), listener.accept())
+                .await
+                .is_ok()
+        });
+        let client = http_client(prod.clone());
+        let err = client
+            .post(format!("http://localhost:{port}/cb"))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .expect_err("refused");
+        let chain = format!("{err:?}");
+        assert!(chain.contains("internal addresses"), "{chain}");
+        assert!(
+            !accepted.await.unwrap(),
+            "a connection reached the listener"
+        );
     }
 }

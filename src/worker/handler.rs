@@ -2,17 +2,37 @@
 //! export (progress 10–90) → 95 → upload to `output/<job_id>/video.mp4` → `complete`. On any
 //! failure: an `error` callback with `should_retry`, a failed result, no output object, and the
 //! input untouched. The job's files live in a temporary folder removed on every path.
+//!
+//! Every job ends: one [`CancelToken`] reaches the storage transfers, the probe and every
+//! ffmpeg child, and is cancelled by the job's deadline (`REELGPU_JOB_TIMEOUT_S`) or by the
+//! worker's shutdown. A stage that still does not let go within [`LET_GO`] of a cancel is left
+//! behind and the job is reported failed all the same.
+//!
+//! Failure kinds and `should_retry` ([`JobFailure::kind`]):
+//!
+//! | kind | when | should_retry |
+//! |---|---|---|
+//! | `InvalidInput` | the job breaks the contract (names the field) | false |
+//! | `InputNotFound` | `input_video_key` is not in the bucket | false |
+//! | `VideoError` | not a readable video, damaged, unsupported container or codec, too large | false |
+//! | `VideoError` | ffmpeg itself failed or was killed (not the input's fault) | true |
+//! | `StorageError` | storage unreachable, failing or the object changed mid-download | true |
+//! | `StorageError` | storage misconfigured | false |
+//! | `GpuError` | GPU errors, a lost device (then also `stopPod`) | true |
+//! | `JobTimeout` | past `REELGPU_JOB_TIMEOUT_S` | false |
+//! | `Cancelled` | the worker shut down mid-job (SIGTERM past its grace) | true |
+//! | `InternalError` | a bug (a panicking job) | true |
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use super::callbacks::{CallbackPolicy, Callbacks, ProgressHandle, Terminal};
 use super::input::JobInput;
+use crate::cancel::{CancelReason, CancelToken};
 use crate::export::{self, DecoderChoice, ExportError, ExportRequest, ExportSummary};
 use crate::gpu::{GpuContext, GpuError, GpuStartup};
 use crate::job::Limits;
@@ -23,7 +43,7 @@ use crate::video::encode::EncoderKind;
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobFailure {
     /// `InvalidInput`, `InputNotFound`, `VideoError`, `StorageError`, `GpuError`,
-    /// `Cancelled` or `InternalError`.
+    /// `JobTimeout`, `Cancelled` or `InternalError` (see the module's table).
     pub kind: &'static str,
     pub message: String,
     pub should_retry: bool,
@@ -61,13 +81,19 @@ impl JobFailure {
         }
     }
 
+    /// The failure for a job stopped by its token.
+    pub fn cancelled(reason: CancelReason) -> Self {
+        Self::export(ExportError::Cancelled(reason))
+    }
+
     /// The failure for an export error (kind, retry, device loss).
     pub fn export(e: ExportError) -> Self {
         let retry = e.should_retry();
         let kind = match &e {
             ExportError::Job(_) | ExportError::JobFile { .. } => "InvalidInput",
             ExportError::Gpu(_) => "GpuError",
-            ExportError::Cancelled => "Cancelled",
+            ExportError::Cancelled(CancelReason::Deadline(_)) => "JobTimeout",
+            ExportError::Cancelled(_) => "Cancelled",
             _ => "VideoError",
         };
         let mut f = Self::new(kind, e.to_string(), retry);
@@ -98,12 +124,14 @@ pub struct Worker {
     pub http: reqwest::Client,
     /// Parent of each job's temporary folder.
     pub work_dir: PathBuf,
+    /// How long one job may run before it is stopped (`REELGPU_JOB_TIMEOUT_S`).
+    pub job_timeout: Duration,
 }
 
 impl Worker {
-    /// Runs one job's `input`; setting `cancel` stops the export (the job then fails with
-    /// `should_retry: true`).
-    pub async fn run_job(&self, input: &Value, cancel: Arc<AtomicBool>) -> JobOutcome {
+    /// Runs one job's `input`. Cancelling `cancel` stops it wherever it is (the job then
+    /// fails, `Cancelled`); so does its deadline (`JobTimeout`).
+    pub async fn run_job(&self, input: &Value, cancel: CancelToken) -> JobOutcome {
         // The callback URL is checked first so that even a bad job is reported to it.
         let callbacks = match input.get("callback_url") {
             None | Some(Value::Null) => Ok(Callbacks::disabled()),
@@ -119,7 +147,17 @@ impl Worker {
             Err(failure) => return failed(failure, None),
         };
         let progress = callbacks.progress();
-        match self.run_checked(input, &progress, cancel).await {
+        let deadline = {
+            let (token, limit) = (cancel.clone(), self.job_timeout);
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                tracing::warn!("the job ran past its deadline ({limit:?}): stopping it");
+                token.cancel(CancelReason::Deadline(limit));
+            })
+        };
+        let result = self.run_checked(input, &progress, &cancel).await;
+        deadline.abort();
+        match result {
             Ok((key, summary)) => {
                 let task = callbacks.finish(Terminal::Complete {
                     output_video_key: key.clone(),
@@ -145,7 +183,7 @@ impl Worker {
         &self,
         input: &Value,
         progress: &ProgressHandle,
-        cancel: Arc<AtomicBool>,
+        cancel: &CancelToken,
     ) -> Result<(String, ExportSummary), JobFailure> {
         let job =
             JobInput::parse(input, &self.limits).map_err(|e| JobFailure::invalid(e.to_string()))?;
@@ -159,10 +197,8 @@ impl Worker {
 
         progress.set(5, "Downloading video...");
         let t = Instant::now();
-        let bytes = self
-            .storage
-            .download(&job.input_video_key, &source)
-            .await
+        let bytes = until_cancelled(cancel, self.storage.download(&job.input_video_key, &source))
+            .await?
             .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
         tracing::info!(key = %job.input_video_key, bytes, secs = t.elapsed().as_secs_f64(), "downloaded");
 
@@ -173,10 +209,11 @@ impl Worker {
             output: output.clone(),
             limits: self.limits,
             decoder: self.decoder,
+            cancel: cancel.clone(),
         };
         let (gpu, encoder, p) = (self.gpu.clone(), self.encoder, progress.clone());
         let span = tracing::Span::current();
-        let summary = tokio::task::spawn_blocking(move || {
+        let export = tokio::task::spawn_blocking(move || {
             let _span = span.enter();
             let prepared = export::prepare(&req)?;
             let mut last = 10;
@@ -187,24 +224,68 @@ impl Worker {
                     last = percent;
                     p.set(percent, "Processing video...");
                 }
-                !cancel.load(Ordering::Relaxed)
+                true
             })
-        })
-        .await
-        .map_err(|e| JobFailure::new("InternalError", format!("export task: {e}"), true))?
-        .map_err(JobFailure::export)?;
+        });
+        // a cancelled export kills its children and ends at once; one that does not let go
+        // is left behind rather than keeping the job from ending
+        let summary = tokio::select! {
+            done = export => done
+                .map_err(|e| JobFailure::new("InternalError", format!("export task: {e}"), true))?
+                .map_err(JobFailure::export)?,
+            reason = cancelled_for(cancel, LET_GO) => {
+                tracing::error!("the export did not stop within {LET_GO:?} of being cancelled");
+                return Err(JobFailure::cancelled(reason));
+            }
+        };
 
         progress.set(95, "Uploading result...");
         let key = job.output_key();
         let t = Instant::now();
-        self.storage
-            .upload(&output, &key, VIDEO_CONTENT_TYPE)
-            .await
-            .map_err(|e| JobFailure::storage(e, "output"))?;
+        until_cancelled(
+            cancel,
+            self.storage.upload(&output, &key, VIDEO_CONTENT_TYPE),
+        )
+        .await?
+        .map_err(|e| JobFailure::storage(e, "output"))?;
         tracing::info!(%key, secs = t.elapsed().as_secs_f64(), "uploaded");
         drop(dir);
         Ok((key, summary))
     }
+}
+
+/// How long a cancelled export may take to stop before the job is reported without it.
+pub const LET_GO: Duration = Duration::from_secs(10);
+
+/// The job's deadline: `REELGPU_JOB_TIMEOUT_S` (default one hour).
+pub fn job_timeout_from_env() -> Duration {
+    let secs = std::env::var("REELGPU_JOB_TIMEOUT_S")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(3600);
+    Duration::from_secs(secs)
+}
+
+/// Runs `work` unless `cancel` fires first (the transfer is then dropped mid-way: its
+/// requests end, and a multipart upload is aborted).
+async fn until_cancelled<T>(
+    cancel: &CancelToken,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, JobFailure> {
+    tokio::select! {
+        done = work => Ok(done),
+        _ = cancel.cancelled() => Err(JobFailure::cancelled(
+            cancel.reason().unwrap_or(CancelReason::Requested),
+        )),
+    }
+}
+
+/// Resolves `grace` after `cancel` fires, with its reason.
+async fn cancelled_for(cancel: &CancelToken, grace: Duration) -> CancelReason {
+    cancel.cancelled().await;
+    tokio::time::sleep(grace).await;
+    cancel.reason().unwrap_or(CancelReason::Requested)
 }
 
 fn success(key: &str, s: &ExportSummary) -> Value {

@@ -32,8 +32,15 @@ pub fn work_dir() -> PathBuf {
 }
 
 /// Builds the worker from a passed self-check and the environment (`REELGPU_MAX_DIMENSION`,
-/// `CALLBACK_SECRET`, `CALLBACK_ALLOWED_HOSTS`).
-pub fn build(checked: selfcheck::Checked, limits: Limits, work_dir: PathBuf) -> Arc<Worker> {
+/// `CALLBACK_SECRET`, `CALLBACK_ALLOWED_HOSTS`). In `production` (RunPod) callbacks never go
+/// to internal addresses unless named in `CALLBACK_ALLOWED_HOSTS`.
+pub fn build(
+    checked: selfcheck::Checked,
+    limits: Limits,
+    work_dir: PathBuf,
+    production: bool,
+) -> Arc<Worker> {
+    let policy = Arc::new(callbacks::CallbackPolicy::from_env(production));
     Arc::new(Worker {
         storage: Arc::from(checked.storage),
         gpu: checked.gpu,
@@ -45,8 +52,9 @@ pub fn build(checked: selfcheck::Checked, limits: Limits, work_dir: PathBuf) -> 
             DecoderChoice::Software
         },
         limits,
-        callback_policy: Arc::new(callbacks::CallbackPolicy::from_env()),
-        http: callbacks::http_client(),
+        http: callbacks::http_client(policy.clone()),
+        callback_policy: policy,
         work_dir,
+        job_timeout: handler::job_timeout_from_env(),
     })
 }

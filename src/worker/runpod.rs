@@ -7,10 +7,11 @@
 //! failed take backs off instead of hammering the API, the heartbeat cannot be starved by the
 //! export (which runs on a blocking thread), and no progress is posted after a result.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::handler::LET_GO;
+use crate::cancel::{CancelReason, CancelToken};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -50,14 +51,26 @@ pub enum RunpodError {
 impl RunpodEnv {
     /// `None` when `RUNPOD_WEBHOOK_GET_JOB` is unset (not running under RunPod).
     pub fn from_env() -> Option<Result<Self, RunpodError>> {
-        let take = std::env::var("RUNPOD_WEBHOOK_GET_JOB")
-            .ok()
-            .filter(|v| !v.is_empty())?;
-        Some(Self::build(take))
+        Self::from_lookup(|n| std::env::var(n).ok())
     }
 
-    fn build(take: String) -> Result<Self, RunpodError> {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    /// Like [`Self::from_env`], from these variables only (tests run the loop in-process).
+    pub fn from_vars(vars: &[(&str, String)]) -> Option<Result<Self, RunpodError>> {
+        Self::from_lookup(|n| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Result<Self, RunpodError>> {
+        let var = |n: &str| lookup(n).filter(|v| !v.is_empty());
+        let take = var("RUNPOD_WEBHOOK_GET_JOB")?;
+        Some(Self::build(take, var))
+    }
+
+    fn build(take: String, var: impl Fn(&str) -> Option<String>) -> Result<Self, RunpodError> {
         let pod_id = var("RUNPOD_POD_ID").unwrap_or_else(|| "local".into());
         let done = var("RUNPOD_WEBHOOK_POST_OUTPUT")
             .ok_or(RunpodError::Missing("RUNPOD_WEBHOOK_POST_OUTPUT"))?;
@@ -342,7 +355,7 @@ async fn run_one(
 ) -> (Option<tokio::task::JoinHandle<()>>, bool) {
     tracing::info!("job taken");
     *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = CancelToken::new();
     let input = job["input"].clone();
     let (w, c) = (worker.clone(), cancel.clone());
     let mut task = tokio::spawn(
@@ -350,14 +363,23 @@ async fn run_one(
     );
     let outcome = tokio::select! {
         o = &mut task => o,
-        _ = stop.wait_for(|s| *s) => {
+        _ = async { stop.wait_for(|s| *s).await.map(|_| ()) } => {
             tracing::warn!("stop requested: finishing the running job (grace {:?})", env.stop_grace);
             match tokio::time::timeout(env.stop_grace, &mut task).await {
                 Ok(o) => o,
                 Err(_) => {
                     tracing::warn!("grace period over: cancelling the job");
-                    cancel.store(true, Ordering::Relaxed);
-                    task.await
+                    cancel.cancel(CancelReason::Shutdown);
+                    // the job lets go at once (its children are killed, its transfers
+                    // dropped); should it not, its result is posted without it
+                    match tokio::time::timeout(LET_GO + Duration::from_secs(2), &mut task).await {
+                        Ok(o) => o,
+                        Err(_) => {
+                            tracing::error!("the cancelled job did not end; reporting it failed");
+                            task.abort();
+                            Ok(abandoned(CancelReason::Shutdown))
+                        }
+                    }
                 }
             }
         }
@@ -382,6 +404,16 @@ async fn run_one(
     post_result(client, env, id, &body).await;
     *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
     (callbacks, device_lost)
+}
+
+/// The outcome of a job that was given up on.
+fn abandoned(reason: CancelReason) -> super::JobOutcome {
+    let failure = super::JobFailure::cancelled(reason);
+    super::JobOutcome {
+        output: json!({"status": "error", "error": failure.to_string()}),
+        failure: Some(failure),
+        callbacks: None,
+    }
 }
 
 /// The body of a job's result POST, and whether the pod should be recycled: `{"output"}` on

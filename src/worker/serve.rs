@@ -4,9 +4,9 @@
 //! When a request carries `webhook`, the final status is also POSTed there.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use crate::cancel::CancelToken;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -85,16 +85,15 @@ pub async fn serve(
     // router (and with it every sender) is gone.
     let jobs = api.jobs.clone();
     let runner = tokio::spawn(async move {
-        let http = super::callbacks::http_client();
+        // the local API: webhooks may go to loopback
+        let http = super::callbacks::http_client(Default::default());
         while let Some(job) = rx.recv().await {
             set(
                 &jobs,
                 &job.id,
                 json!({"id": job.id, "status": "IN_PROGRESS"}),
             );
-            let outcome = worker
-                .run_job(&job.input, Arc::new(AtomicBool::new(false)))
-                .await;
+            let outcome = worker.run_job(&job.input, CancelToken::new()).await;
             let status = match &outcome.failure {
                 None => json!({"id": job.id, "status": "COMPLETED", "output": outcome.output}),
                 Some(f) => {

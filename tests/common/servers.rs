@@ -271,6 +271,8 @@ impl Runpod {
             ("RUNPOD_POD_ID", "pod-1".into()),
             ("RUNPOD_AI_API_KEY", "test-key".into()),
             ("RUNPOD_PING_INTERVAL", "200".into()),
+            // production refuses internal callback hosts: the tests' receivers are on loopback
+            ("CALLBACK_ALLOWED_HOSTS", "127.0.0.1".into()),
         ]
     }
 }
