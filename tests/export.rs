@@ -384,3 +384,30 @@ fn encoder_dying_mid_export_leaves_nothing_behind() {
     assert!(!out.exists());
     no_leftovers(&out);
 }
+
+#[test]
+fn an_encoder_failing_at_the_end_leaves_no_partial_file() {
+    // an ffmpeg whose encoder run does all its work and then reports failure
+    let wrapper = tmp("failing-at-end-ffmpeg.sh");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\ncase \"$*\" in *\"-i pipe:0\"*) ffmpeg \"$@\"; echo 'simulated trailer failure' >&2; exit 1;; esac\nexec ffmpeg \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let src = cfr_clip();
+    let out = tmp("failing_at_end.mp4");
+    let o = export_command(&json!({"type": "overlay", "params": {}}), &src, &out, &[])
+        .env("REELGPU_FFMPEG", &wrapper)
+        .env("REELGPU_FFPROBE", "ffprobe")
+        .output()
+        .unwrap();
+    let err = failure(&o);
+    assert!(err.contains("simulated trailer failure"), "{err}");
+    assert!(!out.exists());
+    no_leftovers(&out);
+}

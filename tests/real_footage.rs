@@ -528,3 +528,25 @@ fn a_tracked_player_with_ten_thousand_regions_exports() {
     assert_eq!(s["frames"], 75);
     assert_eq!(s["gpu_frames"], 75);
 }
+
+/// A 5 s clip keeps its last frame's duration at 1080p as at 720p: the encoder's input
+/// carries its frame rate (ffmpeg cannot guess it from two 3 MB frames), so the MP4's video
+/// stream lasts 5.000 s, not 4.967.
+#[test]
+fn the_last_frame_keeps_its_duration_at_1080p_and_720p() {
+    for (w, h) in [(1920, 1080), (1280, 720)] {
+        let src = clip_in(
+            "real_footage",
+            &format!("five_{h}.mp4"),
+            reelgpu::testing::clips::testsrc_args(w, h, 30, 5.0, true),
+        );
+        let out = tmp(&format!("five_{h}.out.mp4"));
+        let s = summary(&export(&plain_job(), &src, &out, &[]));
+        assert_eq!(s["frames"], 150);
+        let video = stream_duration(&out, "v:0").unwrap();
+        assert!((video - 5.0).abs() < 1e-3, "{h}p video lasts {video} s");
+        assert!((s["duration_s"].as_f64().unwrap() - 5.0).abs() < 1e-3);
+        let audio = stream_duration(&out, "a:0").unwrap();
+        assert!((audio - 5.0).abs() < 0.05, "{h}p audio lasts {audio} s");
+    }
+}

@@ -439,6 +439,31 @@ mod tests {
     }
 
     #[test]
+    fn unknown_codecs_and_foreign_formats_are_unsupported() {
+        let no_codec = r#"{"streams":[{"codec_type":"video","width":64,"height":64}]}"#;
+        assert!(matches!(
+            parse(no_codec),
+            Err(VideoError::Unsupported { .. })
+        ));
+        let hls = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":64,
+            "height":64}],"format":{"format_name":"hls"}}"#;
+        let err = parse(hls).unwrap_err();
+        assert!(matches!(err, VideoError::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("hls"), "{err}");
+        let ts = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":64,
+            "height":64,"index":3}],"format":{"format_name":"mpegts","start_time":"601.39"}}"#;
+        let info = parse(ts).unwrap();
+        assert_eq!((info.stream_index, info.start_time_s), (3, Some(601.39)));
+        assert_eq!(info.raw_stream_rate(), None);
+        let raw = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":64,
+            "height":64,"avg_frame_rate":"25/1"}],"format":{"format_name":"h264"}}"#;
+        assert_eq!(
+            parse(raw).unwrap().raw_stream_rate(),
+            Some(Rational { num: 25, den: 1 })
+        );
+    }
+
+    #[test]
     fn rationals() {
         assert_eq!(
             Rational::parse("30000/1001"),
