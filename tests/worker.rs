@@ -1091,3 +1091,32 @@ async fn a_lost_gpu_mid_export_asks_runpod_to_stop_the_pod() {
     assert_eq!(calls.last().unwrap().body["should_retry"], true);
     assert!(keys(&s3, "output/").await.is_empty());
 }
+
+/// An object replaced while its ranges are being downloaded fails the download (every ranged
+/// GET carries `If-Match` with the ETag the download started from) instead of mixing two
+/// versions into one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_replaced_mid_download_fails_instead_of_mixing() {
+    let moto = Moto::start();
+    create_bucket(&moto.endpoint).await;
+    let s3 = S3Storage::new(settings(&moto.endpoint)).unwrap();
+    let size = (20 * MIB) as usize;
+    let first = tmp("v1.bin");
+    std::fs::write(&first, vec![1u8; size]).unwrap();
+    s3.upload(&first, "input/changing.mp4", "video/mp4")
+        .await
+        .unwrap();
+    let proxy =
+        servers::replacing_proxy(&moto.endpoint, "/reels/input/changing.mp4", vec![2u8; size])
+            .await;
+    let through = S3Storage::new(settings(&proxy)).unwrap();
+    let dest = tmp("changing.bin");
+    let err = through
+        .download("input/changing.mp4", &dest)
+        .await
+        .expect_err("the object changed mid-download");
+    assert!(err.to_string().contains("replaced"), "{err}");
+    // the new version downloads whole
+    through.download("input/changing.mp4", &dest).await.unwrap();
+    assert!(std::fs::read(&dest).unwrap().iter().all(|&b| b == 2));
+}

@@ -326,6 +326,64 @@ pub async fn faulty_proxy(upstream: &str, fail: Vec<String>) -> String {
     format!("http://{addr}")
 }
 
+/// A loopback HTTP proxy in front of the S3 server `upstream` that, just before forwarding the
+/// first ranged GET of `path` (`/<bucket>/<key>`), replaces that object with `replacement`
+/// (a plain PUT, as another uploader would): a download then sees the object change under it.
+pub async fn replacing_proxy(upstream: &str, path: &str, replacement: Vec<u8>) -> String {
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let done = Arc::new(tokio::sync::Mutex::new(Some(replacement)));
+    let path = path.to_string();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (upstream, done, path) = (upstream.clone(), done.clone(), path.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).to_string();
+                let line = text.lines().next().unwrap_or_default().to_string();
+                let ranged = text.to_ascii_lowercase().contains("\r\nrange: bytes=");
+                if line.starts_with("GET ") && line.contains(&path) && ranged {
+                    // hold the lock while replacing, so every ranged GET waits for it
+                    let mut pending = done.lock().await;
+                    if let Some(data) = pending.take() {
+                        let put = reqwest::Client::new()
+                            .put(format!("http://{upstream}{path}"))
+                            .body(data)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(put.status().is_success(), "replace: {}", put.status());
+                    }
+                }
+                let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let mut rewritten: Vec<String> = text
+                    .trim_end()
+                    .lines()
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                    .map(String::from)
+                    .collect();
+                rewritten.push("Connection: close".into());
+                let head = format!("{}\r\n\r\n", rewritten.join("\r\n"));
+                if server.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 /// A child process killed and reaped on drop.
 pub struct Proc(pub Child);
 
