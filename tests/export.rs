@@ -411,3 +411,39 @@ fn an_encoder_failing_at_the_end_leaves_no_partial_file() {
     assert!(!out.exists());
     no_leftovers(&out);
 }
+
+#[test]
+fn a_typo_in_a_field_is_an_error_and_unknown_fields_are_reported_as_ignored() {
+    let src = cfr_clip();
+    let out = tmp("typo.mp4");
+    // one letter off: without the check this exported the source unchanged
+    let job = json!({"type": "overlay", "params": {"highlight_region": [
+        {"start_frame": 0, "end_frame": 9, "x": 100, "y": 90, "radius_x": 40, "radius_y": 60}]}});
+    let err = failure(&export(&job, &src, &out, &[]));
+    assert!(
+        err.contains("params.highlight_region is not a field; did you mean highlight_regions?"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("params.highlight_region ").count(),
+        1,
+        "the field is named once: {err}"
+    );
+    assert!(!out.exists());
+    // fields the web app adds are exported around, and listed
+    let job = json!({"type": "overlay", "params": {"app_build": 812, "highlight_regions": [
+        {"start_frame": 0, "end_frame": 9, "x": 100, "y": 90, "radius_x": 40, "radius_y": 60,
+         "player": "#7"}]}});
+    let out = export(&job, &src, &tmp("extra_fields.mp4"), &[]);
+    let s = summary(&out);
+    assert_eq!(
+        s["ignored_fields"],
+        json!(["params.app_build", "params.highlight_regions[0].player"])
+    );
+    assert_eq!(s["gpu_frames"], 10);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("ignoring fields the job contract does not know: params.app_build"),
+        "{log}"
+    );
+}

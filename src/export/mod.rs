@@ -113,6 +113,8 @@ pub struct ExportSummary {
     /// Decode errors ffmpeg reported (only with `tolerate_decode_errors`: else the first one
     /// fails the export).
     pub decode_errors: u64,
+    /// Job fields the contract does not know, ignored (dotted paths).
+    pub ignored_fields: Vec<String>,
     pub width: u32,
     pub height: u32,
     pub duration_s: f64,
@@ -194,6 +196,12 @@ pub fn run(
         encoder = encoder.name(),
         "export codecs"
     );
+    if !req.job.ignored_fields.is_empty() {
+        tracing::warn!(
+            "ignoring fields the job contract does not know: {}",
+            req.job.ignored_fields.join(", ")
+        );
+    }
     let output_size = match &req.job.params {
         JobParams::Overlay(p) if p.crop_keyframes.as_ref().is_some_and(|k| !k.is_empty()) => {
             Some((p.output_width as u32, p.output_height as u32))
@@ -283,6 +291,7 @@ pub fn run(
         gpu_frames: stats.gpu_frames,
         spliced_frames: stats.spliced_frames,
         decode_errors: stats.decode_errors,
+        ignored_fields: req.job.ignored_fields.clone(),
         width: output_format.width,
         height: output_format.height,
         duration_s: stats.duration_s,

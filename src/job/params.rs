@@ -140,6 +140,8 @@ pub struct JobSpec {
     /// `params.tolerate_decode_errors`: a source that decodes with errors is exported
     /// anyway (the errors are counted in the result) instead of failing the job.
     pub tolerate_decode_errors: bool,
+    /// Fields the contract does not know (dotted paths), accepted and ignored.
+    pub ignored_fields: Vec<String>,
 }
 
 impl JobSpec {
@@ -177,6 +179,8 @@ impl JobSpec {
             Some(_) => return Err(ParamError::new("params", "must be an object")),
         };
         let raw = params;
+        // typos of known fields first: they explain what the typed parse would miss
+        let ignored_fields = super::fields::check(kind, params, Some((map, prefix)))?;
         let params = match kind {
             "overlay" => {
                 let p: OverlayParams = parse(params)?;
@@ -215,6 +219,7 @@ impl JobSpec {
         Ok(JobSpec {
             params,
             tolerate_decode_errors,
+            ignored_fields,
         })
     }
 

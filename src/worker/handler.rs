@@ -295,6 +295,7 @@ fn success(key: &str, s: &ExportSummary) -> Value {
         "type": s.kind,
         "frames": s.frames,
         "decode_errors": s.decode_errors,
+        "ignored_fields": s.ignored_fields,
         "width": s.width,
         "height": s.height,
         "duration_s": s.duration_s,

@@ -1,0 +1,296 @@
+//! Which fields a job may hold, and what to do with the others. The web app adds fields of its
+//! own over time, so a field the contract does not know is accepted and reported as ignored —
+//! unless it is a near miss of one it does know (`highlight_region` for `highlight_regions`),
+//! which is a typo that would otherwise silently export the wrong thing: that is an error
+//! naming both. The web app's v2 params (contract Part 2) are recognised and refused by name
+//! until they are built, rather than ignored.
+
+use serde_json::{Map, Value};
+
+use super::params::ParamError;
+
+/// The job envelope's own fields (contract §1; `id`/`input` of a RunPod envelope are handled
+/// before this).
+pub const INPUT_FIELDS: &[&str] = &[
+    "job_id",
+    "type",
+    "input_video_key",
+    "params",
+    "callback_url",
+];
+/// Fields every export type's params may hold.
+const COMMON_PARAMS: &[&str] = &["tolerate_decode_errors"];
+pub const OVERLAY_PARAMS: &[&str] = &[
+    "highlight_regions",
+    "effect_type",
+    "crop_keyframes",
+    "output_width",
+    "output_height",
+];
+pub const REGION_FIELDS: &[&str] = &[
+    "start_frame",
+    "end_frame",
+    "x",
+    "y",
+    "radius_x",
+    "radius_y",
+    "opacity",
+];
+pub const CROP_KEYFRAME_FIELDS: &[&str] = &["frame", "x", "y", "width", "height"];
+pub const FRAMING_PARAMS: &[&str] = &[
+    "crop_keyframes",
+    "output_width",
+    "output_height",
+    "start_frame",
+    "end_frame",
+];
+pub const ANNOTATE_PARAMS: &[&str] = &["clips"];
+pub const CLIP_FIELDS: &[&str] = &["start_time", "end_time", "name", "notes", "rating"];
+
+/// Markers of the web app's v2 params (contract §9, §10): where they appear, and which part of
+/// the contract they belong to.
+const V2_PARAMS: &[(&str, &str)] = &[
+    ("overlay_settings", "§9 overlay v2"),
+    ("text_layers", "§9 overlay v2"),
+    ("clips_data", "§10 framing v2"),
+];
+const V2_REGION_FIELDS: &[(&str, &str)] = &[
+    ("keyframes", "§9 overlay v2"),
+    ("start_time", "§9 overlay v2"),
+];
+
+/// Checks a job's fields against the contract: a near miss of a known field is an error;
+/// other unknown fields are returned (dotted paths) as ignored.
+pub fn check(
+    kind: &str,
+    params: &Value,
+    envelope: Option<(&Map<String, Value>, &str)>,
+) -> Result<Vec<String>, ParamError> {
+    let mut ignored = Vec::new();
+    if let Some((map, prefix)) = envelope {
+        unknown(
+            map,
+            INPUT_FIELDS,
+            prefix.trim_end_matches('.'),
+            &mut ignored,
+        )?;
+    }
+    let Some(params) = params.as_object() else {
+        return Ok(ignored);
+    };
+    for (field, part) in V2_PARAMS {
+        if params.contains_key(*field) {
+            return Err(v2(format!("params.{field}"), part));
+        }
+    }
+    let known = |own: &[&'static str]| -> Vec<&'static str> {
+        own.iter().chain(COMMON_PARAMS).copied().collect()
+    };
+    match kind {
+        "overlay" => {
+            unknown(params, &known(OVERLAY_PARAMS), "params", &mut ignored)?;
+            for (i, region) in objects(params.get("highlight_regions")) {
+                let path = format!("params.highlight_regions[{i}]");
+                for (field, part) in V2_REGION_FIELDS {
+                    if region.contains_key(*field) {
+                        return Err(v2(format!("{path}.{field}"), part));
+                    }
+                }
+                unknown(region, REGION_FIELDS, &path, &mut ignored)?;
+            }
+            keyframes(params, &mut ignored)?;
+        }
+        "framing" => {
+            unknown(params, &known(FRAMING_PARAMS), "params", &mut ignored)?;
+            keyframes(params, &mut ignored)?;
+        }
+        "annotate" => {
+            unknown(params, &known(ANNOTATE_PARAMS), "params", &mut ignored)?;
+            for (i, clip) in objects(params.get("clips")) {
+                unknown(
+                    clip,
+                    CLIP_FIELDS,
+                    &format!("params.clips[{i}]"),
+                    &mut ignored,
+                )?;
+            }
+        }
+        _ => {}
+    }
+    Ok(ignored)
+}
+
+fn keyframes(params: &Map<String, Value>, ignored: &mut Vec<String>) -> Result<(), ParamError> {
+    for (i, k) in objects(params.get("crop_keyframes")) {
+        let path = format!("params.crop_keyframes[{i}]");
+        unknown(k, CROP_KEYFRAME_FIELDS, &path, ignored)?;
+    }
+    Ok(())
+}
+
+fn v2(field: String, part: &str) -> ParamError {
+    ParamError::new(
+        field,
+        format!(
+            "belongs to the web app's {part} params, which this version of reelgpu does not \
+             export yet"
+        ),
+    )
+}
+
+/// The objects of a list (others are left to the typed parser to report).
+fn objects(list: Option<&Value>) -> impl Iterator<Item = (usize, &Map<String, Value>)> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| v.as_object().map(|o| (i, o)))
+}
+
+/// Fields of `map` not in `known`: an error for a near miss, else recorded as ignored.
+fn unknown(
+    map: &Map<String, Value>,
+    known: &[&str],
+    path: &str,
+    ignored: &mut Vec<String>,
+) -> Result<(), ParamError> {
+    for name in map.keys() {
+        if known.contains(&name.as_str()) {
+            continue;
+        }
+        let field = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        if let Some(meant) = near_miss(name, known) {
+            return Err(ParamError::new(
+                field,
+                format!("is not a field; did you mean {meant}?"),
+            ));
+        }
+        ignored.push(field);
+    }
+    Ok(())
+}
+
+/// The known field `name` is most likely a typo of: within 1 edit for short names, 2 for
+/// longer ones, ignoring case and `_`/`-` differences (`radiusX` for `radius_x`).
+pub fn near_miss<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let n = squash(name);
+    known
+        .iter()
+        .map(|k| {
+            let d = edit_distance(&n, &squash(k)).min(edit_distance(name, k));
+            (d, *k)
+        })
+        .filter(|(d, k)| {
+            let limit = if k.len() <= 4 { 1 } else { 2 };
+            // one- and two-letter fields (`x`, `y`) are too close to everything to guess at
+            k.len() > 2 && *d <= limit
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent swaps).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("highlight_region", "highlight_regions"), 1);
+        assert_eq!(edit_distance("efect_type", "effect_type"), 1);
+        assert_eq!(edit_distance("raduis_x", "radius_x"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn near_misses_are_named_and_other_fields_ignored() {
+        assert_eq!(
+            near_miss("highlight_region", OVERLAY_PARAMS),
+            Some("highlight_regions")
+        );
+        assert_eq!(near_miss("radiusX", REGION_FIELDS), Some("radius_x"));
+        assert_eq!(near_miss("Opacity", REGION_FIELDS), Some("opacity"));
+        assert_eq!(near_miss("id", REGION_FIELDS), None);
+        assert_eq!(near_miss("z", REGION_FIELDS), None);
+        assert_eq!(near_miss("player_name", REGION_FIELDS), None);
+
+        let err = check("overlay", &json!({"highlight_region": []}), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "params.highlight_region is not a field; did you mean highlight_regions?"
+        );
+        let err = check(
+            "overlay",
+            &json!({"highlight_regions": [{"start_frame": 0, "raduis_x": 3}]}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.highlight_regions[0].raduis_x");
+        let ignored = check(
+            "overlay",
+            &json!({"highlight_regions": [{"id": "p7", "x": 1}], "app_version": "3.1"}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            ignored,
+            ["params.app_version", "params.highlight_regions[0].id"]
+        );
+        let env = json!({"job_id": "j", "type": "annotate", "input_video_kye": "k"});
+        let err = check("annotate", &json!({}), Some((env.as_object().unwrap(), ""))).unwrap_err();
+        assert_eq!(err.field, "input_video_kye");
+        let err = check("annotate", &json!({"clips": [{"start_tme": 1}]}), None).unwrap_err();
+        assert_eq!(err.field, "params.clips[0].start_tme");
+    }
+
+    #[test]
+    fn v2_params_are_refused_by_name_not_ignored() {
+        let err = check("overlay", &json!({"overlay_settings": {}}), None).unwrap_err();
+        assert_eq!(err.field, "params.overlay_settings");
+        assert!(err.message.contains("§9"), "{err}");
+        let err = check(
+            "overlay",
+            &json!({"highlight_regions": [{"keyframes": []}]}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.highlight_regions[0].keyframes");
+        let err = check("framing", &json!({"clips_data": []}), None).unwrap_err();
+        assert!(err.message.contains("§10"), "{err}");
+    }
+}
