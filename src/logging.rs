@@ -23,7 +23,9 @@ pub fn init() {
     if std::env::var_os("RUNPOD_ENDPOINT_ID").is_some() {
         builder.with_ansi(false).event_format(RunpodJson).init();
     } else {
-        builder.init();
+        // colour only for a person at a terminal: a log file or a pipe gets plain text
+        use std::io::IsTerminal;
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 

@@ -257,10 +257,14 @@ fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Preview(req) => {
-            // Validate the job before paying for GPU start-up.
+            // Validate the job and the paths before paying for GPU start-up.
             if let Some(job) = &req.job {
                 preview::load_job(job)?;
             }
+            if let Some(input) = &req.input {
+                export::paths::check_input(input).map_err(anyhow::Error::msg)?;
+            }
+            export::paths::check_output(&req.output).map_err(anyhow::Error::msg)?;
             let ctx = GpuContext::new()?;
             let report = preview::run(&ctx, &req)?;
             println!(
@@ -287,6 +291,11 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     };
     let mut job = export::load_job(&args.job, &limits)?;
     job.tolerate_decode_errors |= args.tolerate_decode_errors;
+    // the paths before anything starts: one clear message per mistake
+    if let Some(input) = &args.input {
+        export::paths::check_input(input).map_err(anyhow::Error::msg)?;
+    }
+    export::paths::check_output(&args.output).map_err(anyhow::Error::msg)?;
     let input = match args.input {
         Some(p) => p,
         None => {

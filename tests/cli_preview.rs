@@ -229,8 +229,39 @@ fn errors_are_clear_and_fail() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && err.contains("has no frame 999"),
+        !out.status.success() && err.contains("has no frame 999: it has 60 frames (0-59)"),
         "{err}"
     );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        !err.contains("Stream #") && !err.contains("ffmpeg") && !err.contains('\u{1b}'),
+        "no ffmpeg dump and no colour codes off a terminal: {err}"
+    );
     assert!(!tmp("x.png").exists(), "no output on failure");
+
+    // paths are checked before the GPU starts: one line each
+    for (args, says) in [
+        (
+            vec!["--input", "/nonexistent/game.mp4"],
+            "input /nonexistent/game.mp4: no such file",
+        ),
+        (vec![], "output folder /nonexistent does not exist"),
+    ] {
+        let output = if args.is_empty() {
+            "/nonexistent/x.png".to_string()
+        } else {
+            tmp("x.png").display().to_string()
+        };
+        let mut all = vec!["preview"];
+        all.extend(args);
+        all.extend(["--output", &output]);
+        let out = reelgpu(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }

@@ -447,3 +447,31 @@ fn a_typo_in_a_field_is_an_error_and_unknown_fields_are_reported_as_ignored() {
         "{log}"
     );
 }
+
+#[test]
+fn path_mistakes_get_one_message_before_anything_starts() {
+    let src = cfr_clip();
+    let job = overlay_job();
+    let missing = Path::new("/nonexistent/game.mp4");
+    let out = export(&job, missing, &tmp("never.mp4"), &[]);
+    let err = failure(&out);
+    assert_eq!(
+        err.trim(),
+        "error: input /nonexistent/game.mp4: no such file"
+    );
+    let job_path = tmp("nowhere.job.json");
+    std::fs::write(&job_path, job.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_reelgpu"))
+        .args(["export", "--job"])
+        .arg(&job_path)
+        .arg("--input")
+        .arg(&src)
+        .args(["--output", "/nonexistent/folder/out.mp4"])
+        .output()
+        .unwrap();
+    let err = failure(&out);
+    assert_eq!(
+        err.trim(),
+        "error: output folder /nonexistent/folder does not exist (create it first)"
+    );
+}

@@ -2,6 +2,7 @@
 //! ffmpeg (encode), for the contract's three export types. The job is checked against the
 //! source (size limits, frame ranges, clip times) before any output is written.
 
+pub mod paths;
 pub mod pipeline;
 pub mod segments;
 
