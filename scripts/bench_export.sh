@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 cargo build --release --locked --quiet
-exec python3 scripts/bench_export.py "$@"
+python3 scripts/bench_export.py "$@"

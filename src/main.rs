@@ -84,6 +84,8 @@ struct ExportArgs {
 }
 
 fn main() -> ExitCode {
+    // before any thread starts (setting the environment is only sound then) and before wgpu
+    let _runtime_dir = private_runtime_dir();
     reelgpu::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -98,6 +100,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Vulkan's window-system layer wants `XDG_RUNTIME_DIR` and prints an alarming line twice when
+/// it is unset or not a folder (as in containers, cron jobs and CI). Then the process gets a
+/// private one (mode 0700), removed when it exits.
+fn private_runtime_dir() -> Option<tempfile::TempDir> {
+    let usable = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .is_some_and(|d| d.is_absolute() && d.is_dir());
+    if usable {
+        return None;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("reelgpu-runtime-")
+        .tempdir()
+        .ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700));
+    }
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
+    Some(dir)
 }
 
 /// Start-up shared by `worker` and `serve`: the self-check, then the worker itself.

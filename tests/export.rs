@@ -475,3 +475,26 @@ fn path_mistakes_get_one_message_before_anything_starts() {
         "error: output folder /nonexistent/folder does not exist (create it first)"
     );
 }
+
+#[test]
+fn without_xdg_runtime_dir_the_gpu_starts_quietly_and_cleans_up() {
+    let src = cfr_clip();
+    let out = tmp("xdg.mp4");
+    let private_tmp = tmp("xdg-tmp");
+    let _ = std::fs::remove_dir_all(&private_tmp);
+    std::fs::create_dir_all(&private_tmp).unwrap();
+    let o = export_command(&overlay_job(), &src, &out, &[])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("TMPDIR", &private_tmp)
+        .output()
+        .unwrap();
+    let s = summary(&o);
+    assert!(s["gpu_frames"].as_u64().unwrap() > 0, "the GPU ran");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&private_tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
