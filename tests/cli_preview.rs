@@ -144,6 +144,31 @@ fn contact_sheet_spreads_frames_across_the_video() {
     assert!(s.contains("[5, 15, 25, 35, 45, 55]"), "{s}");
     let (w, h) = png_size(&out);
     assert!(w > 3 * 320 && h > 2 * 180, "{w}x{h}");
+    // every panel carries a caption: a darkened strip along its bottom with light text in it
+    let img = image::open(&out).unwrap().to_rgb8();
+    let (x0, y0, pw, ph) = (8u32, 8u32, 320u32, 180u32);
+    let strip = 20;
+    let luma = |x: u32, y: u32| {
+        let p = img.get_pixel(x, y);
+        (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3
+    };
+    let strip_rows = y0 + ph - strip..y0 + ph;
+    let text = strip_rows
+        .clone()
+        .flat_map(|y| (x0..x0 + pw / 2).map(move |x| (x, y)))
+        .filter(|&(x, y)| luma(x, y) > 200)
+        .count();
+    assert!(text > 30, "caption text pixels: {text}");
+    let pixels: Vec<u32> = strip_rows
+        .flat_map(|y| (x0..x0 + pw).map(move |x| (x, y)))
+        .map(|(x, y)| luma(x, y))
+        .collect();
+    let dark = pixels.iter().filter(|&&l| l <= 90).count();
+    assert!(
+        dark * 10 > pixels.len() * 7,
+        "caption strip not darkened: {dark} of {} dark",
+        pixels.len()
+    );
 }
 
 #[test]

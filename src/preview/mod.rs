@@ -200,6 +200,78 @@ fn thumbnail(
     render_rgb(ctx, &yuv, &plan, Some((tw, th)), BlurQuality::Fast)
 }
 
+/// What a job does, in a few words (`overlay blur`, `framing`).
+fn job_name(job: &JobSpec) -> String {
+    match &job.params {
+        JobParams::Overlay(p) => {
+            let effect = match p.effect_type {
+                crate::job::EffectType::Blur => "blur",
+                crate::job::EffectType::Spotlight => "spotlight",
+            };
+            let crop = if p.crop_keyframes.is_some() {
+                " + crop"
+            } else {
+                ""
+            };
+            format!("overlay {effect}{crop}")
+        }
+        other => match other {
+            JobParams::Framing(_) => "framing".into(),
+            _ => "annotate".into(),
+        },
+    }
+}
+
+/// Burns `text` into the bottom of an RGB panel: white on a darkened strip, sized to the
+/// panel and shrunk to fit its width.
+fn caption(font: &ab_glyph::FontVec, rgb: &mut [u8], w: u32, h: u32, text: &str) {
+    use ab_glyph::{Font, PxScale, ScaleFont, point};
+    let mut size = (h as f32 / 12.0).clamp(11.0, 28.0);
+    let width_at = |size: f32| {
+        let s = font.as_scaled(PxScale::from(size));
+        text.chars()
+            .map(|c| s.h_advance(s.glyph_id(c)))
+            .sum::<f32>()
+    };
+    let room = w as f32 - size;
+    let width = width_at(size);
+    if width > room && width > 0.0 {
+        size *= room / width;
+    }
+    let strip = (size * 1.6).ceil() as u32;
+    let y0 = h.saturating_sub(strip);
+    for y in y0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 3) as usize;
+            for c in &mut rgb[i..i + 3] {
+                *c = (f32::from(*c) * 0.35) as u8;
+            }
+        }
+    }
+    let s = font.as_scaled(PxScale::from(size));
+    let baseline = y0 as f32 + (strip as f32 + s.ascent() + s.descent()) / 2.0;
+    let mut x = size / 2.0;
+    for ch in text.chars() {
+        let id = s.glyph_id(ch);
+        let glyph = id.with_scale_and_position(PxScale::from(size), point(x, baseline));
+        if let Some(outline) = font.outline_glyph(glyph) {
+            let b = outline.px_bounds();
+            outline.draw(|gx, gy, cov| {
+                let (px, py) = (b.min.x as i64 + gx as i64, b.min.y as i64 + gy as i64);
+                if px < 0 || py < i64::from(y0) || px >= i64::from(w) || py >= i64::from(h) {
+                    return;
+                }
+                let i = ((py as u32 * w + px as u32) * 3) as usize;
+                let cov = cov.clamp(0.0, 1.0);
+                for c in &mut rgb[i..i + 3] {
+                    *c = (255.0 * cov + f32::from(*c) * (1.0 - cov)).round() as u8;
+                }
+            });
+        }
+        x += s.h_advance(id);
+    }
+}
+
 /// Pastes tiles into a grid (`cols` wide) on a dark background.
 fn grid(tiles: &[(Vec<u8>, u32, u32)], cols: u32) -> (Vec<u8>, u32, u32) {
     let gap = 8;
@@ -229,14 +301,14 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
     let job = req.job.as_deref().map(load_job).transpose()?;
     let input_name = req.input.as_ref().map(|p| p.display().to_string());
 
-    // Source frames with their indices.
-    let frames: Vec<(u64, YuvFrame)> = match &req.input {
+    // Source frames with their indices and times (seconds, when from a video).
+    let frames: Vec<(u64, Option<f64>, YuvFrame)> = match &req.input {
         None => {
             let (w, h) = (1280, 720);
             let fmt = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
             let yuv = ColorConverter::new(ctx.clone(), fmt)?
                 .rgba_to_yuv(&rgb_to_rgba(&test_card(w, h)))?;
-            vec![(req.frame.unwrap_or(0), yuv)]
+            vec![(req.frame.unwrap_or(0), None, yuv)]
         }
         Some(path) if is_video(path) => {
             let name = input_name.clone().unwrap_or_default();
@@ -257,7 +329,7 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
             };
             video::extract_frames(&name, &selector)?
                 .into_iter()
-                .map(|e| (e.index, e.frame))
+                .map(|e| (e.index, Some(e.time_s), e.frame))
                 .collect()
         }
         Some(path) => {
@@ -276,17 +348,24 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
             let fmt = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
             let yuv =
                 ColorConverter::new(ctx.clone(), fmt)?.rgba_to_yuv(&rgb_to_rgba(img.as_raw()))?;
-            vec![(req.frame.unwrap_or(0), yuv)]
+            vec![(req.frame.unwrap_or(0), None, yuv)]
         }
     };
 
     let mut tiles = Vec::new();
-    for (index, frame) in &frames {
+    // each panel's caption: what was done to it, and which frame it is
+    let mut captions = Vec::new();
+    for (index, time, frame) in &frames {
         let (w, h) = (frame.format.width, frame.format.height);
+        let at = match time {
+            Some(t) => format!("frame {index} · {t:.2} s"),
+            None => format!("frame {index}"),
+        };
         match &job {
             Some(job) => {
                 let (plan, size) = plan_for(job, *index, w, h)?;
                 tiles.push(render_rgb(ctx, frame, &plan, size, req.quality)?);
+                captions.push(format!("{} · {at}", job_name(job)));
             }
             None => {
                 tiles.push(render_rgb(
@@ -296,9 +375,11 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
                     None,
                     req.quality,
                 )?);
-                for (_, demo) in demo_jobs(w, h) {
+                captions.push(format!("original · {at}"));
+                for (name, demo) in demo_jobs(w, h) {
                     let (plan, size) = plan_for(&demo, *index, w, h)?;
                     tiles.push(render_rgb(ctx, frame, &plan, size, req.quality)?);
+                    captions.push(format!("{name} · {at}"));
                 }
             }
         }
@@ -307,7 +388,7 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
         tiles.pop().expect("one tile")
     } else {
         let thumb_w = if req.contact_sheet.is_some() { 480 } else { 0 };
-        let tiles = if thumb_w > 0 {
+        let mut tiles = if thumb_w > 0 {
             tiles
                 .iter()
                 .map(|(rgb, w, h)| thumbnail(ctx, rgb, *w, *h, thumb_w.min(*w & !1)))
@@ -315,6 +396,15 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
         } else {
             tiles
         };
+        // panels explain themselves: a caption burned into each (when a font is there)
+        match crate::effects::label::load_font(&crate::effects::label::font_path()) {
+            Ok(font) => {
+                for ((rgb, w, h), text) in tiles.iter_mut().zip(&captions) {
+                    caption(&font, rgb, *w, *h, text);
+                }
+            }
+            Err(e) => tracing::warn!("panels left without captions: {e}"),
+        }
         let cols = (tiles.len() as f64).sqrt().ceil() as u32;
         grid(&tiles, cols)
     };
@@ -326,7 +416,7 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
         adapter: ctx.adapter.to_string(),
         width: w,
         height: h,
-        frames: frames.iter().map(|(i, _)| *i).collect(),
+        frames: frames.iter().map(|(i, _, _)| *i).collect(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
