@@ -478,6 +478,34 @@ mod tests {
     }
 
     #[test]
+    fn every_example_in_the_job_docs_is_a_valid_job() {
+        let doc = include_str!("../../docs/jobs.md");
+        let mut types = std::collections::BTreeSet::new();
+        for block in doc.split("```json").skip(1) {
+            let text = block.split("```").next().unwrap();
+            let v: Value = serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("docs/jobs.md example is not JSON ({e}):{text}"));
+            let spec = JobSpec::from_json(&v, &Limits::default())
+                .unwrap_or_else(|e| panic!("docs/jobs.md example fails: {e}:{text}"));
+            assert!(spec.ignored_fields.is_empty(), "{text}");
+            types.insert(spec.type_name());
+        }
+        assert_eq!(
+            types.into_iter().collect::<Vec<_>>(),
+            ["annotate", "framing", "overlay"],
+            "an example of every export type"
+        );
+        for example in ["overlay", "framing", "annotate"] {
+            let path = format!(
+                "{}/examples/jobs/{example}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            JobSpec::from_json(&v, &Limits::default()).unwrap();
+        }
+    }
+
+    #[test]
     fn defaults_apply() {
         let spec = JobSpec::from_json(&json!({"type": "overlay"}), &Limits::default()).unwrap();
         let JobParams::Overlay(p) = spec.params else {
