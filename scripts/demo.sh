@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
-cargo build --release --locked --quiet
+# the first build takes minutes: show cargo's progress
+echo "demo: building reelgpu (release; the first build compiles every dependency)..." >&2
+cargo build --release --locked
 out=reelgpu-demo
 mkdir -p "$out"
 input=()
