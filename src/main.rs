@@ -24,6 +24,9 @@ use reelgpu::worker::{self, Worker, runpod, runpod::RunpodEnv, selfcheck};
     about = "GPU export engine for sports highlight reels"
 )]
 struct Cli {
+    /// On failure, print ffmpeg's own last lines too (they always go to the debug log).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
     let _runtime_dir = private_runtime_dir();
     reelgpu::logging::init();
     let cli = Cli::parse();
+    let verbose = cli.verbose;
     let result = match cli.command {
         Command::Worker(args) => return worker_main(args),
         Command::Serve(args) => serve_main(args),
@@ -96,7 +100,21 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // one message in the user's terms; ffmpeg's own output (the lines after the first)
+            // only with --verbose, and in the debug log
+            let full = format!("{e:#}");
+            let mut lines = full.lines();
+            let first = lines.next().unwrap_or_default();
+            let rest: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+            eprintln!("error: {first}");
+            if !rest.is_empty() {
+                tracing::debug!("ffmpeg's last lines:\n{}", rest.join("\n"));
+                if verbose {
+                    eprintln!("{}", rest.join("\n"));
+                } else {
+                    eprintln!("(run with --verbose for ffmpeg's own output)");
+                }
+            }
             ExitCode::FAILURE
         }
     }

@@ -238,9 +238,22 @@ fn errors_are_clear_and_fail() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && err.contains("Invalid data found"),
+        !out.status.success() && err.contains("fake.mp4: not a readable video"),
         "{err}"
     );
+    // ffmpeg's own words only on request
+    assert!(!err.contains("Invalid data found"), "{err}");
+    assert!(err.contains("--verbose"), "{err}");
+    let out = reelgpu(&[
+        "preview",
+        "--verbose",
+        "--input",
+        fake.to_str().unwrap(),
+        "--output",
+        tmp("x.png").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Invalid data found"), "{err}");
 
     let clip = clip();
     let out = reelgpu(&[

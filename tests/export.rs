@@ -369,7 +369,7 @@ fn encoder_dying_mid_export_leaves_nothing_behind() {
     let job_path = out.with_extension("job.json");
     std::fs::write(&job_path, overlay_job().to_string()).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_reelgpu"))
-        .args(["export", "--decoder", "software", "--job"])
+        .args(["export", "--verbose", "--decoder", "software", "--job"])
         .arg(&job_path)
         .arg("--input")
         .arg(&src)
@@ -401,11 +401,16 @@ fn an_encoder_failing_at_the_end_leaves_no_partial_file() {
     .unwrap();
     let src = cfr_clip();
     let out = tmp("failing_at_end.mp4");
-    let o = export_command(&json!({"type": "overlay", "params": {}}), &src, &out, &[])
-        .env("REELGPU_FFMPEG", &wrapper)
-        .env("REELGPU_FFPROBE", "ffprobe")
-        .output()
-        .unwrap();
+    let o = export_command(
+        &json!({"type": "overlay", "params": {}}),
+        &src,
+        &out,
+        &["--verbose"],
+    )
+    .env("REELGPU_FFMPEG", &wrapper)
+    .env("REELGPU_FFPROBE", "ffprobe")
+    .output()
+    .unwrap();
     let err = failure(&o);
     assert!(err.contains("simulated trailer failure"), "{err}");
     assert!(!out.exists());
