@@ -353,17 +353,10 @@ fn bad_inputs_fail_cleanly_without_output() {
 #[test]
 fn encoder_dying_mid_export_leaves_nothing_behind() {
     // an ffmpeg whose encoder run reads a little, complains and exits
-    let wrapper = tmp("dying-ffmpeg.sh");
-    std::fs::write(
-        &wrapper,
-        "#!/bin/sh\ncase \"$*\" in *\"-i pipe:0\"*) head -c 200000 >/dev/null; echo 'simulated encoder crash' >&2; exit 3;; esac\nexec ffmpeg \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let wrapper = ffmpeg_stand_in(
+        &tmp("dying-ffmpeg.sh"),
+        "case \"$*\" in *\"-i pipe:0\"*) head -c 200000 >/dev/null; echo 'simulated encoder crash' >&2; exit 3;; esac\nexec ffmpeg \"$@\"",
+    );
     let src = cfr_clip();
     let out = tmp("dying.mp4");
     let job_path = out.with_extension("job.json");
@@ -388,17 +381,10 @@ fn encoder_dying_mid_export_leaves_nothing_behind() {
 #[test]
 fn an_encoder_failing_at_the_end_leaves_no_partial_file() {
     // an ffmpeg whose encoder run does all its work and then reports failure
-    let wrapper = tmp("failing-at-end-ffmpeg.sh");
-    std::fs::write(
-        &wrapper,
-        "#!/bin/sh\ncase \"$*\" in *\"-i pipe:0\"*) ffmpeg \"$@\"; echo 'simulated trailer failure' >&2; exit 1;; esac\nexec ffmpeg \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let wrapper = ffmpeg_stand_in(
+        &tmp("failing-at-end-ffmpeg.sh"),
+        "case \"$*\" in *\"-i pipe:0\"*) ffmpeg \"$@\"; echo 'simulated trailer failure' >&2; exit 1;; esac\nexec ffmpeg \"$@\"",
+    );
     let src = cfr_clip();
     let out = tmp("failing_at_end.mp4");
     let o = export_command(

@@ -890,16 +890,10 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
 /// An ffmpeg whose decoder runs hang forever (they never write a byte): a stand-in for a
 /// child stuck on a bad file or a dead device. The marker number finds leftovers.
 fn hanging_ffmpeg(marker: u32) -> PathBuf {
-    let path = tmp(&format!("hanging-ffmpeg-{marker}.sh"));
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\ncase \"$*\" in *\"-f nut\"*) exec sleep {marker};; esac\nexec ffmpeg \"$@\"\n"
-        ),
+    common::cli::ffmpeg_stand_in(
+        &tmp(&format!("hanging-ffmpeg-{marker}.sh")),
+        &format!("case \"$*\" in *\"-f nut\"*) exec sleep {marker};; esac\nexec ffmpeg \"$@\""),
     )
-    .unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    path
 }
 
 /// Processes running `sleep <marker>` (left-over hung children).

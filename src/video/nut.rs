@@ -427,12 +427,6 @@ impl<R: Read> NutReader<R> {
         })
     }
 
-    fn byte(&mut self) -> Result<u8, NutError> {
-        let mut b = [0u8; 1];
-        self.exact(&mut b)?;
-        Ok(b[0])
-    }
-
     fn byte_or_eof(&mut self) -> Result<Option<u8>, NutError> {
         let mut b = [0u8; 1];
         loop {
@@ -444,6 +438,19 @@ impl<R: Read> NutReader<R> {
             };
         }
     }
+}
+
+impl<R: Read> Bytes for NutReader<R> {
+    fn byte(&mut self) -> Result<u8, NutError> {
+        let mut b = [0u8; 1];
+        self.exact(&mut b)?;
+        Ok(b[0])
+    }
+}
+
+/// A source of header bytes: the pipe, or a header packet held in memory.
+trait Bytes {
+    fn byte(&mut self) -> Result<u8, NutError>;
 
     /// A variable-length unsigned number: 7 bits a byte, high bit set on all but the last.
     fn v(&mut self) -> Result<u64, NutError> {
@@ -472,11 +479,7 @@ struct Cursor<'a> {
     at: usize,
 }
 
-impl<'a> Cursor<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Self { data, at: 0 }
-    }
-
+impl Bytes for Cursor<'_> {
     fn byte(&mut self) -> Result<u8, NutError> {
         let b = *self
             .data
@@ -485,17 +488,11 @@ impl<'a> Cursor<'a> {
         self.at += 1;
         Ok(b)
     }
+}
 
-    fn v(&mut self) -> Result<u64, NutError> {
-        let mut value = 0u64;
-        for _ in 0..10 {
-            let b = self.byte()?;
-            value = (value << 7) | u64::from(b & 0x7F);
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        invalid("variable-length number too long")
+impl<'a> Cursor<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self { data, at: 0 }
     }
 
     /// A signed number: `v + 1`, odd for negative.

@@ -130,3 +130,11 @@ pub fn failure(out: &Output) -> String {
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// An executable shell script standing in for ffmpeg (`REELGPU_FFMPEG`): `body` sees the
+/// arguments as `$*` and `$@`.
+pub fn ffmpeg_stand_in(path: &Path, body: &str) -> PathBuf {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path.to_path_buf()
+}

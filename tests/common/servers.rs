@@ -289,15 +289,9 @@ pub async fn faulty_proxy(upstream: &str, fail: Vec<String>) -> String {
         while let Ok((mut client, _)) = listener.accept().await {
             let (upstream, fail) = (upstream.clone(), fail.clone());
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let text = String::from_utf8_lossy(&head).to_string();
+                let Some(text) = read_head(&mut client).await else {
+                    return;
+                };
                 let line = text.lines().next().unwrap_or_default().to_string();
                 if fail.iter().any(|f| line.contains(f.as_str())) {
                     let _ = client
@@ -305,21 +299,7 @@ pub async fn faulty_proxy(upstream: &str, fail: Vec<String>) -> String {
                         .await;
                     return;
                 }
-                let Ok(mut server) = TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                let mut rewritten: Vec<String> = text
-                    .trim_end()
-                    .lines()
-                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-                    .map(String::from)
-                    .collect();
-                rewritten.push("Connection: close".into());
-                let head = format!("{}\r\n\r\n", rewritten.join("\r\n"));
-                if server.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                forward(client, &upstream, &text).await;
             });
         }
     });
@@ -339,15 +319,9 @@ pub async fn replacing_proxy(upstream: &str, path: &str, replacement: Vec<u8>) -
         while let Ok((mut client, _)) = listener.accept().await {
             let (upstream, done, path) = (upstream.clone(), done.clone(), path.clone());
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let text = String::from_utf8_lossy(&head).to_string();
+                let Some(text) = read_head(&mut client).await else {
+                    return;
+                };
                 let line = text.lines().next().unwrap_or_default().to_string();
                 let ranged = text.to_ascii_lowercase().contains("\r\nrange: bytes=");
                 if line.starts_with("GET ") && line.contains(&path) && ranged {
@@ -363,25 +337,45 @@ pub async fn replacing_proxy(upstream: &str, path: &str, replacement: Vec<u8>) -
                         assert!(put.status().is_success(), "replace: {}", put.status());
                     }
                 }
-                let Ok(mut server) = TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                let mut rewritten: Vec<String> = text
-                    .trim_end()
-                    .lines()
-                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-                    .map(String::from)
-                    .collect();
-                rewritten.push("Connection: close".into());
-                let head = format!("{}\r\n\r\n", rewritten.join("\r\n"));
-                if server.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                forward(client, &upstream, &text).await;
             });
         }
     });
     format!("http://{addr}")
+}
+
+/// Reads a request's head (up to the blank line) off `client`, a byte at a time so the body
+/// stays in the socket.
+async fn read_head(client: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte).await.unwrap_or(0) == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Sends the request whose head is `head` on to `upstream` (one request per connection) and
+/// relays both ways until either side closes.
+async fn forward(mut client: TcpStream, upstream: &str, head: &str) {
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let mut rewritten: Vec<String> = head
+        .trim_end()
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(String::from)
+        .collect();
+    rewritten.push("Connection: close".into());
+    let head = format!("{}\r\n\r\n", rewritten.join("\r\n"));
+    if server.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
 }
 
 /// A child process killed and reaped on drop.
