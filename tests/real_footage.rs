@@ -79,20 +79,7 @@ fn decoded_count(path: &Path, stream: u32) -> u64 {
 }
 
 fn start_time(path: &Path, stream: &str) -> f64 {
-    ffprobe(
-        &[
-            "-select_streams",
-            stream,
-            "-show_entries",
-            "stream=start_time",
-            "-of",
-            "csv=p=0",
-        ],
-        path,
-    )
-    .lines()
-    .find_map(|l| l.trim().parse().ok())
-    .unwrap_or(0.0)
+    stream_value(path, stream, "start_time").unwrap_or(0.0)
 }
 
 /// When the flash is seen (the first bright frame's time) in an exported file.

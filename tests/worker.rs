@@ -150,6 +150,29 @@ fn overlay_input(job_id: &str, callback: Option<&str>) -> Value {
     v
 }
 
+/// An overlay job `job_id` on a generated 320x180 30 fps clip of `seconds` uploaded as
+/// `input/<name>.mp4`, drawing on every frame, with callbacks to `cb`: a job that keeps the GPU
+/// busy for a while.
+async fn long_overlay_job(
+    s3: &S3Storage,
+    job_id: &str,
+    name: &str,
+    seconds: u32,
+    cb: &str,
+) -> Value {
+    let clip = tmp(&format!("{name}.mp4"));
+    let args = testsrc_args(320, 180, 30, f64::from(seconds), true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&clip, &args);
+    let key = format!("input/{name}.mp4");
+    s3.upload(&clip, &key, "video/mp4").await.unwrap();
+    let mut input = overlay_input(job_id, Some(cb));
+    input["input_video_key"] = json!(key);
+    input["params"]["highlight_regions"][0]["start_frame"] = json!(0);
+    input["params"]["highlight_regions"][0]["end_frame"] = json!(seconds * 30 - 1);
+    input
+}
+
 fn no_cancel() -> CancelToken {
     CancelToken::new()
 }
@@ -678,17 +701,8 @@ async fn sigterm_mid_job(
     grace_ms: &str,
 ) -> (Vec<servers::Seen>, Vec<servers::Seen>, usize, Vec<String>) {
     let (moto, s3) = bucket_with_input().await;
-    let long = tmp("long.mp4");
-    let args = testsrc_args(320, 180, 30, 8.0, true);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    generate(&long, &args);
-    s3.upload(&long, "input/long.mp4", "video/mp4")
-        .await
-        .unwrap();
     let (cb, callbacks) = servers::callback_receiver().await;
-    let mut input = overlay_input("term", Some(&cb));
-    input["input_video_key"] = json!("input/long.mp4");
-    input["params"]["highlight_regions"][0]["end_frame"] = json!(239);
+    let input = long_overlay_job(&s3, "term", "long", 8, &cb).await;
     let rp = Runpod::default();
     rp.jobs
         .lock()
@@ -1017,18 +1031,8 @@ async fn a_hung_storage_transfer_ends_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_gpu_mid_export_asks_runpod_to_stop_the_pod() {
     let (moto, s3) = bucket_with_input().await;
-    let long = tmp("lossy.mp4");
-    let args = testsrc_args(320, 180, 30, 6.0, true);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    generate(&long, &args);
-    s3.upload(&long, "input/lossy.mp4", "video/mp4")
-        .await
-        .unwrap();
     let (cb, callbacks) = servers::callback_receiver().await;
-    let mut input = overlay_input("lossy", Some(&cb));
-    input["input_video_key"] = json!("input/lossy.mp4");
-    input["params"]["highlight_regions"][0]["end_frame"] = json!(179);
-    input["params"]["highlight_regions"][0]["start_frame"] = json!(0);
+    let input = long_overlay_job(&s3, "lossy", "lossy", 6, &cb).await;
     let rp = Runpod::default();
     rp.jobs
         .lock()

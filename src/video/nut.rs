@@ -148,15 +148,28 @@ impl<R: Read> NutReader<R> {
                 for _ in 0..7 {
                     code = (code << 8) | u64::from(self.byte()?);
                 }
-                match code {
-                    MAIN_STARTCODE => self.main_header()?,
-                    STREAM_STARTCODE => self.stream_header()?,
-                    SYNCPOINT_STARTCODE => self.syncpoint()?,
-                    INFO_STARTCODE | INDEX_STARTCODE => {
-                        self.packet_body()?;
-                    }
-                    other => return invalid(format!("unknown startcode {other:#018x}")),
+                if ![
+                    MAIN_STARTCODE,
+                    STREAM_STARTCODE,
+                    SYNCPOINT_STARTCODE,
+                    INFO_STARTCODE,
+                    INDEX_STARTCODE,
+                ]
+                .contains(&code)
+                {
+                    return invalid(format!("unknown startcode {code:#018x}"));
                 }
+                let body = self.packet_body()?;
+                let parsed = match code {
+                    MAIN_STARTCODE => self.main_header(&body),
+                    STREAM_STARTCODE => self.stream_header(&body),
+                    SYNCPOINT_STARTCODE => self.syncpoint(&body),
+                    _ => Ok(()), // info and index packets: nothing reelgpu needs
+                };
+                // the buffer goes back for the next packet: a syncpoint comes with most
+                // frames, and reading it allocates nothing
+                self.packet = body;
+                parsed?;
                 continue;
             }
             return self.frame(first).map(Some);
@@ -251,9 +264,8 @@ impl<R: Read> NutReader<R> {
         })
     }
 
-    fn main_header(&mut self) -> Result<(), NutError> {
-        let body = self.packet_body()?;
-        let mut p = Cursor::new(&body);
+    fn main_header(&mut self, body: &[u8]) -> Result<(), NutError> {
+        let mut p = Cursor::new(body);
         let version = p.v()?;
         if !(2..=4).contains(&version) {
             return invalid(format!("version {version}"));
@@ -344,9 +356,8 @@ impl<R: Read> NutReader<R> {
         Ok(())
     }
 
-    fn stream_header(&mut self) -> Result<(), NutError> {
-        let body = self.packet_body()?;
-        let mut p = Cursor::new(&body);
+    fn stream_header(&mut self, body: &[u8]) -> Result<(), NutError> {
+        let mut p = Cursor::new(body);
         let id = p.v()? as usize;
         if id >= self.streams.len() {
             return invalid(format!("stream header for stream {id}"));
@@ -379,9 +390,8 @@ impl<R: Read> NutReader<R> {
         Ok(())
     }
 
-    fn syncpoint(&mut self) -> Result<(), NutError> {
-        let body = self.packet_body()?;
-        let mut p = Cursor::new(&body);
+    fn syncpoint(&mut self, body: &[u8]) -> Result<(), NutError> {
+        let mut p = Cursor::new(body);
         let coded = p.v()?;
         let count = self.time_bases.len() as u64;
         if count == 0 {
@@ -399,7 +409,8 @@ impl<R: Read> NutReader<R> {
     }
 
     /// After a startcode: the packet's forward pointer (and header checksum when it is
-    /// large), then its body (which ends with the body's checksum).
+    /// large), then its body (which ends with the body's checksum), read into the reused
+    /// packet buffer, which the caller hands back.
     fn packet_body(&mut self) -> Result<Vec<u8>, NutError> {
         let size = self.v()?;
         if size > 4096 {
@@ -412,8 +423,6 @@ impl<R: Read> NutReader<R> {
         let mut body = std::mem::take(&mut self.packet);
         body.resize(size as usize, 0);
         self.exact(&mut body)?;
-        // keep the allocation for the next packet (bodies are small)
-        self.packet = body.clone();
         Ok(body)
     }
 

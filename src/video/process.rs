@@ -342,16 +342,23 @@ fn check_status(status: ExitStatus, input: &str, lines: &[String]) -> Result<(),
     })
 }
 
-const LEVELS: [&str; 8] = [
-    "trace", "debug", "verbose", "info", "warning", "error", "fatal", "panic",
+/// ffmpeg's level names and the tags `-loglevel level+...` prints for them.
+const LEVELS: [(&str, &str); 8] = [
+    ("trace", "[trace] "),
+    ("debug", "[debug] "),
+    ("verbose", "[verbose] "),
+    ("info", "[info] "),
+    ("warning", "[warning] "),
+    ("error", "[error] "),
+    ("fatal", "[fatal] "),
+    ("panic", "[panic] "),
 ];
 
 /// Takes out the `[error] ` level tag that ffmpeg's `-loglevel level+...` adds (after the
 /// `[h264 @ 0x...] ` context, when there is one): the level and the line without it.
 fn split_level(line: &str) -> (Option<&'static str>, String) {
-    for level in LEVELS {
-        let tag = format!("[{level}] ");
-        if let Some(i) = line.find(&tag) {
+    for (level, tag) in LEVELS {
+        if let Some(i) = line.find(tag) {
             // only at the start or right after a `[context] ` prefix
             let before = &line[..i];
             if before.is_empty() || (before.starts_with('[') && before.ends_with("] ")) {

@@ -86,21 +86,26 @@ pub fn frame_times(path: &Path) -> Vec<f64> {
     t
 }
 
-pub fn stream_duration(path: &Path, stream: &str) -> Option<f64> {
+/// A numeric field of a stream (`duration`, `start_time`): the first value ffprobe prints (a
+/// transport stream lists its streams once more per program).
+pub fn stream_value(path: &Path, stream: &str, field: &str) -> Option<f64> {
     ffprobe(
         &[
             "-select_streams",
             stream,
             "-show_entries",
-            "stream=duration",
+            &format!("stream={field}"),
             "-of",
             "csv=p=0",
         ],
         path,
     )
-    .trim()
-    .parse()
-    .ok()
+    .lines()
+    .find_map(|l| l.trim().parse().ok())
+}
+
+pub fn stream_duration(path: &Path, stream: &str) -> Option<f64> {
+    stream_value(path, stream, "duration")
 }
 
 pub fn assert_same_times(a: &[f64], b: &[f64]) {
