@@ -57,6 +57,7 @@ fn main() {
         ellipses: players(),
         effect,
         crop,
+        ..Default::default()
     };
     let crop_9x16 = CropRect {
         x: 656,

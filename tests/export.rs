@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::cli::*;
+use reelgpu::job::timeline::FrameAt;
 use reelgpu::job::{JobParams, JobSpec, OverlayTimeline};
 use reelgpu::reference;
 use reelgpu::testing::clips::testsrc_args;
@@ -94,7 +95,7 @@ fn overlay_keeps_every_frame_time_and_audio_and_matches_the_cpu_reference() {
     .unwrap();
     for (s, o) in source.iter().zip(&output) {
         assert_eq!(s.index, o.index);
-        let plan = timeline.plan(s.index, 320, 180);
+        let plan = timeline.plan(FrameAt::new(s.index, s.time_s), 320, 180);
         let expected = reference::overlay::apply(&s.frame, &plan, (0, 0));
         let d = diff_u8(&o.frame.data, &expected.data);
         // x264 at crf 23 on a test pattern: the reference is within ~35 dB of the output
@@ -188,8 +189,11 @@ fn rotated_odd_sized_phone_clip_comes_out_upright() {
     let timeline = OverlayTimeline::new(&p);
     let source = extract_frames(src.to_str().unwrap(), &FrameSelector::Index(12)).unwrap();
     let output = extract_frames(out.to_str().unwrap(), &FrameSelector::Index(12)).unwrap();
-    let expected =
-        reference::overlay::apply(&source[0].frame, &timeline.plan(12, 178, 318), (0, 0));
+    let expected = reference::overlay::apply(
+        &source[0].frame,
+        &timeline.plan(FrameAt::new(12, source[0].time_s), 178, 318),
+        (0, 0),
+    );
     let d = diff_u8(&output[0].frame.data, &expected.data);
     assert!(d.psnr >= 32.0, "rotated frame 12: {d}");
 }

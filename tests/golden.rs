@@ -1,4 +1,5 @@
-//! Golden images: a generated test card through each effect and combinations, compared with
+//! Golden images: a generated test card through each effect and combinations (§5 and §9),
+//! compared with
 //! `golden/*.png` (PSNR >= 45 dB and max |err| <= 12) and, independently, with the all-CPU
 //! reference chain, so a golden is never just "whatever this GPU produced".
 //! `REELGPU_UPDATE_GOLDEN=1 cargo test --test golden` rewrites them.
@@ -7,8 +8,10 @@ mod common;
 
 use reelgpu::color::ColorSpec;
 use reelgpu::effects::convert::ColorConverter;
+use reelgpu::effects::text::load_layers;
 use reelgpu::engine::{BlurQuality, FrameEngine};
 use reelgpu::frame::{FrameFormat, YuvFrame};
+use reelgpu::job::timeline::FrameAt;
 use reelgpu::job::{JobParams, JobSpec, Limits, OverlayTimeline};
 use reelgpu::reference;
 use reelgpu::testing::golden::{self, GOLDEN_TOLERANCE, Tolerance};
@@ -26,23 +29,40 @@ const VS_CPU: Tolerance = Tolerance {
 };
 
 fn render(name: &str, job: Value, frame_index: u64) {
+    render_at(
+        name,
+        job,
+        FrameAt::new(frame_index, frame_index as f64 / 25.0),
+    );
+}
+
+fn render_at(name: &str, job: Value, at: FrameAt) {
     let ctx = common::gpu();
     let spec = JobSpec::from_json(&job, &Limits::default()).expect("valid job");
-    let JobParams::Overlay(params) = &spec.params else {
-        panic!("overlay job")
+    let format = FrameFormat::new(W, H, ColorSpec::default());
+    let (timeline, out_size, layers) = match &spec.params {
+        JobParams::Overlay(p) => (
+            OverlayTimeline::new(p),
+            (p.output_width as u32, p.output_height as u32),
+            Vec::new(),
+        ),
+        JobParams::OverlayV2(p) => (
+            OverlayTimeline::v2(p),
+            (p.output_width as u32, p.output_height as u32),
+            load_layers(&p.text_layers, &format).expect("text layers"),
+        ),
+        _ => panic!("overlay job"),
     };
-    let timeline = OverlayTimeline::new(params);
-    let plan = timeline.plan(frame_index, W, H);
-    let out_size = (params.output_width as u32, params.output_height as u32);
+    let plan = timeline.plan(at, W, H);
 
     let card = test_card(W, H);
-    let format = FrameFormat::new(W, H, ColorSpec::default());
     let input = ColorConverter::new(ctx.clone(), format)
         .unwrap()
         .rgba_to_yuv(&rgb_to_rgba(&card))
         .unwrap();
     let mut engine =
         FrameEngine::new(ctx.clone(), format, Some(out_size), BlurQuality::Fast).unwrap();
+    engine.set_text_layers(&layers).unwrap();
     let out_format = engine.plan_output(&plan);
     let mut out = YuvFrame::blank(out_format);
     engine.process(&input.data, &plan, &mut out.data).unwrap();
@@ -54,7 +74,8 @@ fn render(name: &str, job: Value, frame_index: u64) {
     );
 
     let cpu_in = reference::convert::rgb_to_yuv420(&card, W, H, ColorSpec::default());
-    let cpu_out = reference::overlay::apply(&cpu_in, &plan, out_size);
+    let cpu_out =
+        reference::overlay::apply_all(&cpu_in, &plan, out_size, BlurQuality::Exact, &layers);
     let cpu_rgb = reference::convert::yuv420_to_rgb(&cpu_out);
     let (ow, oh) = (out_format.width, out_format.height);
 
@@ -144,5 +165,89 @@ fn golden_inactive_frame_is_the_input() {
         json!({"type": "overlay", "params": {"highlight_regions": [
             {"start_frame": 0, "end_frame": 5, "x": 100, "y": 100, "radius_x": 30, "radius_y": 30}]}}),
         6,
+    );
+}
+
+/// A §9 keyframe (pixels of the 320x180 card).
+fn kf(t: f64, x: f64, y: f64, rx: f64, ry: f64) -> Value {
+    json!({"time": t, "x": x, "y": y, "radiusX": rx, "radiusY": ry})
+}
+
+/// A player moving left to right over 4 s, keyframes every second, a bend in the middle.
+fn moving_region() -> Value {
+    json!({"start_time": 0.0, "end_time": 4.0, "keyframes": [
+        kf(0.0, 60.0, 100.0, 18.0, 40.0), kf(1.0, 110.0, 90.0, 18.0, 40.0),
+        {"time": 2.0, "x": 170.0, "y": 110.0, "radiusX": 20.0, "radiusY": 42.0, "color": "#FFD400"},
+        kf(3.0, 230.0, 95.0, 18.0, 40.0), kf(4.0, 270.0, 100.0, 18.0, 40.0)]})
+}
+
+#[test]
+fn golden_v2_body_highlight_mid_path() {
+    // 1.5 s: between keyframes 1 and 2 (Catmull-Rom), dimmed outside, filled, stroked
+    render_at(
+        "v2_body_mid_path",
+        json!({"type": "overlay", "params": {
+            "overlay_settings": {"fill_enabled": true, "fill_opacity": 0.2, "stroke_width": 4, "dim_strength": 0.4},
+            "highlight_regions": [moving_region()]}}),
+        FrameAt::new(37, 1.5),
+    );
+}
+
+#[test]
+fn golden_v2_ground_highlight() {
+    render_at(
+        "v2_ground",
+        json!({"type": "overlay", "params": {
+            "overlay_settings": {"highlight_shape": "ground", "stroke_width": 6},
+            "highlight_regions": [moving_region()]}}),
+        FrameAt::new(50, 2.0),
+    );
+}
+
+#[test]
+fn golden_v2_exit_fade() {
+    // 3.9 s of a region ending at 4 s: q = 0.4, every opacity × 0.16
+    render_at(
+        "v2_exit_fade",
+        json!({"type": "overlay", "params": {
+            "overlay_settings": {"dim_strength": 0.6, "stroke_width": 5},
+            "highlight_regions": [moving_region()]}}),
+        FrameAt::new(97, 3.9),
+    );
+}
+
+#[test]
+fn golden_v2_disabled_region_next_to_a_boosted_one() {
+    let mut disabled = moving_region();
+    disabled["enabled"] = json!(false);
+    render_at(
+        "v2_disabled_region",
+        json!({"type": "overlay", "params": {
+            "effect_type": "brightness_boost",
+            "overlay_settings": {"boost_strength": 0.35},
+            "highlight_regions": [disabled, {"start_time": 0.0, "end_time": 4.0,
+                "keyframes": [{"time": 0.0, "x": 250, "y": 60, "radiusX": 30, "radiusY": 25, "color": "#00C8FF"},
+                              {"time": 4.0, "x": 240, "y": 70, "radiusX": 30, "radiusY": 25, "color": "#00C8FF"}]}]}}),
+        FrameAt::new(25, 1.0),
+    );
+}
+
+#[test]
+fn golden_v2_text_layer_over_a_spotlight() {
+    use base64::Engine as _;
+    let png = reelgpu::testing::pattern::png_bytes(
+        &reelgpu::testing::pattern::caption_rgba(W, H, "GOAL  #7"),
+        W,
+        H,
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+    // 2.9 s of a layer ending at 3 s: faded to 0.4
+    render_at(
+        "v2_text_layer",
+        json!({"type": "overlay", "params": {
+            "effect_type": "spotlight",
+            "highlight_regions": [moving_region()],
+            "text_layers": [{"startTime": 0.5, "endTime": 3.0, "png_base64": b64}]}}),
+        FrameAt::new(72, 2.9),
     );
 }

@@ -10,7 +10,7 @@ use reelgpu::effects::reduce::FAST_BLUR_LEVELS;
 use reelgpu::engine::{BlurQuality, FrameEngine};
 use reelgpu::frame::{FrameFormat, YuvFrame};
 use reelgpu::job::EffectType;
-use reelgpu::job::timeline::{CropRect, FramePlan, MaskEllipse};
+use reelgpu::job::timeline::{Arc, Coverage, CropRect, FramePlan, MaskEllipse, PaintOp, TextDraw};
 use reelgpu::reference;
 use reelgpu::testing::metrics::{diff_f32, diff_u8};
 use reelgpu::testing::pattern::{
@@ -123,6 +123,7 @@ fn fast_background_blur_matches_its_cpu_reference() {
             ellipses: random_ellipses(w, h, 2, w as u64),
             effect: EffectType::Blur,
             crop: None,
+            ..Default::default()
         };
         let gpu = run(&mut engine, &frame, &plan);
         let cpu = reference::overlay::apply_with(&frame, &plan, (0, 0), BlurQuality::Fast);
@@ -225,6 +226,7 @@ fn mask_matches_cpu() {
                 ellipses: random_ellipses(w, h, 1 + seed as usize * 2, seed * 100 + i as u64),
                 effect: EffectType::Spotlight,
                 crop: None,
+                ..Default::default()
             };
             run(&mut engine, &frame, &plan);
             let gpu = engine.read_mask().unwrap();
@@ -264,6 +266,7 @@ fn overlay_frames_match_cpu() {
                     ellipses: random_ellipses(w, h, 3, i as u64 * 7 + j as u64),
                     effect,
                     crop: None,
+                    ..Default::default()
                 };
                 let gpu = run(&mut engine, &frame, &plan);
                 let cpu = reference::overlay::apply(&frame, &plan, (0, 0));
@@ -358,6 +361,7 @@ fn crop_resize_matches_cpu() {
             ellipses: vec![],
             effect: EffectType::Blur,
             crop: Some(crop),
+            ..Default::default()
         };
         let gpu = run(&mut engine, &frame, &plan);
         let cpu = reference::resize::crop_resize(&frame, &crop, ow, oh);
@@ -390,6 +394,7 @@ fn overlay_then_crop_matches_cpu() {
             width: 105,
             height: 187,
         }),
+        ..Default::default()
     };
     let gpu = run(&mut engine, &frame, &plan);
     let cpu = reference::overlay::apply(&frame, &plan, (90, 160));
@@ -460,4 +465,203 @@ fn label_blend_matches_cpu() {
     comp.apply(0, &mut gpu.data).unwrap();
     let d = diff_u8(&gpu.data, &cpu.data);
     assert!(d.max_abs <= MAX_ROUNDING, "rendered label: {d}");
+}
+
+fn random_paint_ops(w: u32, h: u32, n: usize, seed: u64) -> Vec<PaintOp> {
+    let mut rng = SplitMix::new(seed);
+    (0..n)
+        .map(|i| {
+            let rx = 1 + (rng.next_u64() % (w as u64 / 2 + 2)) as i32;
+            let ry = 1 + (rng.next_u64() % (h as u64 / 2 + 2)) as i32;
+            let width = 2.0 + (rng.next_u64() % 5) as f32;
+            let coverage = match i % 4 {
+                0 => Coverage::Outside,
+                1 => Coverage::Inside,
+                2 => Coverage::Ring { width, arc: None },
+                _ => Coverage::Ring {
+                    width,
+                    arc: Some(Arc::new(-30.0, 210.0, rx as f64, ry as f64)),
+                },
+            };
+            PaintOp {
+                cx: (rng.next_u64() % (w as u64 + 10)) as i32 - 5,
+                cy: (rng.next_u64() % (h as u64 + 10)) as i32 - 5,
+                rx,
+                ry,
+                coverage,
+                rgb: [rng.byte() as f32, rng.byte() as f32, rng.byte() as f32],
+                alpha: 0.1 + (rng.next_u64() % 90) as f32 / 100.0,
+            }
+        })
+        .collect()
+}
+
+/// paint.wgsl against its CPU reference: random frames and random ops of every kind
+/// (outside, inside, line, arc), odd and tiny sizes, both colour matrices. Tolerance: one
+/// level (f32 rounding of the distance, then a .5 tie).
+#[test]
+fn paint_matches_cpu() {
+    let ctx = common::gpu();
+    for spec in SPECS {
+        for (i, (w, h)) in SIZES.into_iter().enumerate() {
+            let frame = random_frame(w, h, spec, 40 + i as u64);
+            let mut engine =
+                FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Fast).unwrap();
+            for (n, seed) in [(1, 3u64), (4, 5), (7, 9)] {
+                let plan = FramePlan {
+                    paint: random_paint_ops(w, h, n, seed * 31 + i as u64),
+                    ..Default::default()
+                };
+                let gpu = run(&mut engine, &frame, &plan);
+                let cpu = reference::paint::apply(&frame, &plan.paint);
+                let d = diff_u8(&gpu.data, &cpu.data);
+                assert!(d.max_abs <= MAX_ROUNDING, "{w}x{h} {n} ops: {d}");
+                assert!(
+                    (w, h) == (1, 1) || diff_u8(&gpu.data, &frame.data).max_abs > 0.0,
+                    "{w}x{h}: the ops changed the frame"
+                );
+            }
+        }
+    }
+}
+
+/// An inside op only touches pixels near its ellipse: the dispatched region is the op's
+/// reach, and a frame far from it is unchanged (on the GPU as on the CPU).
+#[test]
+fn paint_touches_only_what_its_ops_reach() {
+    let ctx = common::gpu();
+    let frame = random_frame(333, 187, ColorSpec::default(), 7);
+    let mut engine = FrameEngine::new(ctx, frame.format, None, BlurQuality::Fast).unwrap();
+    let op = PaintOp {
+        cx: 50,
+        cy: 40,
+        rx: 20,
+        ry: 10,
+        coverage: Coverage::Ring {
+            width: 4.0,
+            arc: None,
+        },
+        rgb: [255.0, 0.0, 0.0],
+        alpha: 1.0,
+    };
+    let plan = FramePlan {
+        paint: vec![op],
+        ..Default::default()
+    };
+    let gpu = run(&mut engine, &frame, &plan);
+    for y in 0..187u32 {
+        for x in 0..333u32 {
+            let far = (x as i32 - 50).abs() > 26 || (y as i32 - 40).abs() > 16;
+            let i = (y * 333 + x) as usize;
+            if far {
+                assert_eq!(gpu.data[i], frame.data[i], "({x}, {y}) is beyond the ring");
+            }
+        }
+    }
+    // on the ring's right end the line is fully drawn: luma of pure red
+    let red = ColorSpec::default().rgb_to_yuv().apply([255.0, 0.0, 0.0])[0];
+    assert!((gpu.data[(40 * 333 + 70) as usize] as f64 - red).abs() <= 1.0);
+}
+
+/// text.wgsl against its CPU reference: random layers over random bands (odd sizes, layers
+/// overlapping, one empty), blended in order at random fades.
+#[test]
+fn text_layers_match_cpu() {
+    use reelgpu::effects::label::{LabelBand, band_ranges};
+    let ctx = common::gpu();
+    for (i, (w, h)) in SIZES.into_iter().enumerate() {
+        let frame = random_frame(w, h, ColorSpec::default(), 60 + i as u64);
+        let mut rng = SplitMix::new(i as u64 + 1);
+        let mut band = |y0: u32, y1: u32| {
+            let y1 = y1.min(h);
+            let len: usize = band_ranges(&frame.format, y0, y1)
+                .iter()
+                .map(|r| r.len())
+                .sum();
+            LabelBand {
+                y0,
+                y1,
+                value: (0..len).map(|_| rng.byte()).collect(),
+                alpha: (0..len).map(|_| rng.byte()).collect(),
+            }
+        };
+        let layers = vec![
+            band(0, h),
+            band((h / 3) & !1, h / 2 + 1),
+            band(0, 0),
+            band((h / 2) & !1, h),
+        ];
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, None, BlurQuality::Fast).unwrap();
+        engine.set_text_layers(&layers).unwrap();
+        for draws in [
+            vec![(0, 1.0)],
+            vec![(1, 0.5), (3, 0.8)],
+            vec![(3, 1.0), (2, 1.0), (0, 0.25), (1, 1.0)],
+        ] {
+            let plan = FramePlan {
+                texts: draws
+                    .iter()
+                    .map(|&(layer, alpha)| TextDraw { layer, alpha })
+                    .collect(),
+                ..Default::default()
+            };
+            let gpu = run(&mut engine, &frame, &plan);
+            let cpu = reference::text::apply(&frame, &layers, &plan.texts);
+            let d = diff_u8(&gpu.data, &cpu.data);
+            assert!(d.max_abs <= MAX_ROUNDING, "{w}x{h} {draws:?}: {d}");
+            assert!(diff_u8(&gpu.data, &frame.data).max_abs > 0.0);
+        }
+        // a layer that was not loaded is an error, not a read past the buffer
+        let plan = FramePlan {
+            texts: vec![TextDraw {
+                layer: 9,
+                alpha: 1.0,
+            }],
+            ..Default::default()
+        };
+        let mut out = YuvFrame::blank(frame.format);
+        assert!(engine.process(&frame.data, &plan, &mut out.data).is_err());
+    }
+}
+
+/// Every pass of a §9 frame in one plan (feathered spotlight, paint, text, crop) against
+/// the CPU chain.
+#[test]
+fn a_full_v2_plan_matches_cpu() {
+    use reelgpu::effects::label::band_from_rgba8;
+    let ctx = common::gpu();
+    let frame = random_frame(333, 187, ColorSpec::default(), 99);
+    let mut rgba = vec![0u8; 333 * 187 * 4];
+    for (i, px) in rgba.chunks_exact_mut(4).enumerate() {
+        let (x, y) = (i % 333, i / 333);
+        if (120..160).contains(&y) && (30..300).contains(&x) {
+            px.copy_from_slice(&[255, (x % 256) as u8, 40, if x % 7 == 0 { 255 } else { 150 }]);
+        }
+    }
+    let layers = vec![band_from_rgba8(&frame.format, &rgba)];
+    assert_eq!((layers[0].y0, layers[0].y1), (120, 160));
+    let mut engine =
+        FrameEngine::new(ctx, frame.format, Some((90, 160)), BlurQuality::Exact).unwrap();
+    engine.set_text_layers(&layers).unwrap();
+    let plan = FramePlan {
+        ellipses: random_ellipses(333, 187, 2, 77),
+        effect: EffectType::Spotlight,
+        paint: random_paint_ops(333, 187, 6, 8),
+        texts: vec![TextDraw {
+            layer: 0,
+            alpha: 0.7,
+        }],
+        crop: Some(CropRect {
+            x: 120,
+            y: 0,
+            width: 105,
+            height: 187,
+        }),
+    };
+    let gpu = run(&mut engine, &frame, &plan);
+    let cpu = reference::overlay::apply_all(&frame, &plan, (90, 160), BlurQuality::Exact, &layers);
+    let d = diff_u8(&gpu.data, &cpu.data);
+    // the crop's Lanczos in f32 on the GPU vs f64 on the CPU: as in overlay_then_crop
+    assert!(d.max_abs <= 2.0, "full v2 plan: {d}");
 }

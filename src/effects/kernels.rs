@@ -117,6 +117,35 @@ impl ResampleAxis {
     }
 }
 
+/// The two axes of a plane's resample: plane `shift` is 0 for luma, 1 for chroma.
+pub fn plane_axes(
+    crop: &crate::job::timeline::CropRect,
+    src: &crate::frame::FrameFormat,
+    out_w: u32,
+    out_h: u32,
+    shift: u32,
+) -> (ResampleAxis, ResampleAxis) {
+    let d = (1 << shift) as f64;
+    let (pw, ph) = if shift == 0 {
+        (src.width, src.height)
+    } else {
+        src.chroma_size()
+    };
+    let ax = ResampleAxis {
+        src_start: crop.x as f64 / d,
+        scale: crop.width as f64 / out_w as f64,
+        out_len: out_w >> shift,
+        src_len: pw,
+    };
+    let ay = ResampleAxis {
+        src_start: crop.y as f64 / d,
+        scale: crop.height as f64 / out_h as f64,
+        out_len: out_h >> shift,
+        src_len: ph,
+    };
+    (ax, ay)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,8 +77,42 @@ pub fn band_ranges(format: &FrameFormat, y0: u32, y1: u32) -> [std::ops::Range<u
 pub fn render(font: &FontVec, format: &FrameFormat, clip: &AnnotateClip) -> LabelBand {
     let (w, h) = (format.width, format.height);
     let rgba = render_rgba(font, w, h, clip);
-    let (bx0, by0, bw, bh) = label_box(w, h, font, clip);
-    to_band(format, &rgba, (bx0, by0, bw, bh))
+    let (_, by, _, bh) = label_box(w, h, font, clip);
+    to_band(format, |x, y| rgba[(y * w + x) as usize], by, by + bh)
+}
+
+/// A full-frame straight (non-premultiplied) RGBA8 image as a band over the rows where it
+/// is not fully transparent (even-aligned, so chroma rows are whole); an empty band (`y0 ==
+/// y1`) when it is transparent everywhere. `rgba` is `format.width x format.height`.
+pub fn band_from_rgba8(format: &FrameFormat, rgba: &[u8]) -> LabelBand {
+    let w = format.width as usize;
+    let opaque_row = |y: usize| {
+        rgba[y * w * 4..(y + 1) * w * 4]
+            .chunks_exact(4)
+            .any(|p| p[3] > 0)
+    };
+    let h = format.height as usize;
+    let Some(first) = (0..h).find(|&y| opaque_row(y)) else {
+        return LabelBand {
+            y0: 0,
+            y1: 0,
+            value: Vec::new(),
+            alpha: Vec::new(),
+        };
+    };
+    let last = (0..h).rev().find(|&y| opaque_row(y)).unwrap_or(first);
+    let y0 = (first as u32) & !1;
+    let y1 = ((last as u32 + 2) & !1).min(format.height);
+    to_band(
+        format,
+        |x, y| {
+            let i = (y as usize * w + x as usize) * 4;
+            let p = &rgba[i..i + 4];
+            [p[0] as f32, p[1] as f32, p[2] as f32, p[3] as f32 / 255.0]
+        },
+        y0,
+        y1,
+    )
 }
 
 fn title(clip: &AnnotateClip) -> String {
@@ -219,13 +253,14 @@ fn draw_line(
     }
 }
 
-/// Converts the RGBA label over the box's rows to the frame's YUV, laid out as a band.
+/// Converts RGBA pixels (`pixel(x, y)`: RGB 0–255, alpha 0–1, straight) over rows `y0..y1`
+/// to the frame's YUV, laid out as a band.
 fn to_band(
     format: &FrameFormat,
-    rgba: &[[f32; 4]],
-    (_, by, _, bh): (u32, u32, u32, u32),
+    pixel: impl Fn(u32, u32) -> [f32; 4],
+    y0: u32,
+    y1: u32,
 ) -> LabelBand {
-    let (y0, y1) = (by, by + bh);
     let ranges = band_ranges(format, y0, y1);
     let len: usize = ranges.iter().map(|r| r.len()).sum();
     let mut value = vec![0u8; len];
@@ -238,7 +273,7 @@ fn to_band(
     let planes = format.host_planes();
     for y in y0..y1 {
         for x in 0..w {
-            let p = rgba[(y * w + x) as usize];
+            let p = pixel(x, y);
             let i = ((y - y0) * planes[0].stride + x) as usize;
             value[i] = to_u8(yuv(p)[0]);
             alpha[i] = to_u8(p[3] as f64 * 255.0);
@@ -254,7 +289,7 @@ fn to_band(
                 if x >= w || y >= y1 {
                     continue;
                 }
-                let p = rgba[(y * w + x) as usize];
+                let p = pixel(x, y);
                 let c = yuv(p);
                 a_sum += p[3] as f64;
                 u_sum += p[3] as f64 * c[1];

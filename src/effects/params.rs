@@ -1,4 +1,5 @@
-//! Host mirrors of the WGSL uniform structs (`#[repr(C)]`, 16-byte aligned like WGSL).
+//! Host mirrors of the WGSL uniform structs shared by several passes (`#[repr(C)]`, 16-byte
+//! aligned like WGSL); a pass's own structs live in its module. The size test covers all.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -112,43 +113,6 @@ pub enum CompositeMode {
     ReducedBackground = 2,
 }
 
-/// resize.wgsl `Axis`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
-pub struct GpuAxis {
-    pub src_start: f32,
-    pub scale: f32,
-    pub filter_scale: f32,
-    pub out_len: u32,
-    pub table: u32,
-    pub _pad: [u32; 3],
-}
-
-/// resize.wgsl `WeightParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
-pub struct WeightParams {
-    pub axes: [GpuAxis; 4],
-    pub taps: [u32; 4],
-}
-
-/// resize.wgsl `ResizePlane`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
-pub struct ResizePlane {
-    pub src: GpuPlane,
-    pub tmp: GpuPlane,
-    pub dst: GpuPlane,
-    pub tables: [u32; 4],
-}
-
-/// resize.wgsl `ResizeParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
-pub struct ResizeParams {
-    pub planes: [ResizePlane; 3],
-}
-
 /// convert.wgsl `ConvertParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
@@ -190,8 +154,31 @@ mod tests {
                 "CompositeParams",
                 size_of::<CompositeParams>(),
             ),
-            (shaders::RESIZE, "WeightParams", size_of::<WeightParams>()),
-            (shaders::RESIZE, "ResizeParams", size_of::<ResizeParams>()),
+            (
+                shaders::RESIZE,
+                "WeightParams",
+                size_of::<crate::effects::crop::WeightParams>(),
+            ),
+            (
+                shaders::RESIZE,
+                "ResizeParams",
+                size_of::<crate::effects::crop::ResizeParams>(),
+            ),
+            (
+                shaders::PAINT,
+                "PaintOp",
+                size_of::<crate::effects::paint::GpuPaintOp>(),
+            ),
+            (
+                shaders::PAINT,
+                "PaintParams",
+                size_of::<crate::effects::paint::PaintParams>(),
+            ),
+            (
+                shaders::TEXT,
+                "TextParams",
+                size_of::<crate::effects::text::TextParams>(),
+            ),
             (
                 shaders::CONVERT,
                 "ConvertParams",

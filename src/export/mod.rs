@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cancel::{CancelReason, CancelToken};
+use crate::effects::label::LabelBand;
 use crate::engine::label::LabelCompositor;
 use crate::engine::{BlurQuality, FrameEngine};
 use crate::frame::FrameFormat;
@@ -144,6 +145,8 @@ pub struct Prepared {
     /// Frames the export is expected to write, for progress (an estimate from the container:
     /// the decoded stream is what counts).
     pub expected_frames: u64,
+    /// §9 text layers, decoded and converted for the source's frames.
+    pub text_layers: Vec<LabelBand>,
 }
 
 /// Probes the source and plans the job on it; fails before any output is written. Trims
@@ -168,10 +171,18 @@ pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
             .filter(|&n| n > 0)
     });
     let expected_frames = segments::expected_frames(&segments, frames, fps);
+    let text_layers = match &req.job.params {
+        JobParams::OverlayV2(p) => crate::effects::text::load_layers(
+            &p.text_layers,
+            &FrameFormat::new(info.width, info.height, info.color),
+        )?,
+        _ => Vec::new(),
+    };
     Ok(Prepared {
         info,
         segments,
         expected_frames,
+        text_layers,
     })
 }
 
@@ -203,25 +214,16 @@ pub fn run(
             req.job.ignored_fields.join(", ")
         );
     }
-    let output_size = match &req.job.params {
-        JobParams::Overlay(p) if p.crop_keyframes.as_ref().is_some_and(|k| !k.is_empty()) => {
-            Some((p.output_width as u32, p.output_height as u32))
-        }
-        JobParams::Framing(p) => Some((p.output_width as u32, p.output_height as u32)),
-        _ => None,
-    };
+    let output_size = req.job.output_size();
     let input = FrameFormat::new(info.width, info.height, info.color);
     let output_format = match output_size {
         Some((w, h)) => FrameFormat::new(w, h, info.color),
         None => input,
     };
     let mut engine = pipeline::LazyEngine::new(input, output_format, || {
-        Ok(FrameEngine::new(
-            gpu.wait()?,
-            input,
-            output_size,
-            BlurQuality::Fast,
-        )?)
+        let mut engine = FrameEngine::new(gpu.wait()?, input, output_size, BlurQuality::Fast)?;
+        engine.set_text_layers(&prepared.text_layers)?;
+        Ok(engine)
     });
     let mut label_pass: Option<LabelCompositor> = None;
     let mut apply_label = |clip: usize, frame: &mut [u8]| {

@@ -17,6 +17,7 @@ use crate::cancel::{CancelReason, CancelToken};
 use crate::engine::FrameEngine;
 use crate::frame::FrameFormat;
 use crate::job::FramePlan;
+use crate::job::timeline::FrameAt;
 use crate::video::decode::{DecodeOptions, Decoder, DecoderKind, first_frame_pts};
 use crate::video::encode::{AudioSource, EncodeSettings, Encoder};
 use crate::video::held::HeldFrame;
@@ -115,7 +116,8 @@ enum Decoded {
     Start(StreamStart),
     Frame {
         segment: usize,
-        index: u64,
+        /// Index and time in the source, from the decoded stream.
+        at: FrameAt,
         out_pts: i64,
         payload: Payload,
     },
@@ -267,13 +269,13 @@ fn gpu_stage(
     let mut plan = FramePlan::default();
     let mut gpu_time = Duration::ZERO;
     while let Ok(msg) = from_decoder.recv() {
-        let (segment, index, out_pts, payload) = match msg {
+        let (segment, at, out_pts, payload) = match msg {
             Decoded::Frame {
                 segment,
-                index,
+                at,
                 out_pts,
                 payload,
-            } => (segment, index, out_pts, payload),
+            } => (segment, at, out_pts, payload),
             Decoded::End { end_pts } => {
                 let _ = to_encoder.send(ToEncode::End { end_pts });
                 break;
@@ -293,7 +295,7 @@ fn gpu_stage(
             }
             Payload::Memory(buf) => {
                 let seg = &segments[segment];
-                seg.timeline.plan_into(index, w, h, &mut plan);
+                seg.timeline.plan_into(at, w, h, &mut plan);
                 let t = Instant::now();
                 let (mut out, mut on_gpu) = if plan.is_identity() && plan.crop.is_none() {
                     // nothing for the engine: the frame stays in the decoder's buffer
@@ -480,7 +482,8 @@ fn decode_all(
                 }
             }
             let idle = keep && seg.clip.is_none() && {
-                seg.timeline.plan_into(i, w, h, &mut plan);
+                seg.timeline
+                    .plan_into(FrameAt::new(i, c.since_start(pts)), w, h, &mut plan);
                 plan.is_identity() && plan.crop.is_none()
             };
             let payload = match &pools.held {
@@ -515,7 +518,7 @@ fn decode_all(
                 last_kept = Some(pts);
                 let frame = Decoded::Frame {
                     segment: si,
-                    index: i,
+                    at: FrameAt::new(i, c.since_start(pts)),
                     out_pts: pts - origin_pts + offset,
                     payload,
                 };

@@ -4,9 +4,7 @@
 //! the source cannot satisfy fails then (before the output is renamed into place), with the
 //! job field it comes from.
 
-use crate::job::{
-    AnnotateParams, FramingParams, JobParams, JobSpec, OverlayParams, OverlayTimeline, ParamError,
-};
+use crate::job::{AnnotateParams, FramingParams, JobParams, JobSpec, OverlayTimeline, ParamError};
 
 /// Which decoded frames of a segment go into the output.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,13 +117,14 @@ pub const SEEK_MARGIN_S: f64 = 1.0;
 /// The segments of `job`.
 pub fn plan(job: &JobSpec) -> Vec<Segment> {
     match &job.params {
-        JobParams::Overlay(p) => vec![overlay(p)],
+        JobParams::Overlay(p) => vec![overlay(OverlayTimeline::new(p))],
+        JobParams::OverlayV2(p) => vec![overlay(OverlayTimeline::v2(p))],
         JobParams::Framing(p) => vec![framing(p)],
         JobParams::Annotate(p) => annotate(p),
     }
 }
 
-fn overlay(p: &OverlayParams) -> Segment {
+fn overlay(timeline: OverlayTimeline) -> Segment {
     Segment {
         seek_s: None,
         keep: Keep::Frames {
@@ -134,7 +133,7 @@ fn overlay(p: &OverlayParams) -> Segment {
         },
         origin: Origin::SourceStart,
         span_s: None,
-        timeline: OverlayTimeline::new(p),
+        timeline,
         clip: None,
         fields: Fields::default(),
     }

@@ -18,6 +18,8 @@ pub struct Kernels {
     pub rgba_to_yuv: wgpu::ComputePipeline,
     pub yuv_to_rgba: wgpu::ComputePipeline,
     pub label_blend: wgpu::ComputePipeline,
+    pub paint: wgpu::ComputePipeline,
+    pub text_blend: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
@@ -57,6 +59,8 @@ impl Kernels {
         let resize = module(device, shaders::RESIZE)?;
         let convert = module(device, shaders::CONVERT)?;
         let label = module(device, shaders::LABEL)?;
+        let paint = module(device, shaders::PAINT)?;
+        let text = module(device, shaders::TEXT)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -71,6 +75,8 @@ impl Kernels {
             rgba_to_yuv: pipeline(device, &convert, "rgba_to_yuv"),
             yuv_to_rgba: pipeline(device, &convert, "yuv_to_rgba"),
             label_blend: pipeline(device, &label, "blend"),
+            paint: pipeline(device, &paint, "paint"),
+            text_blend: pipeline(device, &text, "blend"),
         })
     }
 }

@@ -39,8 +39,33 @@ pub const LABEL: ShaderFile = ShaderFile {
     body: include_str!("../../shaders/label.wgsl"),
 };
 
+pub const PAINT: ShaderFile = ShaderFile {
+    name: "paint.wgsl",
+    body: include_str!("../../shaders/paint.wgsl"),
+};
+pub const TEXT: ShaderFile = ShaderFile {
+    name: "text.wgsl",
+    body: include_str!("../../shaders/text.wgsl"),
+};
+
 /// Every shader file of the crate.
-pub const ALL: [ShaderFile; 7] = [BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL];
+pub const ALL: [ShaderFile; 9] = [
+    BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL, PAINT, TEXT,
+];
+
+/// The value of the `u32` constant `name` in `shader` (tests tie dispatch sizes to it).
+pub fn wgsl_u32_constant(shader: &ShaderFile, name: &str) -> u32 {
+    let module = shader.validate().expect("shaders validate");
+    let (_, c) = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{name} in {}", shader.name));
+    match module.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => v,
+        ref other => panic!("{name} is {other:?}"),
+    }
+}
 
 impl ShaderFile {
     /// The module source as compiled: prelude + body.

@@ -2,8 +2,9 @@
 //! own over time, so a field the contract does not know is accepted and reported as ignored —
 //! unless it is a near miss of one it does know (`highlight_region` for `highlight_regions`),
 //! which is a typo that would otherwise silently export the wrong thing: that is an error
-//! naming both. The web app's v2 params (contract Part 2) are recognised and refused by name
-//! until they are built, rather than ignored.
+//! naming both. §9 overlay params have their own field lists; a params object mixing §5 and §9
+//! fields is refused naming the field. The §10 framing params are recognised and refused by
+//! name until they are built, rather than ignored.
 
 use serde_json::{Map, Value};
 
@@ -49,15 +50,46 @@ pub const CLIP_FIELDS: &[&str] = &["start_time", "end_time", "name", "notes", "r
 
 /// Markers of the web app's v2 params (contract §9, §10): where they appear, and which part of
 /// the contract they belong to.
-const V2_PARAMS: &[(&str, &str)] = &[
-    ("overlay_settings", "§9 overlay v2"),
-    ("text_layers", "§9 overlay v2"),
-    ("clips_data", "§10 framing v2"),
+const V2_PARAMS: &[(&str, &str)] = &[("clips_data", "§10 framing v2")];
+
+/// §9 overlay params.
+pub const OVERLAY_V2_PARAMS: &[&str] = &[
+    "highlight_regions",
+    "effect_type",
+    "overlay_settings",
+    "text_layers",
+    "crop_keyframes",
+    "output_width",
+    "output_height",
 ];
-const V2_REGION_FIELDS: &[(&str, &str)] = &[
-    ("keyframes", "§9 overlay v2"),
-    ("start_time", "§9 overlay v2"),
+pub const REGION_V2_FIELDS: &[&str] = &[
+    "id",
+    "start_time",
+    "end_time",
+    "enabled",
+    "keyframes",
+    "videoWidth",
+    "videoHeight",
 ];
+pub const KEYFRAME_V2_FIELDS: &[&str] = &[
+    "time",
+    "x",
+    "y",
+    "radiusX",
+    "radiusY",
+    "strokeOpacity",
+    "fillOpacity",
+    "color",
+];
+pub const SETTINGS_V2_FIELDS: &[&str] = &[
+    "highlight_shape",
+    "stroke_width",
+    "fill_enabled",
+    "fill_opacity",
+    "dim_strength",
+    "boost_strength",
+];
+pub const TEXT_LAYER_FIELDS: &[&str] = &["startTime", "endTime", "png_base64", "image_key"];
 
 /// Checks a job's fields against the contract: a near miss of a known field is an error;
 /// other unknown fields are returned (dotted paths) as ignored.
@@ -87,14 +119,60 @@ pub fn check(
         own.iter().chain(COMMON_PARAMS).copied().collect()
     };
     match kind {
+        "overlay" if super::overlay_v2::is_v2(&Value::Object(params.clone())) => {
+            unknown(params, &known(OVERLAY_V2_PARAMS), "params", &mut ignored)?;
+            for (i, region) in objects(params.get("highlight_regions")) {
+                let path = format!("params.highlight_regions[{i}]");
+                // a §5 field in a §9 region: the two versions mixed
+                if let Some(field) = REGION_FIELDS
+                    .iter()
+                    .find(|f| region.contains_key(**f) && !REGION_V2_FIELDS.contains(f))
+                {
+                    return Err(ParamError::new(
+                        format!("{path}.{field}"),
+                        "is a §5 (v1) region field, but these params are §9 (v2: a region has \
+                         keyframes, or overlay_settings/text_layers is given); a §9 region \
+                         uses start_time/end_time and keyframes",
+                    ));
+                }
+                unknown(region, REGION_V2_FIELDS, &path, &mut ignored)?;
+                for (k, kf) in objects(region.get("keyframes")) {
+                    unknown(
+                        kf,
+                        KEYFRAME_V2_FIELDS,
+                        &format!("{path}.keyframes[{k}]"),
+                        &mut ignored,
+                    )?;
+                }
+            }
+            if let Some(Value::Object(settings)) = params.get("overlay_settings") {
+                unknown(
+                    settings,
+                    SETTINGS_V2_FIELDS,
+                    "params.overlay_settings",
+                    &mut ignored,
+                )?;
+            }
+            for (i, layer) in objects(params.get("text_layers")) {
+                let path = format!("params.text_layers[{i}]");
+                unknown(layer, TEXT_LAYER_FIELDS, &path, &mut ignored)?;
+            }
+            keyframes(params, &mut ignored)?;
+        }
         "overlay" => {
             unknown(params, &known(OVERLAY_PARAMS), "params", &mut ignored)?;
             for (i, region) in objects(params.get("highlight_regions")) {
                 let path = format!("params.highlight_regions[{i}]");
-                for (field, part) in V2_REGION_FIELDS {
-                    if region.contains_key(*field) {
-                        return Err(v2(format!("{path}.{field}"), part));
-                    }
+                // a §9 field in a region without keyframes: the two versions mixed
+                if let Some(field) = REGION_V2_FIELDS
+                    .iter()
+                    .find(|f| **f != "id" && region.contains_key(**f))
+                {
+                    return Err(ParamError::new(
+                        format!("{path}.{field}"),
+                        "is a §9 (v2) region field, but the region has no keyframes (a §9 \
+                         region needs them; a §5 region uses start_frame/end_frame)",
+                    ));
                 }
                 unknown(region, REGION_FIELDS, &path, &mut ignored)?;
             }
@@ -279,17 +357,56 @@ mod tests {
     }
 
     #[test]
-    fn v2_params_are_refused_by_name_not_ignored() {
-        let err = check("overlay", &json!({"overlay_settings": {}}), None).unwrap_err();
-        assert_eq!(err.field, "params.overlay_settings");
-        assert!(err.message.contains("§9"), "{err}");
+    fn mixed_v1_and_v2_regions_are_refused_naming_the_field() {
         let err = check(
             "overlay",
-            &json!({"highlight_regions": [{"keyframes": []}]}),
+            &json!({"highlight_regions": [{"start_frame": 0, "keyframes": []}]}),
             None,
         )
         .unwrap_err();
-        assert_eq!(err.field, "params.highlight_regions[0].keyframes");
+        assert_eq!(err.field, "params.highlight_regions[0].start_frame");
+        assert!(err.message.contains("§9"), "{err}");
+        // a v1 region next to a v2 one
+        let err = check(
+            "overlay",
+            &json!({"highlight_regions": [{"start_time": 0, "keyframes": []}, {"start_frame": 0, "radius_x": 3}]}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.highlight_regions[1].start_frame");
+        // a §9 field in a region without keyframes
+        let err = check(
+            "overlay",
+            &json!({"highlight_regions": [{"start_time": 0, "end_frame": 3}]}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.highlight_regions[0].start_time");
+        // §9 typos are near misses of §9 names
+        let err = check(
+            "overlay",
+            &json!({"highlight_regions": [{"keyframes": [{"radiusx": 3, "colour": "#fff"}]}]}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.highlight_regions[0].keyframes[0].colour");
+        let ignored = check(
+            "overlay",
+            &json!({"highlight_regions": [{"id": 7, "keyframes": [], "playerName": "A"}], "text_layers": [{"startTime": 0, "font": "x"}]}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            ignored,
+            [
+                "params.highlight_regions[0].playerName",
+                "params.text_layers[0].font"
+            ]
+        );
+    }
+
+    #[test]
+    fn framing_v2_params_are_refused_by_name_not_ignored() {
         let err = check("framing", &json!({"clips_data": []}), None).unwrap_err();
         assert!(err.message.contains("§10"), "{err}");
     }

@@ -2,6 +2,8 @@
 //! field, and the per-frame timeline (active regions, interpolated crop) in plain Rust.
 
 pub mod fields;
+pub mod highlight;
+pub mod overlay_v2;
 pub mod params;
 pub mod timeline;
 
@@ -30,7 +32,8 @@ impl From<ParamError> for JobFileError {
 }
 
 /// Reads a job file (`{"type", "params"}` or a full contract input object) and validates it
-/// against `limits`.
+/// against `limits`. §9 text layers given by `image_key` are read as files relative to the
+/// job file's folder (the worker reads them from the job's bucket instead).
 pub fn load_job(path: &Path, limits: &Limits) -> Result<JobSpec, JobFileError> {
     let file_error = |message: String| JobFileError::File {
         path: path.to_path_buf(),
@@ -39,5 +42,13 @@ pub fn load_job(path: &Path, limits: &Limits) -> Result<JobSpec, JobFileError> {
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| file_error(format!("not valid JSON: {e}")))?;
-    Ok(JobSpec::from_json(&value, limits)?)
+    let mut spec = JobSpec::from_json(&value, limits)?;
+    if let JobParams::OverlayV2(p) = &mut spec.params {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        p.resolve_image_keys(|key| {
+            let file = dir.join(key);
+            std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
+        })?;
+    }
+    Ok(spec)
 }

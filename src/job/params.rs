@@ -24,6 +24,9 @@ impl ParamError {
     }
 }
 
+/// Most v1 regions active on one frame (the engine's ellipse buffer is sized for it).
+pub const MAX_REGIONS: usize = 1024;
+
 /// Limits on what a job may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -37,7 +40,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_dimension: 4096,
-            max_regions: crate::engine::MAX_ELLIPSES,
+            max_regions: MAX_REGIONS,
         }
     }
 }
@@ -53,10 +56,10 @@ pub enum EffectType {
 fn default_opacity() -> f64 {
     1.0
 }
-fn default_output_width() -> i64 {
+pub(super) fn default_output_width() -> i64 {
     1080
 }
-fn default_output_height() -> i64 {
+pub(super) fn default_output_height() -> i64 {
     1920
 }
 
@@ -129,6 +132,8 @@ pub struct AnnotateParams {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobParams {
     Overlay(OverlayParams),
+    /// Contract §9: the web app's keyframed highlight with stroke, fill, dimming and text.
+    OverlayV2(super::overlay_v2::OverlayV2Params),
     Framing(FramingParams),
     Annotate(AnnotateParams),
 }
@@ -153,6 +158,7 @@ impl JobSpec {
                 !p.highlight_regions.is_empty()
                     || p.crop_keyframes.as_ref().is_some_and(|k| !k.is_empty())
             }
+            JobParams::OverlayV2(p) => p.draws(),
             JobParams::Framing(_) | JobParams::Annotate(_) => true,
         }
     }
@@ -182,6 +188,9 @@ impl JobSpec {
         // typos of known fields first: they explain what the typed parse would miss
         let ignored_fields = super::fields::check(kind, params, Some((map, prefix)))?;
         let params = match kind {
+            "overlay" if super::overlay_v2::is_v2(params) => {
+                JobParams::OverlayV2(super::overlay_v2::parse(params, limits)?)
+            }
             "overlay" => {
                 let p: OverlayParams = parse(params)?;
                 validate_overlay(&p, limits)?;
@@ -223,16 +232,31 @@ impl JobSpec {
         })
     }
 
+    /// The crop's output size, when the job crops.
+    pub fn output_size(&self) -> Option<(u32, u32)> {
+        let crop = |k: &Option<Vec<CropKeyframe>>, w: i64, h: i64| {
+            k.as_ref()
+                .is_some_and(|k| !k.is_empty())
+                .then_some((w as u32, h as u32))
+        };
+        match &self.params {
+            JobParams::Overlay(p) => crop(&p.crop_keyframes, p.output_width, p.output_height),
+            JobParams::OverlayV2(p) => crop(&p.crop_keyframes, p.output_width, p.output_height),
+            JobParams::Framing(p) => Some((p.output_width as u32, p.output_height as u32)),
+            JobParams::Annotate(_) => None,
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self.params {
-            JobParams::Overlay(_) => "overlay",
+            JobParams::Overlay(_) | JobParams::OverlayV2(_) => "overlay",
             JobParams::Framing(_) => "framing",
             JobParams::Annotate(_) => "annotate",
         }
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ParamError> {
+pub(super) fn parse<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ParamError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
@@ -250,7 +274,7 @@ fn parse<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ParamError> {
     })
 }
 
-fn finite(field: &str, v: f64) -> Result<(), ParamError> {
+pub(super) fn finite(field: &str, v: f64) -> Result<(), ParamError> {
     if v.is_finite() {
         Ok(())
     } else {
@@ -258,7 +282,7 @@ fn finite(field: &str, v: f64) -> Result<(), ParamError> {
     }
 }
 
-fn validate_output_size(w: i64, h: i64, limits: &Limits) -> Result<(), ParamError> {
+pub(super) fn validate_output_size(w: i64, h: i64, limits: &Limits) -> Result<(), ParamError> {
     for (name, v) in [("output_width", w), ("output_height", h)] {
         let field = format!("params.{name}");
         if v <= 0 {
@@ -277,7 +301,7 @@ fn validate_output_size(w: i64, h: i64, limits: &Limits) -> Result<(), ParamErro
     Ok(())
 }
 
-fn validate_keyframes(kfs: &[CropKeyframe], required: bool) -> Result<(), ParamError> {
+pub(super) fn validate_keyframes(kfs: &[CropKeyframe], required: bool) -> Result<(), ParamError> {
     if required && kfs.is_empty() {
         return Err(ParamError::new(
             "params.crop_keyframes",

@@ -1,7 +1,24 @@
-//! Per-frame decisions in plain Rust: which regions are active on frame `i`, the interpolated
-//! and clamped crop rectangle, and the mask's bounding box. The GPU only ever sees the result.
+//! Per-frame decisions in plain Rust: which regions are active on a frame, the interpolated
+//! and clamped crop rectangle, the mask's bounding box, and the ordered passes that make up
+//! the frame's [`FramePlan`]. The GPU only ever sees the result.
 
+use super::highlight::HighlightTimeline;
+use super::overlay_v2::OverlayV2Params;
 use super::params::{CropKeyframe, EffectType, OverlayParams, Region};
+
+/// A decoded frame's place in its source: its index and its time in seconds from the
+/// source's first frame (both read from the decoded stream).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FrameAt {
+    pub index: u64,
+    pub time: f64,
+}
+
+impl FrameAt {
+    pub fn new(index: u64, time: f64) -> Self {
+        Self { index, time }
+    }
+}
 
 /// Radius (in pixels) of the 21x21 feather kernel: the mask is non-zero at most this far
 /// outside the union of the ellipses.
@@ -70,19 +87,132 @@ impl PixelBox {
     }
 }
 
+/// Which pixels of an ellipse a [`PaintOp`] covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Coverage {
+    /// Everything outside the filled ellipse (anti-aliased edge).
+    Outside,
+    /// The filled ellipse.
+    Inside,
+    /// A line `width` pixels wide centred on the ellipse; with `arc`, only the part of it
+    /// on the arc (see [`Arc`]).
+    Ring { width: f32, arc: Option<Arc> },
+}
+
+/// The part of an ellipse from parametric angle `a0` to `a1` (degrees, clockwise on the
+/// y-down frame: the point at angle `t` is `(cx + rx cos t, cy + ry sin t)`). The part left
+/// out must span less than 180°; it is held as the two unit directions from the centre that
+/// bound it (`from`: the arc's end, `to`: its start, a turn later), whose half-planes the
+/// coverage is anti-aliased against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arc {
+    pub from: [f32; 2],
+    pub to: [f32; 2],
+}
+
+impl Arc {
+    /// The arc from `a0` to `a1` degrees of the ellipse with radii `rx`, `ry`.
+    pub fn new(a0: f64, a1: f64, rx: f64, ry: f64) -> Self {
+        assert!(a1 - a0 > 180.0 && a1 - a0 < 360.0, "the gap must be convex");
+        let dir = |deg: f64| {
+            let (s, c) = deg.to_radians().sin_cos();
+            let (x, y) = (rx * c, ry * s);
+            let n = x.hypot(y);
+            [(x / n) as f32, (y / n) as f32]
+        };
+        Self {
+            from: dir(a1),
+            to: dir(a0),
+        }
+    }
+}
+
+/// One blend of a frame toward a colour over part of an ellipse:
+/// `v + (colour − v) · alpha · coverage` on every plane (YUV is affine in RGB, so this is
+/// the same blend done in RGB). Centre and radii are whole pixels; pixel centres sit at
+/// integer coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaintOp {
+    pub cx: i32,
+    pub cy: i32,
+    pub rx: i32,
+    pub ry: i32,
+    pub coverage: Coverage,
+    /// Target colour, RGB 0–255.
+    pub rgb: [f32; 3],
+    pub alpha: f32,
+}
+
+impl PaintOp {
+    /// The op's reach: a pixel farther than this from the centre along x or y is not
+    /// covered by an inside or line op and wholly covered by an outside op (by definition,
+    /// which both the shader and the CPU reference follow; the margin keeps it exact).
+    pub fn reach(&self) -> (i32, i32) {
+        let pad = match self.coverage {
+            Coverage::Ring { width, .. } => (width / 2.0).ceil() as i32 + 2,
+            _ => 2,
+        };
+        (self.rx + pad, self.ry + pad)
+    }
+}
+
+/// A text layer drawn on a frame: which (in the job's list) and at what opacity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextDraw {
+    pub layer: u32,
+    pub alpha: f32,
+}
+
+/// The engine's passes, in the order a frame goes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassKind {
+    /// §5: feathered ellipse mask, blurred or darkened background, composite.
+    Feather,
+    /// §9: dim/boost, fill, outline and stroke of ellipses ([`PaintOp`]s).
+    Paint,
+    /// §9: text layers alpha-blended on top.
+    Text,
+    /// Crop and Lanczos resize to the output size.
+    Crop,
+}
+
 /// Everything the engine does to one frame.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FramePlan {
     /// Active ellipses in list order (later ones overwrite earlier ones). Empty: no effect.
     pub ellipses: Vec<MaskEllipse>,
     pub effect: EffectType,
+    /// Blends in order, after the feathered effect.
+    pub paint: Vec<PaintOp>,
+    /// Text layers in order, after the paint.
+    pub texts: Vec<TextDraw>,
     pub crop: Option<CropRect>,
 }
 
 impl FramePlan {
     /// True when the frame goes out exactly as it came in.
     pub fn is_identity(&self) -> bool {
-        self.ellipses.is_empty() && self.crop.is_none()
+        self.passes().next().is_none()
+    }
+
+    /// The passes this frame needs, in order: one line per pass.
+    pub fn passes(&self) -> impl Iterator<Item = PassKind> {
+        [
+            (!self.ellipses.is_empty()).then_some(PassKind::Feather),
+            (!self.paint.is_empty()).then_some(PassKind::Paint),
+            (!self.texts.is_empty()).then_some(PassKind::Text),
+            self.crop.is_some().then_some(PassKind::Crop),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Empties the plan, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.ellipses.clear();
+        self.paint.clear();
+        self.texts.clear();
+        self.crop = None;
     }
 
     /// Pixels where the feathered mask can be non-zero, clamped to a `w x h` frame.
@@ -175,32 +305,55 @@ pub fn clamp_rect([mut x, mut y, mut w, mut h]: [f64; 4], fw: u32, fh: u32) -> C
     }
 }
 
-/// The overlay job as a function of the frame index.
+/// What draws on a frame before the crop.
+#[derive(Debug, Clone, PartialEq)]
+enum Drawing {
+    /// §5 regions by frame index.
+    Regions {
+        regions: Vec<Region>,
+        effect: EffectType,
+    },
+    /// §9 keyframed highlights and text layers by time.
+    Highlights(HighlightTimeline),
+}
+
+/// An overlay (or crop-only) job as a function of the frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverlayTimeline {
-    regions: Vec<Region>,
-    effect: EffectType,
+    drawing: Drawing,
     crop: Option<CropTrack>,
+}
+
+fn crop_track(keyframes: Option<&[CropKeyframe]>) -> Option<CropTrack> {
+    keyframes.filter(|k| !k.is_empty()).map(CropTrack::new)
 }
 
 impl OverlayTimeline {
     pub fn new(p: &OverlayParams) -> Self {
         Self {
-            regions: p.highlight_regions.clone(),
-            effect: p.effect_type,
-            crop: p
-                .crop_keyframes
-                .as_deref()
-                .filter(|k| !k.is_empty())
-                .map(CropTrack::new),
+            drawing: Drawing::Regions {
+                regions: p.highlight_regions.clone(),
+                effect: p.effect_type,
+            },
+            crop: crop_track(p.crop_keyframes.as_deref()),
+        }
+    }
+
+    /// A §9 overlay.
+    pub fn v2(p: &OverlayV2Params) -> Self {
+        Self {
+            drawing: Drawing::Highlights(HighlightTimeline::new(p)),
+            crop: crop_track(p.crop_keyframes.as_deref()),
         }
     }
 
     /// A timeline with nothing to do on any frame.
     pub fn none() -> Self {
         Self {
-            regions: Vec::new(),
-            effect: EffectType::Blur,
+            drawing: Drawing::Regions {
+                regions: Vec::new(),
+                effect: EffectType::Blur,
+            },
             crop: None,
         }
     }
@@ -208,29 +361,33 @@ impl OverlayTimeline {
     /// A crop-only timeline (the `framing` export).
     pub fn crop_only(keyframes: &[CropKeyframe]) -> Self {
         Self {
-            regions: Vec::new(),
-            effect: EffectType::Blur,
             crop: Some(CropTrack::new(keyframes)),
+            ..Self::none()
         }
     }
 
-    /// Fills `plan` for frame `i` of a `w x h` source, reusing its allocation.
-    pub fn plan_into(&self, i: u64, w: u32, h: u32, plan: &mut FramePlan) {
-        plan.ellipses.clear();
-        let f = i as i64;
-        plan.ellipses.extend(
-            self.regions
-                .iter()
-                .filter(|r| r.start_frame <= f && f <= r.end_frame)
-                .map(MaskEllipse::from_region),
-        );
-        plan.effect = self.effect;
-        plan.crop = self.crop.as_ref().map(|c| c.rect_at(i, w, h));
+    /// Fills `plan` for frame `at` of a `w x h` source, reusing its allocations.
+    pub fn plan_into(&self, at: FrameAt, w: u32, h: u32, plan: &mut FramePlan) {
+        plan.clear();
+        match &self.drawing {
+            Drawing::Regions { regions, effect } => {
+                let f = at.index as i64;
+                plan.ellipses.extend(
+                    regions
+                        .iter()
+                        .filter(|r| r.start_frame <= f && f <= r.end_frame)
+                        .map(MaskEllipse::from_region),
+                );
+                plan.effect = *effect;
+            }
+            Drawing::Highlights(t) => t.plan_into(at.time, w, h, plan),
+        }
+        plan.crop = self.crop.as_ref().map(|c| c.rect_at(at.index, w, h));
     }
 
-    pub fn plan(&self, i: u64, w: u32, h: u32) -> FramePlan {
+    pub fn plan(&self, at: FrameAt, w: u32, h: u32) -> FramePlan {
         let mut p = FramePlan::default();
-        self.plan_into(i, w, h, &mut p);
+        self.plan_into(at, w, h, &mut p);
         p
     }
 }
@@ -308,14 +465,15 @@ mod tests {
             output_height: 1920,
         };
         let t = OverlayTimeline::new(&p);
-        assert_eq!(t.plan(0, 64, 64).ellipses.len(), 1);
-        let p4 = t.plan(4, 64, 64);
+        let at = |i| FrameAt::new(i, i as f64 / 25.0);
+        assert_eq!(t.plan(at(0), 64, 64).ellipses.len(), 1);
+        let p4 = t.plan(at(4), 64, 64);
         assert_eq!(
             p4.ellipses.iter().map(|e| e.cx).collect::<Vec<_>>(),
             vec![1, 2]
         );
         assert_eq!((p4.ellipses[0].cy, p4.ellipses[0].rx), (5, 3));
-        assert!(t.plan(9, 64, 64).is_identity());
+        assert!(t.plan(at(9), 64, 64).is_identity());
         let b = p4.mask_box(64, 64);
         assert_eq!((b.x0, b.y0, b.x1, b.y1), (0, 0, 16, 18));
     }

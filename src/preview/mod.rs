@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use crate::color::ColorSpec;
 use crate::effects::convert::ColorConverter;
+use crate::effects::label::LabelBand;
 use crate::engine::{BlurQuality, FrameEngine};
 use crate::frame::{FrameFormat, YuvFrame};
 use crate::gpu::{GpuContext, GpuError};
-use crate::job::timeline::{CropRect, FramePlan};
+use crate::job::timeline::{CropRect, FrameAt, FramePlan};
 use crate::job::{JobFileError, JobParams, JobSpec, Limits, OverlayTimeline, ParamError};
 use crate::testing::golden::write_png;
 use crate::testing::pattern::{rgb_to_rgba, rgba_to_rgb, test_card};
@@ -50,7 +51,8 @@ pub struct PreviewRequest {
     /// Frame index (drives keyframes and active regions).
     #[arg(long, conflicts_with = "time")]
     pub frame: Option<u64>,
-    /// Time in seconds (video only): the first frame at or after it.
+    /// Time in seconds: for a video, the first frame at or after it; for an image, the time
+    /// the job's keyframes and text layers see (else frame / 30 fps).
     #[arg(long)]
     pub time: Option<f64>,
     /// A grid of N frames spread across the video.
@@ -129,28 +131,31 @@ fn demo_jobs(w: u32, h: u32) -> Vec<(&'static str, JobSpec)> {
         .collect()
 }
 
-/// Frame plan and output size of `job` on frame `index` of a `w x h` source.
+/// Frame plan and output size of `job` on frame `at` of a `w x h` source.
 fn plan_for(
     job: &JobSpec,
-    index: u64,
+    at: FrameAt,
     w: u32,
     h: u32,
 ) -> Result<(FramePlan, Option<(u32, u32)>), PreviewError> {
-    match &job.params {
-        JobParams::Overlay(p) => {
-            let size = p
-                .crop_keyframes
-                .as_ref()
-                .map(|_| (p.output_width as u32, p.output_height as u32));
-            Ok((OverlayTimeline::new(p).plan(index, w, h), size))
+    let timeline = match &job.params {
+        JobParams::Overlay(p) => OverlayTimeline::new(p),
+        JobParams::OverlayV2(p) => OverlayTimeline::v2(p),
+        JobParams::Framing(p) => OverlayTimeline::crop_only(&p.crop_keyframes),
+        JobParams::Annotate(_) => {
+            return Err(PreviewError::Unsupported(
+                "annotate jobs cut and label clips; preview them with `reelgpu export`".into(),
+            ));
         }
-        JobParams::Framing(p) => Ok((
-            OverlayTimeline::crop_only(&p.crop_keyframes).plan(index, w, h),
-            Some((p.output_width as u32, p.output_height as u32)),
-        )),
-        JobParams::Annotate(_) => Err(PreviewError::Unsupported(
-            "annotate jobs cut and label clips; preview them with `reelgpu export`".into(),
-        )),
+    };
+    Ok((timeline.plan(at, w, h), job.output_size()))
+}
+
+/// The job's text layers for frames of `format` (none for other jobs).
+fn text_layers(job: &JobSpec, format: &FrameFormat) -> Result<Vec<LabelBand>, PreviewError> {
+    match &job.params {
+        JobParams::OverlayV2(p) => Ok(crate::effects::text::load_layers(&p.text_layers, format)?),
+        _ => Ok(Vec::new()),
     }
 }
 
@@ -161,8 +166,10 @@ fn render_rgb(
     plan: &FramePlan,
     out_size: Option<(u32, u32)>,
     quality: BlurQuality,
+    layers: &[LabelBand],
 ) -> Result<(Vec<u8>, u32, u32), PreviewError> {
     let mut engine = FrameEngine::new(ctx.clone(), frame.format, out_size, quality)?;
+    engine.set_text_layers(layers)?;
     let fmt = engine.plan_output(plan);
     let mut out = YuvFrame::blank(fmt);
     engine.process(&frame.data, plan, &mut out.data)?;
@@ -197,12 +204,21 @@ fn thumbnail(
         }),
         ..Default::default()
     };
-    render_rgb(ctx, &yuv, &plan, Some((tw, th)), BlurQuality::Fast)
+    render_rgb(ctx, &yuv, &plan, Some((tw, th)), BlurQuality::Fast, &[])
 }
 
 /// What a job does, in a few words (`overlay blur`, `framing`).
 fn job_name(job: &JobSpec) -> String {
     match &job.params {
+        JobParams::OverlayV2(p) => {
+            let effect = format!("{:?}", p.effect_type).to_lowercase();
+            let crop = if p.crop_keyframes.is_some() {
+                " + crop"
+            } else {
+                ""
+            };
+            format!("overlay v2 {effect}{crop}")
+        }
         JobParams::Overlay(p) => {
             let effect = match p.effect_type {
                 crate::job::EffectType::Blur => "blur",
@@ -308,7 +324,7 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
             let fmt = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
             let yuv = ColorConverter::new(ctx.clone(), fmt)?
                 .rgba_to_yuv(&rgb_to_rgba(&test_card(w, h)))?;
-            vec![(req.frame.unwrap_or(0), None, yuv)]
+            vec![(req.frame.unwrap_or(0), req.time, yuv)]
         }
         Some(path) if is_video(path) => {
             let name = input_name.clone().unwrap_or_default();
@@ -333,9 +349,9 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
                 .collect()
         }
         Some(path) => {
-            if req.time.is_some() || req.contact_sheet.is_some() {
+            if req.contact_sheet.is_some() {
                 return Err(PreviewError::Unsupported(
-                    "--time and --contact-sheet need a video input".into(),
+                    "--contact-sheet needs a video input".into(),
                 ));
             }
             let img = image::open(path)
@@ -348,7 +364,7 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
             let fmt = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
             let yuv =
                 ColorConverter::new(ctx.clone(), fmt)?.rgba_to_yuv(&rgb_to_rgba(img.as_raw()))?;
-            vec![(req.frame.unwrap_or(0), None, yuv)]
+            vec![(req.frame.unwrap_or(0), req.time, yuv)]
         }
     };
 
@@ -357,15 +373,18 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
     let mut captions = Vec::new();
     for (index, time, frame) in &frames {
         let (w, h) = (frame.format.width, frame.format.height);
-        let at = match time {
+        // images and the test card: the time given, else frame / 30 fps
+        let at = FrameAt::new(*index, time.unwrap_or(*index as f64 / 30.0));
+        let at_text = match time {
             Some(t) => format!("frame {index} · {t:.2} s"),
             None => format!("frame {index}"),
         };
         match &job {
             Some(job) => {
-                let (plan, size) = plan_for(job, *index, w, h)?;
-                tiles.push(render_rgb(ctx, frame, &plan, size, req.quality)?);
-                captions.push(format!("{} · {at}", job_name(job)));
+                let (plan, size) = plan_for(job, at, w, h)?;
+                let layers = text_layers(job, &frame.format)?;
+                tiles.push(render_rgb(ctx, frame, &plan, size, req.quality, &layers)?);
+                captions.push(format!("{} · {at_text}", job_name(job)));
             }
             None => {
                 tiles.push(render_rgb(
@@ -374,12 +393,13 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
                     &FramePlan::default(),
                     None,
                     req.quality,
+                    &[],
                 )?);
-                captions.push(format!("original · {at}"));
+                captions.push(format!("original · {at_text}"));
                 for (name, demo) in demo_jobs(w, h) {
-                    let (plan, size) = plan_for(&demo, *index, w, h)?;
-                    tiles.push(render_rgb(ctx, frame, &plan, size, req.quality)?);
-                    captions.push(format!("{name} · {at}"));
+                    let (plan, size) = plan_for(&demo, at, w, h)?;
+                    tiles.push(render_rgb(ctx, frame, &plan, size, req.quality, &[])?);
+                    captions.push(format!("{name} · {at_text}"));
                 }
             }
         }

@@ -7,7 +7,9 @@ pub mod convert;
 pub mod label;
 pub mod mask;
 pub mod overlay;
+pub mod paint;
 pub mod resize;
+pub mod text;
 
 /// OpenCV's `BORDER_REFLECT_101` (`gfedcb|abcdefgh|gfedcba`) for any offset.
 pub fn reflect101(i: i64, n: i64) -> i64 {

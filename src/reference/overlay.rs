@@ -1,11 +1,14 @@
-//! The whole overlay chain on the CPU (contract §5), with the exact 51x51 background blur.
+//! A whole frame plan on the CPU, pass by pass in the engine's order (§5 feathered
+//! highlight, §9 paint and text layers, crop), with the exact 51x51 background blur unless
+//! told otherwise.
 
-use super::{blur, composite, mask, resize};
+use super::{blur, composite, mask, paint, resize, text};
+use crate::effects::feather::BlurQuality;
 use crate::effects::kernels::{
     BlurSpec, SPOTLIGHT_FACTOR, background_blur, gaussian_weights, reduced_blur,
 };
+use crate::effects::label::LabelBand;
 use crate::effects::reduce::FAST_BLUR_LEVELS;
-use crate::engine::BlurQuality;
 use crate::frame::YuvFrame;
 use crate::job::EffectType;
 use crate::job::timeline::FramePlan;
@@ -50,6 +53,17 @@ pub fn apply_with(
     out_size: (u32, u32),
     quality: BlurQuality,
 ) -> YuvFrame {
+    apply_all(frame, plan, out_size, quality, &[])
+}
+
+/// Applies `plan`, whose text draws refer to `layers`.
+pub fn apply_all(
+    frame: &YuvFrame,
+    plan: &FramePlan,
+    out_size: (u32, u32),
+    quality: BlurQuality,
+    layers: &[LabelBand],
+) -> YuvFrame {
     let mut result = frame.clone();
     if !plan.ellipses.is_empty() {
         let (w, h) = (frame.format.width, frame.format.height);
@@ -70,6 +84,12 @@ pub fn apply_with(
             let out = composite::blend_plane(frame.plane(p), m, bg, plane_black(frame, p), factor);
             result.plane_mut(p).copy_from_slice(&out);
         }
+    }
+    if !plan.paint.is_empty() {
+        result = paint::apply(&result, &plan.paint);
+    }
+    if !plan.texts.is_empty() {
+        result = text::apply(&result, layers, &plan.texts);
     }
     match plan.crop {
         Some(crop) => resize::crop_resize(&result, &crop, out_size.0, out_size.1),

@@ -1,6 +1,7 @@
 //! Reference crop + Lanczos (a = 4) resize of a YUV 4:2:0 frame, plane by plane.
 
 use super::to_u8;
+pub use crate::effects::kernels::plane_axes;
 use crate::effects::kernels::{LANCZOS_A, ResampleAxis, lanczos};
 use crate::frame::{FrameFormat, YuvFrame};
 use crate::job::timeline::CropRect;
@@ -23,35 +24,6 @@ pub fn axis_weights(axis: &ResampleAxis) -> Vec<(i64, Vec<f64>)> {
             (first, w)
         })
         .collect()
-}
-
-/// The two axes of a plane's resample: plane `shift` is 0 for luma, 1 for chroma.
-pub fn plane_axes(
-    crop: &CropRect,
-    src: &FrameFormat,
-    out_w: u32,
-    out_h: u32,
-    shift: u32,
-) -> (ResampleAxis, ResampleAxis) {
-    let d = (1 << shift) as f64;
-    let (pw, ph) = if shift == 0 {
-        (src.width, src.height)
-    } else {
-        src.chroma_size()
-    };
-    let ax = ResampleAxis {
-        src_start: crop.x as f64 / d,
-        scale: crop.width as f64 / out_w as f64,
-        out_len: out_w >> shift,
-        src_len: pw,
-    };
-    let ay = ResampleAxis {
-        src_start: crop.y as f64 / d,
-        scale: crop.height as f64 / out_h as f64,
-        out_len: out_h >> shift,
-        src_len: ph,
-    };
-    (ax, ay)
 }
 
 /// Crops `frame` to `crop` and resizes it to `out_w x out_h` (both even).

@@ -17,7 +17,7 @@ pub fn background_only_plan() -> FramePlan {
             opacity: 1.0,
         }],
         effect: EffectType::Blur,
-        crop: None,
+        ..Default::default()
     }
 }
 
@@ -114,4 +114,63 @@ pub fn random_frame(w: u32, h: u32, color: ColorSpec, seed: u64) -> YuvFrame {
     let mut rng = SplitMix::new(seed);
     let data = (0..format.frame_bytes()).map(|_| rng.byte()).collect();
     YuvFrame::new(format, data)
+}
+
+/// A text layer as the web app rasterises one: a full-frame straight RGBA8 image, clear
+/// except a translucent dark bar across the lower third with `text` in white (rendered with
+/// the label font; a missing font leaves the bar alone).
+pub fn caption_rgba(w: u32, h: u32, text: &str) -> Vec<u8> {
+    use ab_glyph::{Font, PxScale, ScaleFont, point};
+    let mut px = vec![0u8; (w * h * 4) as usize];
+    let (y0, y1) = (h * 2 / 3, (h * 2 / 3 + h / 6).min(h));
+    let (x0, x1) = (w / 10, w - w / 10);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = ((y * w + x) * 4) as usize;
+            px[i..i + 4].copy_from_slice(&[10, 20, 40, 170]);
+        }
+    }
+    let Ok(font) = crate::effects::label::load_font(&crate::effects::label::font_path()) else {
+        return px;
+    };
+    let size = (y1 - y0) as f32 * 0.7;
+    let s = font.as_scaled(PxScale::from(size));
+    let width: f32 = text.chars().map(|c| s.h_advance(s.glyph_id(c))).sum();
+    let mut x = (w as f32 - width) / 2.0;
+    let baseline = y0 as f32 + ((y1 - y0) as f32 + s.ascent() + s.descent()) / 2.0;
+    for c in text.chars() {
+        let id = s.glyph_id(c);
+        let glyph = id.with_scale_and_position(PxScale::from(size), point(x, baseline));
+        if let Some(outline) = font.outline_glyph(glyph) {
+            let b = outline.px_bounds();
+            outline.draw(|gx, gy, cov| {
+                let (px_x, px_y) = (b.min.x as i64 + gx as i64, b.min.y as i64 + gy as i64);
+                if px_x < 0 || px_y < 0 || px_x >= w as i64 || px_y >= h as i64 {
+                    return;
+                }
+                let i = ((px_y as u32 * w + px_x as u32) * 4) as usize;
+                let cov = cov.clamp(0.0, 1.0);
+                let a = px[i + 3] as f32 / 255.0;
+                // white over the bar, straight alpha
+                let out_a = cov + a * (1.0 - cov);
+                for k in 0..3 {
+                    let c = (255.0 * cov + px[i + k] as f32 * a * (1.0 - cov)) / out_a.max(1e-6);
+                    px[i + k] = c.round().clamp(0.0, 255.0) as u8;
+                }
+                px[i + 3] = (out_a * 255.0).round() as u8;
+            });
+        }
+        x += s.h_advance(id);
+    }
+    px
+}
+
+/// `rgba` (straight RGBA8, `w x h`) as PNG bytes.
+pub fn png_bytes(rgba: &[u8], w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::RgbaImage::from_raw(w, h, rgba.to_vec())
+        .expect("w * h * 4 bytes")
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("PNG encoding to memory");
+    out
 }

@@ -185,7 +185,7 @@ impl Worker {
         progress: &ProgressHandle,
         cancel: &CancelToken,
     ) -> Result<(String, ExportSummary), JobFailure> {
-        let job =
+        let mut job =
             JobInput::parse(input, &self.limits).map_err(|e| JobFailure::invalid(e.to_string()))?;
         progress.set(0, "Starting export...");
         let dir = tempfile::Builder::new()
@@ -201,6 +201,7 @@ impl Worker {
             .await?
             .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
         tracing::info!(key = %job.input_video_key, bytes, secs = t.elapsed().as_secs_f64(), "downloaded");
+        self.fetch_text_layers(&mut job, dir.path(), cancel).await?;
 
         progress.set(10, "Processing video...");
         let req = ExportRequest {
@@ -251,6 +252,54 @@ impl Worker {
         tracing::info!(%key, secs = t.elapsed().as_secs_f64(), "uploaded");
         drop(dir);
         Ok((key, summary))
+    }
+}
+
+impl Worker {
+    /// Fetches the §9 text layers given by `image_key` from the job's bucket (small PNGs,
+    /// read into memory once) so the export sees only inline images.
+    async fn fetch_text_layers(
+        &self,
+        job: &mut JobInput,
+        dir: &std::path::Path,
+        cancel: &CancelToken,
+    ) -> Result<(), JobFailure> {
+        let crate::job::JobParams::OverlayV2(p) = &mut job.spec.params else {
+            return Ok(());
+        };
+        let keys: Vec<(usize, String)> = p
+            .text_layers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match &l.image {
+                crate::job::overlay_v2::TextImage::Key(k) => Some((i, k.clone())),
+                crate::job::overlay_v2::TextImage::Png(_) => None,
+            })
+            .collect();
+        let mut fetched = std::collections::HashMap::new();
+        for (i, key) in keys {
+            if fetched.contains_key(&key) {
+                continue;
+            }
+            let field = format!("params.text_layers[{i}].image_key");
+            crate::storage::check_key(&key)
+                .map_err(|e| JobFailure::invalid(format!("{field} {e}")))?;
+            let path = dir.join(format!("text-layer-{i}.png"));
+            until_cancelled(cancel, self.storage.download(&key, &path))
+                .await?
+                .map_err(|e| JobFailure::storage(e, &field))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| JobFailure::new("InternalError", format!("{field}: {e}"), true))?;
+            let _ = std::fs::remove_file(&path);
+            fetched.insert(key, bytes);
+        }
+        p.resolve_image_keys(|key| {
+            fetched
+                .get(key)
+                .cloned()
+                .ok_or_else(|| format!("{key:?} was not fetched"))
+        })
+        .map_err(|e| JobFailure::invalid(e.to_string()))
     }
 }
 

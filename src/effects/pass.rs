@@ -1,0 +1,60 @@
+//! What every engine pass has in common: the frame buffers it reads and writes, and the two
+//! steps of a frame (write this frame's uniforms, then record the dispatches).
+
+use crate::frame::FrameFormat;
+use crate::gpu::GpuContext;
+use crate::gpu::buffers::storage;
+use crate::job::FramePlan;
+
+/// Which of the engine's frame buffers holds the frame between passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The uploaded frame (passes may change it in place: it is re-uploaded every frame).
+    Input,
+    /// The feathered composite's result (input format).
+    Mid,
+    /// The crop's result (output format).
+    Output,
+}
+
+/// The packed frame buffers every pass works on, created once per format.
+pub struct FrameBuffers {
+    pub input_format: FrameFormat,
+    pub output_format: FrameFormat,
+    pub input: wgpu::Buffer,
+    pub mid: wgpu::Buffer,
+    pub output: wgpu::Buffer,
+}
+
+impl FrameBuffers {
+    pub fn new(ctx: &GpuContext, input: FrameFormat, output: FrameFormat) -> Self {
+        let d = &ctx.device;
+        let in_bytes = input.gpu_packed_words() as u64 * 4;
+        let out_bytes = output.gpu_packed_words() as u64 * 4;
+        Self {
+            input_format: input,
+            output_format: output,
+            input: storage(d, "frame in", in_bytes),
+            mid: storage(d, "frame mid", in_bytes),
+            output: storage(d, "frame out", out_bytes),
+        }
+    }
+
+    pub fn get(&self, slot: Slot) -> &wgpu::Buffer {
+        match slot {
+            Slot::Input => &self.input,
+            Slot::Mid => &self.mid,
+            Slot::Output => &self.output,
+        }
+    }
+}
+
+/// One effect on the GPU: its WGSL, its uniform layout, and how to fill and record it.
+pub trait Pass {
+    /// Stage name for timings.
+    fn name(&self) -> &'static str;
+    /// Writes the uniforms `plan` needs (before the frame's commands are submitted).
+    fn prepare(&mut self, queue: &wgpu::Queue, plan: &FramePlan);
+    /// Records the pass on the frame held in `at`; returns where it leaves the frame.
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>, plan: &FramePlan, at: Slot) -> Slot;
+}
