@@ -1118,3 +1118,55 @@ async fn an_object_replaced_mid_download_fails_instead_of_mixing() {
     through.download("input/changing.mp4", &dest).await.unwrap();
     assert!(std::fs::read(&dest).unwrap().iter().all(|&b| b == 2));
 }
+
+/// A §9 job through the worker: its text layer's `image_key` is read from the job's bucket;
+/// a missing key, a wrong-sized PNG and a mixed v1/v2 region fail without retry, naming the
+/// field, and write nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v2_overlay_job_reads_its_text_layer_from_the_bucket() {
+    use reelgpu::testing::pattern::{caption_rgba, png_bytes};
+    let (_moto, s3) = bucket_with_input().await;
+    let caption = tmp("caption-320.png");
+    std::fs::write(&caption, png_bytes(&caption_rgba(320, 180, "GOAL"), 320, 180)).unwrap();
+    s3.upload(&caption, "assets/caption.png", "image/png")
+        .await
+        .unwrap();
+    let small = tmp("caption-64.png");
+    std::fs::write(&small, png_bytes(&caption_rgba(64, 36, "G"), 64, 36)).unwrap();
+    s3.upload(&small, "assets/small.png", "image/png")
+        .await
+        .unwrap();
+    let s3 = Arc::new(s3);
+    let w = worker(s3.clone(), CallbackPolicy::default());
+    let job = |id: &str, key: &str| {
+        json!({"job_id": id, "type": "overlay", "input_video_key": "input/clip.mp4", "params": {
+            "highlight_regions": [{"start_time": 0.1, "end_time": 0.6, "keyframes": [
+                {"time": 0.1, "x": 80, "y": 90, "radiusX": 30, "radiusY": 50, "color": "#FF3030"},
+                {"time": 0.6, "x": 240, "y": 90, "radiusX": 30, "radiusY": 50}]}],
+            "text_layers": [{"startTime": 0.5, "endTime": 1.0, "image_key": key}]}})
+    };
+    let outcome = w.run_job(&job("v2ok", "assets/caption.png"), no_cancel()).await;
+    assert!(outcome.failure.is_none(), "{:?}", outcome.output);
+    assert_eq!(outcome.output["output_video_key"], "output/v2ok/video.mp4");
+    assert_eq!(outcome.output["frames"], 30);
+    assert_eq!(keys(&s3, "output/v2ok/").await, ["output/v2ok/video.mp4"]);
+
+    let mut mixed = job("v2mixed", "assets/caption.png");
+    mixed["params"]["highlight_regions"][0]["start_frame"] = json!(3);
+    let cases = [
+        (job("v2missing", "assets/none.png"), "params.text_layers[0].image_key"),
+        (
+            job("v2small", "assets/small.png"),
+            "params.text_layers[0].png_base64 must be exactly the video frame's size (320x180), got 64x36",
+        ),
+        (mixed, "params.highlight_regions[0].start_frame is a §5 (v1) region field"),
+    ];
+    for (input, expect) in cases {
+        let outcome = w.run_job(&input, no_cancel()).await;
+        let failure = outcome.failure.clone().expect("fails");
+        assert!(!failure.should_retry, "{failure}");
+        let error = outcome.output["error"].as_str().unwrap();
+        assert!(error.contains(expect), "{error:?} should say {expect:?}");
+    }
+    assert_eq!(keys(&s3, "output/").await, ["output/v2ok/video.mp4"]);
+}
