@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: real exports of all three types (overlay, framing, annotate) into
+# The main job: real exports of all three types (overlay, framing, annotate) and of the web
+# app's keyframed overlay (§9) into
 # reelgpu-demo/, from a generated 1280x720 clip with audio unless an input is given
 # (`bash scripts/demo.sh my-game.mp4`), plus a preview PNG of every effect.
 set -euo pipefail
@@ -19,4 +20,10 @@ for job in overlay framing annotate; do
   # Without an input the first export generated a clip; the others reuse it.
   [ ${#input[@]} -gt 0 ] || input=(--input "$out/$job.mp4.source.mp4")
 done
+# The web app's keyframed highlight (contract §9) with a text layer drawn for 1280x720
+# frames: always on the generated clip (made here if the exports above used your input).
+v2_input=()
+[ -f "$out/overlay.mp4.source.mp4" ] && v2_input=(--input "$out/overlay.mp4.source.mp4")
+./target/release/reelgpu export --job examples/jobs/overlay_v2.json "${v2_input[@]}" \
+  --output "$out/overlay_v2.mp4"
 ./target/release/reelgpu preview --output "$out/preview.png"

@@ -1127,7 +1127,11 @@ async fn a_v2_overlay_job_reads_its_text_layer_from_the_bucket() {
     use reelgpu::testing::pattern::{caption_rgba, png_bytes};
     let (_moto, s3) = bucket_with_input().await;
     let caption = tmp("caption-320.png");
-    std::fs::write(&caption, png_bytes(&caption_rgba(320, 180, "GOAL"), 320, 180)).unwrap();
+    std::fs::write(
+        &caption,
+        png_bytes(&caption_rgba(320, 180, "GOAL"), 320, 180),
+    )
+    .unwrap();
     s3.upload(&caption, "assets/caption.png", "image/png")
         .await
         .unwrap();
@@ -1145,7 +1149,9 @@ async fn a_v2_overlay_job_reads_its_text_layer_from_the_bucket() {
                 {"time": 0.6, "x": 240, "y": 90, "radiusX": 30, "radiusY": 50}]}],
             "text_layers": [{"startTime": 0.5, "endTime": 1.0, "image_key": key}]}})
     };
-    let outcome = w.run_job(&job("v2ok", "assets/caption.png"), no_cancel()).await;
+    let outcome = w
+        .run_job(&job("v2ok", "assets/caption.png"), no_cancel())
+        .await;
     assert!(outcome.failure.is_none(), "{:?}", outcome.output);
     assert_eq!(outcome.output["output_video_key"], "output/v2ok/video.mp4");
     assert_eq!(outcome.output["frames"], 30);
@@ -1154,12 +1160,18 @@ async fn a_v2_overlay_job_reads_its_text_layer_from_the_bucket() {
     let mut mixed = job("v2mixed", "assets/caption.png");
     mixed["params"]["highlight_regions"][0]["start_frame"] = json!(3);
     let cases = [
-        (job("v2missing", "assets/none.png"), "params.text_layers[0].image_key"),
+        (
+            job("v2missing", "assets/none.png"),
+            "params.text_layers[0].image_key",
+        ),
         (
             job("v2small", "assets/small.png"),
             "params.text_layers[0].png_base64 must be exactly the video frame's size (320x180), got 64x36",
         ),
-        (mixed, "params.highlight_regions[0].start_frame is a §5 (v1) region field"),
+        (
+            mixed,
+            "params.highlight_regions[0].start_frame is a §5 (v1) region field",
+        ),
     ];
     for (input, expect) in cases {
         let outcome = w.run_job(&input, no_cancel()).await;
