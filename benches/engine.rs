@@ -1,18 +1,21 @@
-//! Engine benchmark: ms per 1080p frame (upload and readback included) and per-stage time for
-//! blur-overlay, spotlight and crop, side by side in one process on whatever adapter is there.
+//! Engine benchmark: ms per frame (upload and readback included) and per-pass time for
+//! blur-overlay, spotlight, crop and §9 (dark overlay + fill + stroke + a text layer, at 1080p
+//! and 4K), side by side in one process on whatever adapter is there.
 //! Run: `cargo bench --bench engine` (set `WGPU_BACKEND=vulkan` for lavapipe).
 
 use std::time::Instant;
 
 use reelgpu::color::ColorSpec;
+use reelgpu::effects::label::LabelBand;
+use reelgpu::effects::text::load_layers;
 use reelgpu::engine::{BlurQuality, FrameEngine};
 use reelgpu::frame::{FrameFormat, YuvFrame};
 use reelgpu::gpu::GpuContext;
-use reelgpu::job::EffectType;
-use reelgpu::job::timeline::{CropRect, FramePlan, MaskEllipse};
+use reelgpu::job::timeline::{CropRect, FrameAt, FramePlan, MaskEllipse};
+use reelgpu::job::{EffectType, JobParams, JobSpec, Limits, OverlayTimeline};
 use reelgpu::reference;
 use reelgpu::testing::metrics::diff_u8;
-use reelgpu::testing::pattern::{background_only_plan, test_card};
+use reelgpu::testing::pattern::{background_only_plan, caption_rgba, png_bytes, test_card};
 
 const WARMUP: usize = 3;
 const FRAMES: usize = 20;
@@ -25,6 +28,41 @@ struct Case {
     quality: BlurQuality,
     plan: FramePlan,
     out: Option<(u32, u32)>,
+    layers: Vec<LabelBand>,
+}
+
+/// A §9 frame as the web app sends it: one player highlighted mid-path with `dark_overlay`,
+/// fill and stroke (plus its outline), and one caption text layer, at `w x h`. Built through
+/// the job's own timeline so the plan is what an export would run.
+fn v2_case(name: &'static str, w: u32, h: u32) -> Case {
+    let (sx, sy) = (w as f64 / 1920.0, h as f64 / 1080.0);
+    let kf = |t: f64, x: f64| {
+        serde_json::json!({"time": t, "x": x * sx, "y": 560.0 * sy,
+        "radiusX": 110.0 * sx, "radiusY": 240.0 * sy, "color": "#FFD400"})
+    };
+    let job = serde_json::json!({"type": "overlay", "params": {
+        "effect_type": "dark_overlay",
+        "overlay_settings": {"fill_enabled": true, "stroke_width": 3, "dim_strength": 0.35},
+        "highlight_regions": [{"start_time": 0.0, "end_time": 4.0,
+            "keyframes": [kf(0.0, 600.0), kf(1.0, 800.0), kf(2.0, 1000.0), kf(3.0, 1200.0)]}],
+        "text_layers": [{"startTime": 0.0, "endTime": 4.0, "image_key": "caption.png"}]}});
+    let mut spec = JobSpec::from_json(&job, &Limits::default()).expect("valid §9 job");
+    let JobParams::OverlayV2(p) = &mut spec.params else {
+        unreachable!()
+    };
+    p.resolve_image_keys(|_| Ok(png_bytes(&caption_rgba(w, h, "GOAL  #7"), w, h)))
+        .unwrap();
+    let format = FrameFormat::new(w, h, ColorSpec::BT709_LIMITED);
+    let layers = load_layers(&p.text_layers, &format).unwrap();
+    let plan = OverlayTimeline::v2(p).plan(FrameAt::new(37, 1.5), w, h);
+    Case {
+        name,
+        size: (w, h),
+        quality: BlurQuality::Fast,
+        plan,
+        out: None,
+        layers,
+    }
 }
 
 fn players() -> Vec<MaskEllipse> {
@@ -72,6 +110,7 @@ fn main() {
             quality: BlurQuality::Fast,
             plan: plan(EffectType::Blur, None),
             out: None,
+            layers: Vec::new(),
         },
         Case {
             name: "blur-overlay (exact)",
@@ -79,6 +118,7 @@ fn main() {
             quality: BlurQuality::Exact,
             plan: plan(EffectType::Blur, None),
             out: None,
+            layers: Vec::new(),
         },
         Case {
             name: "blur-overlay (exact), RGB-equivalent samples*",
@@ -86,6 +126,7 @@ fn main() {
             quality: BlurQuality::Exact,
             plan: plan(EffectType::Blur, None),
             out: None,
+            layers: Vec::new(),
         },
         Case {
             name: "spotlight",
@@ -93,6 +134,7 @@ fn main() {
             quality: BlurQuality::Fast,
             plan: plan(EffectType::Spotlight, None),
             out: None,
+            layers: Vec::new(),
         },
         Case {
             name: "crop 9:16 -> 1080x1920",
@@ -103,6 +145,7 @@ fn main() {
                 ..Default::default()
             },
             out: Some((1080, 1920)),
+            layers: Vec::new(),
         },
         Case {
             name: "blur-overlay (fast) + crop",
@@ -110,6 +153,7 @@ fn main() {
             quality: BlurQuality::Fast,
             plan: plan(EffectType::Blur, Some(crop_9x16)),
             out: Some((1080, 1920)),
+            layers: Vec::new(),
         },
         Case {
             name: "no active region (skips GPU)",
@@ -117,7 +161,14 @@ fn main() {
             quality: BlurQuality::Fast,
             plan: FramePlan::default(),
             out: None,
+            layers: Vec::new(),
         },
+        v2_case("§9 dark overlay + fill + stroke + text layer", 1920, 1080),
+        v2_case(
+            "§9 dark overlay + fill + stroke + text layer, 4K",
+            3840,
+            2160,
+        ),
     ];
 
     println!(
@@ -138,6 +189,7 @@ fn main() {
             case.quality,
         )
         .unwrap();
+        engine.set_text_layers(&case.layers).unwrap();
         let out_fmt = engine.plan_output(&case.plan);
         let mut out = vec![0u8; out_fmt.frame_bytes()];
         for _ in 0..WARMUP {
