@@ -120,6 +120,14 @@ fn demo_jobs(w: u32, h: u32) -> Vec<(&'static str, JobSpec)> {
             "output_width": (h / 2 * 9 / 16) & !1, "output_height": (h / 2) & !1,
             "crop_keyframes": [{"frame": 0, "x": wf * 0.5 - crop_w / 2.0, "y": 0, "width": crop_w, "height": crop_h}]}}),
         ),
+        (
+            "§9 keyframed highlight",
+            serde_json::json!({"type": "overlay", "params": {"effect_type": "dark_overlay",
+            "overlay_settings": {"fill_enabled": true, "stroke_width": 3, "dim_strength": 0.45},
+            "highlight_regions": [{"start_time": 0.0, "end_time": 1.0e6, "keyframes": [
+                {"time": 0.0, "x": wf * 0.42, "y": hf * 0.55, "radiusX": wf * 0.08, "radiusY": hf * 0.25, "color": "#FFD400"},
+                {"time": 1.0e6, "x": wf * 0.42, "y": hf * 0.55, "radiusX": wf * 0.08, "radiusY": hf * 0.25}]}]}}),
+        ),
     ];
     jobs.into_iter()
         .map(|(name, v)| {
