@@ -116,14 +116,25 @@ impl Readback {
             .map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
                 state.store(if r.is_ok() { MAPPED } else { FAILED }, Ordering::Release);
             });
-        device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: None,
-            })
-            .map_err(|e| GpuError::Map(e.to_string()))?;
-        if self.state.load(Ordering::Acquire) != MAPPED {
-            return Err(GpuError::Map("the buffer could not be mapped".into()));
+        // Another thread polling the same device can take this map's callback out of the
+        // queue and run it just after our own wait returns: until the callback has run, the
+        // state is still pending, which is not a failure. Poll again until it has.
+        let started = std::time::Instant::now();
+        loop {
+            device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: None,
+                })
+                .map_err(|e| GpuError::Map(e.to_string()))?;
+            match self.state.load(Ordering::Acquire) {
+                MAPPED => break,
+                FAILED => return Err(GpuError::Map("the buffer could not be mapped".into())),
+                _ if started.elapsed() > std::time::Duration::from_secs(10) => {
+                    return Err(GpuError::Map("the buffer's mapping never completed".into()));
+                }
+                _ => std::thread::yield_now(),
+            }
         }
         let result = {
             let view = self
