@@ -71,6 +71,11 @@ struct ExportArgs {
     /// Output MP4 (written to a temporary name beside it, renamed on success).
     #[arg(long)]
     output: PathBuf,
+    /// A §10 reel's other sources: `KEY=PATH` for each key its clips name (`source_keys`,
+    /// a clip's `input_video_key`); clips naming none, or the job's `input_video_key`, read
+    /// `--input`. Repeatable.
+    #[arg(long = "source", value_name = "KEY=PATH", value_parser = parse_source)]
+    sources: Vec<(String, PathBuf)>,
     /// Largest source or output width/height.
     #[arg(long, default_value_t = 4096, env = "REELGPU_MAX_DIMENSION")]
     max_dimension: u32,
@@ -328,6 +333,13 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+fn parse_source(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((k, p)) if !k.is_empty() && !p.is_empty() => Ok((k.to_string(), PathBuf::from(p))),
+        _ => Err(format!("{s:?} is not KEY=PATH")),
+    }
+}
+
 fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let limits = Limits {
         max_dimension: args.max_dimension,
@@ -338,6 +350,9 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     // the paths before anything starts: one clear message per mistake
     if let Some(input) = &args.input {
         export::paths::check_input(input).map_err(anyhow::Error::msg)?;
+    }
+    for (_, path) in &args.sources {
+        export::paths::check_input(path).map_err(anyhow::Error::msg)?;
     }
     export::paths::check_output(&args.output).map_err(anyhow::Error::msg)?;
     let input = match args.input {
@@ -357,6 +372,12 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     };
     let req = ExportRequest {
         input,
+        default_key: job.input_key.clone().unwrap_or_default(),
+        sources: args
+            .sources
+            .iter()
+            .map(|(k, p)| (k.clone(), p.to_string_lossy().into_owned()))
+            .collect(),
         job,
         output: args.output,
         limits,

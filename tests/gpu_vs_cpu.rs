@@ -658,10 +658,254 @@ fn a_full_v2_plan_matches_cpu() {
             width: 105,
             height: 187,
         }),
+        ..Default::default()
     };
     let gpu = run(&mut engine, &frame, &plan);
     let cpu = reference::overlay::apply_all(&frame, &plan, (90, 160), BlurQuality::Exact, &layers);
     let d = diff_u8(&gpu.data, &cpu.data);
     // the crop's Lanczos in f32 on the GPU vs f64 on the CPU: as in overlay_then_crop
     assert!(d.max_abs <= 2.0, "full v2 plan: {d}");
+}
+
+/// rotate.wgsl against its CPU reference (written from the definition): rotations 0, ±5°,
+/// 90° and −3°, crops inside, touching the rotated frame's corner and past the frame (where
+/// the output turns black), up- and downscaling, odd sizes. Tolerance: 2 levels (f32 sin/cos
+/// and sums on the GPU, f64 on the CPU).
+#[test]
+fn rotated_crop_matches_cpu() {
+    use reelgpu::job::timeline::Rotated;
+    let ctx = common::gpu();
+    type Case = ((u32, u32), f64, CropRect, (u32, u32));
+    let cases: [Case; 7] = [
+        (
+            (333, 187),
+            0.0,
+            CropRect {
+                x: 120,
+                y: 0,
+                width: 105,
+                height: 187,
+            },
+            (90, 160),
+        ),
+        (
+            (333, 187),
+            5.0,
+            CropRect {
+                x: 100,
+                y: 10,
+                width: 90,
+                height: 160,
+            },
+            (90, 160),
+        ),
+        (
+            (333, 187),
+            -5.0,
+            CropRect {
+                x: 130,
+                y: 5,
+                width: 100,
+                height: 178,
+            },
+            (54, 96),
+        ),
+        // the crop's corner at the frame's corner: the rotated frame's corner is inside it
+        (
+            (333, 187),
+            5.0,
+            CropRect {
+                x: 0,
+                y: 0,
+                width: 105,
+                height: 187,
+            },
+            (90, 160),
+        ),
+        (
+            (64, 36),
+            90.0,
+            CropRect {
+                x: 14,
+                y: 0,
+                width: 36,
+                height: 36,
+            },
+            (36, 36),
+        ),
+        (
+            (17, 9),
+            -3.0,
+            CropRect {
+                x: 3,
+                y: 0,
+                width: 9,
+                height: 9,
+            },
+            (8, 8),
+        ),
+        (
+            (333, 187),
+            -3.0,
+            CropRect {
+                x: 40,
+                y: 20,
+                width: 60,
+                height: 100,
+            },
+            (120, 200),
+        ),
+    ];
+    for (i, ((w, h), degrees, crop, (ow, oh))) in cases.into_iter().enumerate() {
+        let frame = random_frame(w, h, SPECS[i % 2], 80 + i as u64);
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, Some((ow, oh)), BlurQuality::Fast).unwrap();
+        let r = Rotated { crop, degrees };
+        let plan = FramePlan {
+            rotated: Some(r),
+            ..Default::default()
+        };
+        let gpu = run(&mut engine, &frame, &plan);
+        let cpu = reference::rotate::rotate_crop(&frame, &r, ow, oh);
+        let d = diff_u8(&gpu.data, &cpu.data);
+        assert!(
+            d.max_abs <= 2.0 && d.mean_abs < 0.1,
+            "case {i} ({degrees}°): {d}"
+        );
+    }
+}
+
+/// The rotation's geometry: 90° counter-clockwise of a square frame, uncropped, is an exact
+/// transposition (output (x, y) = source (w − 1 − y, x)); at 0° the rotated crop equals the
+/// separable crop pass; past the frame the output is black.
+#[test]
+fn rotation_geometry_is_exact() {
+    use reelgpu::job::timeline::Rotated;
+    let ctx = common::gpu();
+    let frame = random_frame(64, 64, ColorSpec::default(), 5);
+    let full = CropRect {
+        x: 0,
+        y: 0,
+        width: 64,
+        height: 64,
+    };
+    let mut engine =
+        FrameEngine::new(ctx.clone(), frame.format, Some((64, 64)), BlurQuality::Fast).unwrap();
+    let plan = FramePlan {
+        rotated: Some(Rotated {
+            crop: full,
+            degrees: 90.0,
+        }),
+        ..Default::default()
+    };
+    let out = run(&mut engine, &frame, &plan);
+    for y in 0..64usize {
+        for x in 0..64usize {
+            let src = frame.data[x * 64 + (63 - y)];
+            assert!(
+                (out.data[y * 64 + x] as i32 - src as i32).abs() <= 1,
+                "({x}, {y}): {} vs {src}",
+                out.data[y * 64 + x]
+            );
+        }
+    }
+    // 0°: the same as the crop pass
+    let frame = random_frame(333, 187, ColorSpec::default(), 6);
+    let crop = CropRect {
+        x: 50,
+        y: 7,
+        width: 101,
+        height: 180,
+    };
+    let mut engine = FrameEngine::new(
+        ctx.clone(),
+        frame.format,
+        Some((90, 160)),
+        BlurQuality::Fast,
+    )
+    .unwrap();
+    let rotated = run(
+        &mut engine,
+        &frame,
+        &FramePlan {
+            rotated: Some(Rotated { crop, degrees: 0.0 }),
+            ..Default::default()
+        },
+    );
+    let cropped = run(
+        &mut engine,
+        &frame,
+        &FramePlan {
+            crop: Some(crop),
+            ..Default::default()
+        },
+    );
+    let d = diff_u8(&rotated.data, &cropped.data);
+    assert!(d.max_abs <= 1.0, "0° rotated crop vs crop: {d}");
+    // 45° of a wide frame: the crop's corner lies outside the rotated frame: black there
+    let black = run(
+        &mut engine,
+        &frame,
+        &FramePlan {
+            rotated: Some(Rotated {
+                crop: CropRect {
+                    x: 0,
+                    y: 0,
+                    width: 101,
+                    height: 180,
+                },
+                degrees: 45.0,
+            }),
+            ..Default::default()
+        },
+    );
+    let luma_black = ColorSpec::default().range.luma_black() as u8;
+    assert_eq!(black.data[0], luma_black, "top-left corner");
+    let cb = black.plane(1)[0];
+    assert_eq!(cb, 128);
+}
+
+/// mix.wgsl against its CPU reference: fades toward black and dissolves at odd sizes.
+#[test]
+fn transitions_match_cpu() {
+    use reelgpu::job::timeline::Mix;
+    let ctx = common::gpu();
+    for (i, (w, h)) in [(90u32, 160u32), (17, 9), (2, 2)].into_iter().enumerate() {
+        let frame = random_frame(w + 10, h + 4, ColorSpec::default(), 90 + i as u64);
+        let other = random_frame(w, h, ColorSpec::default(), 95 + i as u64);
+        let (ow, oh) = ((w & !1).max(2), (h & !1).max(2));
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, Some((ow, oh)), BlurQuality::Fast).unwrap();
+        let other = YuvFrame::new(
+            FrameFormat::new(ow, oh, ColorSpec::default()),
+            other.data[..FrameFormat::new(ow, oh, ColorSpec::default()).frame_bytes()].to_vec(),
+        );
+        let crop = CropRect {
+            x: 3,
+            y: 1,
+            width: w,
+            height: h,
+        };
+        for mix in [Mix::Black { level: 0.3 }, Mix::Other { weight: 0.6 }] {
+            let plan = FramePlan {
+                crop: Some(crop),
+                mix: Some(mix),
+                ..Default::default()
+            };
+            let mut out = YuvFrame::blank(engine.plan_output(&plan));
+            engine
+                .process_with(&frame.data, &other.data, &plan, &mut out.data)
+                .unwrap();
+            let cpu = reference::overlay::apply_full(
+                &frame,
+                &plan,
+                (ow, oh),
+                BlurQuality::Exact,
+                &[],
+                Some(&other),
+            );
+            let d = diff_u8(&out.data, &cpu.data);
+            assert!(d.max_abs <= 2.0, "{w}x{h} {mix:?}: {d}");
+        }
+    }
 }

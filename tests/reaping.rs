@@ -53,6 +53,8 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
     .unwrap();
     let request = |output: PathBuf| ExportRequest {
         input: src.clone(),
+        default_key: String::new(),
+        sources: Vec::new(),
         job: job.clone(),
         output,
         limits: Limits::default(),

@@ -4,7 +4,8 @@
 //! with the CPU references ([`crate::reference`]).
 //!
 //! Frame passes, in the order a plan runs them: [`feather`] (§5 blur/spotlight), [`paint`]
-//! (§9 dim/boost/fill/outline/stroke), [`text`] (§9 text layers), [`crop`] (crop + Lanczos).
+//! (§9 dim/boost/fill/outline/stroke), [`text`] (§9 text layers), [`crop`] (crop + Lanczos) or [`rotate`] (§10 rotation + crop +
+//! Lanczos in one resample), [`mix`] (§10 transitions).
 //! Others: [`convert`] (RGB ⇄ YUV for previews), [`label`] (annotate labels).
 
 pub mod convert;
@@ -12,8 +13,10 @@ pub mod crop;
 pub mod feather;
 pub mod kernels;
 pub mod label;
+pub mod mix;
 pub mod paint;
 pub mod params;
 pub mod pass;
 pub mod reduce;
+pub mod rotate;
 pub mod text;

@@ -180,6 +180,16 @@ mod tests {
                 size_of::<crate::effects::text::TextParams>(),
             ),
             (
+                shaders::ROTATE,
+                "RotateParams",
+                size_of::<crate::effects::rotate::RotateParams>(),
+            ),
+            (
+                shaders::MIX,
+                "MixParams",
+                size_of::<crate::effects::mix::MixParams>(),
+            ),
+            (
                 shaders::CONVERT,
                 "ConvertParams",
                 size_of::<ConvertParams>(),

@@ -24,6 +24,8 @@ pub struct FrameBuffers {
     pub input: wgpu::Buffer,
     pub mid: wgpu::Buffer,
     pub output: wgpu::Buffer,
+    /// A second output-format frame a dissolve mixes with (uploaded only then).
+    pub other: wgpu::Buffer,
 }
 
 impl FrameBuffers {
@@ -37,6 +39,7 @@ impl FrameBuffers {
             input: storage(d, "frame in", in_bytes),
             mid: storage(d, "frame mid", in_bytes),
             output: storage(d, "frame out", out_bytes),
+            other: storage(d, "frame other", out_bytes),
         }
     }
 

@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 use crate::effects::crop::CropPass;
 use crate::effects::feather::FeatherPass;
 use crate::effects::label::LabelBand;
+use crate::effects::mix::MixPass;
 use crate::effects::paint::PaintPass;
 use crate::effects::pass::{FrameBuffers, Pass, Slot};
 use crate::effects::reduce::planes_len;
+use crate::effects::rotate::RotatePass;
 use crate::effects::text::TextPass;
 use crate::frame::{FrameFormat, PlaneGeom};
 use crate::gpu::buffers::Readback;
@@ -40,6 +42,8 @@ pub struct FrameEngine {
     paint: PaintPass,
     text: TextPass,
     crop: CropPass,
+    rotate: RotatePass,
+    mix: MixPass,
 }
 
 impl FrameEngine {
@@ -75,6 +79,8 @@ impl FrameEngine {
             paint: PaintPass::new(&ctx, &frames),
             text: TextPass::new(&ctx, &frames, &[])?,
             crop: CropPass::new(&ctx, &frames)?,
+            rotate: RotatePass::new(&ctx, &frames),
+            mix: MixPass::new(&ctx, &frames),
             ctx,
             frames,
             readback,
@@ -108,7 +114,7 @@ impl FrameEngine {
 
     /// The format `plan` produces.
     pub fn plan_output(&self, plan: &FramePlan) -> FrameFormat {
-        if plan.crop.is_some() {
+        if plan.resizes() {
             self.frames.output_format
         } else {
             self.frames.input_format
@@ -122,6 +128,37 @@ impl FrameEngine {
         plan: &FramePlan,
         out: &mut [u8],
     ) -> Result<(), GpuError> {
+        self.run(frame, plan, out, None)
+    }
+
+    /// Like [`Self::process`] for a plan that dissolves with `other` (an output-format
+    /// frame, tightly packed).
+    pub fn process_with(
+        &mut self,
+        frame: &[u8],
+        other: &[u8],
+        plan: &FramePlan,
+        out: &mut [u8],
+    ) -> Result<(), GpuError> {
+        let fmt = self.frames.output_format;
+        if other.len() != fmt.frame_bytes() {
+            return Err(GpuError::FrameSize {
+                expected: fmt.frame_bytes(),
+                got: other.len(),
+            });
+        }
+        let size = wgpu::BufferSize::new(fmt.gpu_packed_words() as u64 * 4)
+            .expect("frames are never empty");
+        {
+            let mut view = self
+                .ctx
+                .queue
+                .write_buffer_with(&self.frames.other, 0, size)
+                .ok_or_else(|| GpuError::Validation("frame upload rejected".into()))?;
+            fmt.host_to_gpu_rows(other, |offset, row| {
+                view.slice(offset..offset + row.len()).copy_from_slice(row);
+            });
+        }
         self.run(frame, plan, out, None)
     }
 
@@ -154,6 +191,8 @@ impl FrameEngine {
             PassKind::Paint => &mut self.paint,
             PassKind::Text => &mut self.text,
             PassKind::Crop => &mut self.crop,
+            PassKind::Rotate => &mut self.rotate,
+            PassKind::Mix => &mut self.mix,
         }
     }
 
@@ -199,6 +238,16 @@ impl FrameEngine {
                 t.layer,
                 self.text.len()
             )));
+        }
+        if plan.mix.is_some() && !plan.resizes() {
+            return Err(GpuError::Validation(
+                "a transition's mix needs a crop to the output size".into(),
+            ));
+        }
+        if plan.crop.is_some() && plan.rotated.is_some() {
+            return Err(GpuError::Validation(
+                "a frame is cropped or rotated-and-cropped, not both".into(),
+            ));
         }
         if plan.is_identity() {
             out.copy_from_slice(frame);

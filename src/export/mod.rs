@@ -4,6 +4,7 @@
 
 pub mod paths;
 pub mod pipeline;
+pub mod reel;
 pub mod segments;
 
 use std::path::{Path, PathBuf};
@@ -92,6 +93,12 @@ pub enum DecoderChoice {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub input: PathBuf,
+    /// The key `input` is known by (the job's `input_video_key`): §10 clips naming it, or
+    /// naming no source, read `input`.
+    pub default_key: String,
+    /// Other sources by key (§10 `source_keys` / a clip's `input_video_key`): a path, or a
+    /// range-bridge URL.
+    pub sources: Vec<(String, String)>,
     pub job: JobSpec,
     pub output: PathBuf,
     pub limits: Limits,
@@ -147,11 +154,23 @@ pub struct Prepared {
     pub expected_frames: u64,
     /// §9 text layers, decoded and converted for the source's frames.
     pub text_layers: Vec<LabelBand>,
+    /// §10: the reel's sources and clips.
+    pub reel: Option<reel::PreparedReel>,
 }
 
 /// Probes the source and plans the job on it; fails before any output is written. Trims
 /// and clip times are checked against the decoded stream while the export runs.
 pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
+    if let Some(p) = reel::reel_params(req) {
+        let r = reel::prepare(req, p)?;
+        return Ok(Prepared {
+            info: r.sources[r.clip_source[0]].info.clone(),
+            segments: Vec::new(),
+            expected_frames: r.timeline.total_frames,
+            text_layers: Vec::new(),
+            reel: Some(r),
+        });
+    }
     let info =
         probe_with(&req.input, Some(&req.cancel)).map_err(|e| cancelled_or(req, e.into()))?;
     let limit = req.limits.max_dimension;
@@ -183,6 +202,7 @@ pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
         segments,
         expected_frames,
         text_layers,
+        reel: None,
     })
 }
 
@@ -197,6 +217,9 @@ pub fn run(
     encoder: EncoderKind,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ExportSummary, ExportError> {
+    if let Some(r) = &prepared.reel {
+        return reel::run(gpu, req, r, encoder, progress);
+    }
     let info = &prepared.info;
     let source = req.input.to_string_lossy().into_owned();
     let decoder = match req.decoder {
@@ -251,6 +274,7 @@ pub fn run(
             cuts: Vec::new(),
         }),
         kind: encoder,
+        audio_graph: None,
         cancel: Some(req.cancel.clone()),
     };
     let expected = prepared.expected_frames;
@@ -310,7 +334,7 @@ pub fn run(
 }
 
 /// `e`, unless the job was cancelled: then the cancellation is the cause.
-fn cancelled_or(req: &ExportRequest, e: ExportError) -> ExportError {
+pub(crate) fn cancelled_or(req: &ExportRequest, e: ExportError) -> ExportError {
     match req.cancel.reason() {
         Some(reason) => ExportError::Cancelled(reason),
         None => e,
@@ -318,7 +342,7 @@ fn cancelled_or(req: &ExportRequest, e: ExportError) -> ExportError {
 }
 
 /// The source's colour tags (BT.709 where it has none), for the output.
-fn color_tags(info: &VideoInfo) -> ColorTags {
+pub(crate) fn color_tags(info: &VideoInfo) -> ColorTags {
     let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty() && s != "unknown");
     ColorTags {
         matrix: known(&info.color_space).unwrap_or_else(|| info.color.matrix.ffmpeg_name().into()),

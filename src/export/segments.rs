@@ -120,6 +120,8 @@ pub fn plan(job: &JobSpec) -> Vec<Segment> {
         JobParams::Overlay(p) => vec![overlay(OverlayTimeline::new(p))],
         JobParams::OverlayV2(p) => vec![overlay(OverlayTimeline::v2(p))],
         JobParams::Framing(p) => vec![framing(p)],
+        // a reel's clips are placed by `export::reel`
+        JobParams::Reel(_) => Vec::new(),
         JobParams::Annotate(p) => annotate(p),
     }
 }

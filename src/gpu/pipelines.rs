@@ -20,6 +20,8 @@ pub struct Kernels {
     pub label_blend: wgpu::ComputePipeline,
     pub paint: wgpu::ComputePipeline,
     pub text_blend: wgpu::ComputePipeline,
+    pub rotate: wgpu::ComputePipeline,
+    pub mix: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
@@ -61,6 +63,8 @@ impl Kernels {
         let label = module(device, shaders::LABEL)?;
         let paint = module(device, shaders::PAINT)?;
         let text = module(device, shaders::TEXT)?;
+        let rotate = module(device, shaders::ROTATE)?;
+        let mix = module(device, shaders::MIX)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -77,6 +81,8 @@ impl Kernels {
             label_blend: pipeline(device, &label, "blend"),
             paint: pipeline(device, &paint, "paint"),
             text_blend: pipeline(device, &text, "blend"),
+            rotate: pipeline(device, &rotate, "rotate"),
+            mix: pipeline(device, &mix, "mix_frames"),
         })
     }
 }

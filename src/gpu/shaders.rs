@@ -48,9 +48,18 @@ pub const TEXT: ShaderFile = ShaderFile {
     body: include_str!("../../shaders/text.wgsl"),
 };
 
+pub const ROTATE: ShaderFile = ShaderFile {
+    name: "rotate.wgsl",
+    body: include_str!("../../shaders/rotate.wgsl"),
+};
+pub const MIX: ShaderFile = ShaderFile {
+    name: "mix.wgsl",
+    body: include_str!("../../shaders/mix.wgsl"),
+};
+
 /// Every shader file of the crate.
-pub const ALL: [ShaderFile; 9] = [
-    BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL, PAINT, TEXT,
+pub const ALL: [ShaderFile; 11] = [
+    BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL, PAINT, TEXT, ROTATE, MIX,
 ];
 
 /// The value of the `u32` constant `name` in `shader` (tests tie dispatch sizes to it).

@@ -3,8 +3,7 @@
 //! unless it is a near miss of one it does know (`highlight_region` for `highlight_regions`),
 //! which is a typo that would otherwise silently export the wrong thing: that is an error
 //! naming both. §9 overlay params have their own field lists; a params object mixing §5 and §9
-//! fields is refused naming the field. The §10 framing params are recognised and refused by
-//! name until they are built, rather than ignored.
+//! fields is refused naming the field, as are §10 framing params mixed with §6 ones.
 
 use serde_json::{Map, Value};
 
@@ -50,7 +49,29 @@ pub const CLIP_FIELDS: &[&str] = &["start_time", "end_time", "name", "notes", "r
 
 /// Markers of the web app's v2 params (contract §9, §10): where they appear, and which part of
 /// the contract they belong to.
-const V2_PARAMS: &[(&str, &str)] = &[("clips_data", "§10 framing v2")];
+/// §10 framing params.
+pub const REEL_PARAMS: &[&str] = &[
+    "clips_data",
+    "source_keys",
+    "target_width",
+    "target_height",
+    "fps",
+    "include_audio",
+    "transition",
+    "upscale",
+];
+pub const REEL_CLIP_FIELDS: &[&str] = &[
+    "keyframes",
+    "rotation",
+    "source_start_time",
+    "source_end_time",
+    "segment_data",
+    "input_video_key",
+];
+pub const REEL_KEYFRAME_FIELDS: &[&str] = &["time", "x", "y", "width", "height"];
+pub const SEGMENT_DATA_FIELDS: &[&str] = &["trim_start", "trim_end", "trimRange", "segments"];
+pub const SPEED_SEGMENT_FIELDS: &[&str] = &["start", "end", "speed"];
+pub const TRANSITION_FIELDS: &[&str] = &["type", "duration"];
 
 /// §9 overlay params.
 pub const OVERLAY_V2_PARAMS: &[&str] = &[
@@ -110,11 +131,6 @@ pub fn check(
     let Some(params) = params.as_object() else {
         return Ok(ignored);
     };
-    for (field, part) in V2_PARAMS {
-        if params.contains_key(*field) {
-            return Err(v2(format!("params.{field}"), part));
-        }
-    }
     let known = |own: &[&'static str]| -> Vec<&'static str> {
         own.iter().chain(COMMON_PARAMS).copied().collect()
     };
@@ -178,6 +194,40 @@ pub fn check(
             }
             keyframes(params, &mut ignored)?;
         }
+        "framing" if params.contains_key("clips_data") => {
+            // a §5/§6 field in §10 params: the two versions mixed
+            if let Some(field) = FRAMING_PARAMS
+                .iter()
+                .find(|f| params.contains_key(**f) && !REEL_PARAMS.contains(f))
+            {
+                return Err(ParamError::new(
+                    format!("params.{field}"),
+                    "is a §6 (v1) framing field, but these params are §10 (they have \
+                     clips_data): crops go in each clip's keyframes, the size in \
+                     target_width/target_height",
+                ));
+            }
+            unknown(params, &known(REEL_PARAMS), "params", &mut ignored)?;
+            if let Some(Value::Object(t)) = params.get("transition") {
+                unknown(t, TRANSITION_FIELDS, "params.transition", &mut ignored)?;
+            }
+            for (i, clip) in objects(params.get("clips_data")) {
+                let path = format!("params.clips_data[{i}]");
+                unknown(clip, REEL_CLIP_FIELDS, &path, &mut ignored)?;
+                for (k, kf) in objects(clip.get("keyframes")) {
+                    let p = format!("{path}.keyframes[{k}]");
+                    unknown(kf, REEL_KEYFRAME_FIELDS, &p, &mut ignored)?;
+                }
+                if let Some(Value::Object(d)) = clip.get("segment_data") {
+                    let p = format!("{path}.segment_data");
+                    unknown(d, SEGMENT_DATA_FIELDS, &p, &mut ignored)?;
+                    for (k, s) in objects(d.get("segments")) {
+                        let p = format!("{path}.segment_data.segments[{k}]");
+                        unknown(s, SPEED_SEGMENT_FIELDS, &p, &mut ignored)?;
+                    }
+                }
+            }
+        }
         "framing" => {
             unknown(params, &known(FRAMING_PARAMS), "params", &mut ignored)?;
             keyframes(params, &mut ignored)?;
@@ -204,16 +254,6 @@ fn keyframes(params: &Map<String, Value>, ignored: &mut Vec<String>) -> Result<(
         unknown(k, CROP_KEYFRAME_FIELDS, &path, ignored)?;
     }
     Ok(())
-}
-
-fn v2(field: String, part: &str) -> ParamError {
-    ParamError::new(
-        field,
-        format!(
-            "belongs to the web app's {part} params, which this version of reelgpu does not \
-             export yet"
-        ),
-    )
 }
 
 /// The objects of a list (others are left to the typed parser to report).
@@ -406,8 +446,21 @@ mod tests {
     }
 
     #[test]
-    fn framing_v2_params_are_refused_by_name_not_ignored() {
-        let err = check("framing", &json!({"clips_data": []}), None).unwrap_err();
+    fn framing_v1_fields_in_v2_params_are_refused() {
+        let err = check(
+            "framing",
+            &json!({"clips_data": [], "crop_keyframes": []}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.crop_keyframes");
         assert!(err.message.contains("§10"), "{err}");
+        let err = check(
+            "framing",
+            &json!({"clips_data": [{"segment_data": {"segmnets": []}}]}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "params.clips_data[0].segment_data.segmnets");
     }
 }

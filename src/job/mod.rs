@@ -2,9 +2,11 @@
 //! field, and the per-frame timeline (active regions, interpolated crop) in plain Rust.
 
 pub mod fields;
+pub mod framing_v2;
 pub mod highlight;
 pub mod overlay_v2;
 pub mod params;
+pub mod reel;
 pub mod timeline;
 
 pub use params::{

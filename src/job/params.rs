@@ -135,6 +135,8 @@ pub enum JobParams {
     /// Contract §9: the web app's keyframed highlight with stroke, fill, dimming and text.
     OverlayV2(super::overlay_v2::OverlayV2Params),
     Framing(FramingParams),
+    /// Contract §10: the web app's multi-clip reels.
+    Reel(super::framing_v2::ReelParams),
     Annotate(AnnotateParams),
 }
 
@@ -147,6 +149,8 @@ pub struct JobSpec {
     pub tolerate_decode_errors: bool,
     /// Fields the contract does not know (dotted paths), accepted and ignored.
     pub ignored_fields: Vec<String>,
+    /// The job input's `input_video_key`, when the job came as a full input object.
+    pub input_key: Option<String>,
 }
 
 impl JobSpec {
@@ -159,7 +163,7 @@ impl JobSpec {
                     || p.crop_keyframes.as_ref().is_some_and(|k| !k.is_empty())
             }
             JobParams::OverlayV2(p) => p.draws(),
-            JobParams::Framing(_) | JobParams::Annotate(_) => true,
+            JobParams::Framing(_) | JobParams::Reel(_) | JobParams::Annotate(_) => true,
         }
     }
 
@@ -196,6 +200,9 @@ impl JobSpec {
                 validate_overlay(&p, limits)?;
                 JobParams::Overlay(p)
             }
+            "framing" if super::framing_v2::is_v2(params) => {
+                JobParams::Reel(super::framing_v2::parse(params, limits)?)
+            }
             "framing" => {
                 let p: FramingParams = parse(params)?;
                 validate_framing(&p, limits)?;
@@ -225,10 +232,15 @@ impl JobSpec {
                 ));
             }
         };
+        let input_key = map
+            .get("input_video_key")
+            .and_then(Value::as_str)
+            .map(String::from);
         Ok(JobSpec {
             params,
             tolerate_decode_errors,
             ignored_fields,
+            input_key,
         })
     }
 
@@ -243,6 +255,7 @@ impl JobSpec {
             JobParams::Overlay(p) => crop(&p.crop_keyframes, p.output_width, p.output_height),
             JobParams::OverlayV2(p) => crop(&p.crop_keyframes, p.output_width, p.output_height),
             JobParams::Framing(p) => Some((p.output_width as u32, p.output_height as u32)),
+            JobParams::Reel(p) => Some((p.target_width as u32, p.target_height as u32)),
             JobParams::Annotate(_) => None,
         }
     }
@@ -250,7 +263,7 @@ impl JobSpec {
     pub fn type_name(&self) -> &'static str {
         match self.params {
             JobParams::Overlay(_) | JobParams::OverlayV2(_) => "overlay",
-            JobParams::Framing(_) => "framing",
+            JobParams::Framing(_) | JobParams::Reel(_) => "framing",
             JobParams::Annotate(_) => "annotate",
         }
     }

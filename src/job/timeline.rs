@@ -163,6 +163,25 @@ pub struct TextDraw {
     pub alpha: f32,
 }
 
+/// A rotated crop (§10): the frame rotated `degrees` counter-clockwise about its centre
+/// (black outside it), `crop` taken from the rotated frame, resized to the output, all in
+/// one Lanczos resample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rotated {
+    pub crop: CropRect,
+    pub degrees: f64,
+}
+
+/// A blend of the output frame (§10 transitions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mix {
+    /// `frame · level` toward black (fades).
+    Black { level: f32 },
+    /// `other · (1 − weight) + frame · weight`, `other` a second output-size frame given
+    /// with the frame (dissolves).
+    Other { weight: f32 },
+}
+
 /// The engine's passes, in the order a frame goes through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassKind {
@@ -174,6 +193,10 @@ pub enum PassKind {
     Text,
     /// Crop and Lanczos resize to the output size.
     Crop,
+    /// Rotation + crop + Lanczos resize in one resample (§10).
+    Rotate,
+    /// Blend with black or a second frame (§10 transitions).
+    Mix,
 }
 
 /// Everything the engine does to one frame.
@@ -187,6 +210,10 @@ pub struct FramePlan {
     /// Text layers in order, after the paint.
     pub texts: Vec<TextDraw>,
     pub crop: Option<CropRect>,
+    /// Instead of `crop`: a rotated crop.
+    pub rotated: Option<Rotated>,
+    /// After the crop: a transition's blend.
+    pub mix: Option<Mix>,
 }
 
 impl FramePlan {
@@ -202,6 +229,8 @@ impl FramePlan {
             (!self.paint.is_empty()).then_some(PassKind::Paint),
             (!self.texts.is_empty()).then_some(PassKind::Text),
             self.crop.is_some().then_some(PassKind::Crop),
+            self.rotated.is_some().then_some(PassKind::Rotate),
+            self.mix.is_some().then_some(PassKind::Mix),
         ]
         .into_iter()
         .flatten()
@@ -213,6 +242,13 @@ impl FramePlan {
         self.paint.clear();
         self.texts.clear();
         self.crop = None;
+        self.rotated = None;
+        self.mix = None;
+    }
+
+    /// Whether the frame leaves at the output size.
+    pub fn resizes(&self) -> bool {
+        self.crop.is_some() || self.rotated.is_some()
     }
 
     /// Pixels where the feathered mask can be non-zero, clamped to a `w x h` frame.

@@ -155,6 +155,13 @@ fn plan_for(
                 "annotate jobs cut and label clips; preview them with `reelgpu export`".into(),
             ));
         }
+        JobParams::Reel(_) => {
+            return Err(PreviewError::Unsupported(
+                "a §10 reel is previewed at a time of the reel: `preview --time T --job reel.json \
+                 --input SOURCE`"
+                    .into(),
+            ));
+        }
     };
     Ok((timeline.plan(at, w, h), job.output_size()))
 }

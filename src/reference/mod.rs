@@ -6,9 +6,11 @@ pub mod composite;
 pub mod convert;
 pub mod label;
 pub mod mask;
+pub mod mix;
 pub mod overlay;
 pub mod paint;
 pub mod resize;
+pub mod rotate;
 pub mod text;
 
 /// OpenCV's `BORDER_REFLECT_101` (`gfedcb|abcdefgh|gfedcba`) for any offset.

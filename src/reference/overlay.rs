@@ -2,7 +2,7 @@
 //! highlight, §9 paint and text layers, crop), with the exact 51x51 background blur unless
 //! told otherwise.
 
-use super::{blur, composite, mask, paint, resize, text};
+use super::{blur, composite, mask, mix, paint, resize, rotate, text};
 use crate::effects::feather::BlurQuality;
 use crate::effects::kernels::{
     BlurSpec, SPOTLIGHT_FACTOR, background_blur, gaussian_weights, reduced_blur,
@@ -64,6 +64,18 @@ pub fn apply_all(
     quality: BlurQuality,
     layers: &[LabelBand],
 ) -> YuvFrame {
+    apply_full(frame, plan, out_size, quality, layers, None)
+}
+
+/// Applies `plan`; `other` is the output-size frame a dissolve mixes with.
+pub fn apply_full(
+    frame: &YuvFrame,
+    plan: &FramePlan,
+    out_size: (u32, u32),
+    quality: BlurQuality,
+    layers: &[LabelBand],
+    other: Option<&YuvFrame>,
+) -> YuvFrame {
     let mut result = frame.clone();
     if !plan.ellipses.is_empty() {
         let (w, h) = (frame.format.width, frame.format.height);
@@ -91,8 +103,13 @@ pub fn apply_all(
     if !plan.texts.is_empty() {
         result = text::apply(&result, layers, &plan.texts);
     }
-    match plan.crop {
-        Some(crop) => resize::crop_resize(&result, &crop, out_size.0, out_size.1),
-        None => result,
+    let resized = match (plan.crop, plan.rotated) {
+        (Some(crop), _) => resize::crop_resize(&result, &crop, out_size.0, out_size.1),
+        (None, Some(r)) => rotate::rotate_crop(&result, &r, out_size.0, out_size.1),
+        (None, None) => result,
+    };
+    match &plan.mix {
+        Some(m) => mix::apply(&resized, m, other),
+        None => resized,
     }
 }

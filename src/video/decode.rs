@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use super::held::HeldFrame;
 use super::nut::{NutError, NutReader};
 use super::probe::{Rational, VideoInfo};
-use super::process::{Ffmpeg, VideoError, input_guard_args, trial_succeeds};
+use super::process::{Ffmpeg, VideoError, input_guard_args_for, trial_succeeds};
 use crate::cancel::CancelToken;
 
 /// Which decoder ffmpeg runs.
@@ -48,7 +48,7 @@ impl DecoderKind {
 pub fn nvdec_works(path: &str, stream: u32) -> bool {
     let map = format!("0:{stream}");
     let mut args: Vec<&str> = vec!["-hwaccel", "cuda"];
-    let guard = input_guard_args();
+    let guard = input_guard_args_for(path);
     args.extend(guard.iter().map(String::as_str));
     args.extend([
         "-i",
@@ -122,7 +122,7 @@ impl Decoder {
             .chain(kind.args())
             .map(|s| s.to_string())
             .collect();
-        args.extend(input_guard_args());
+        args.extend(input_guard_args_for(path));
         if let Some(rate) = info.raw_stream_rate() {
             // an elementary stream has no timestamps: they are made from the probed rate
             args.extend(["-r".into(), format!("{}/{}", rate.num, rate.den)]);

@@ -11,7 +11,7 @@ use std::process::ChildStdin;
 use super::held::HeldFrame;
 use super::mkv::{MkvWriter, TIMESTAMP_SCALE_NS};
 use super::probe::Rational;
-use super::process::{Ffmpeg, VideoError, input_guard_args, trial_succeeds};
+use super::process::{Ffmpeg, VideoError, input_guard_args, input_guard_args_for, trial_succeeds};
 use crate::cancel::CancelToken;
 use crate::color::ColorRange;
 
@@ -79,6 +79,15 @@ pub struct AudioSource {
     pub cuts: Vec<(f64, Option<f64>)>,
 }
 
+/// Audio built by a filter graph over several inputs (a reel's clips): input `k` of
+/// `inputs` is the graph's `[k+1:...]`; the graph ends in `[aout]`, exactly as long as the
+/// video.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioGraph {
+    pub inputs: Vec<String>,
+    pub graph: String,
+}
+
 /// Colour tags written into the output's H.264 stream and container.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColorTags {
@@ -110,6 +119,8 @@ pub struct EncodeSettings {
     pub frame_rate: Option<Rational>,
     pub color: ColorTags,
     pub audio: Option<AudioSource>,
+    /// Instead of `audio`: a graph over several inputs.
+    pub audio_graph: Option<AudioGraph>,
     pub kind: EncoderKind,
     /// The job's cancellation signal: cancelling kills the encoder.
     pub cancel: Option<CancelToken>,
@@ -140,7 +151,7 @@ impl Encoder {
         args.extend(["-f".into(), "matroska".into(), "-i".into(), "pipe:0".into()]);
         let mut map_audio = Vec::new();
         if let Some(audio) = s.audio.as_ref().filter(|a| !a.cuts.is_empty()) {
-            args.extend(input_guard_args());
+            args.extend(input_guard_args_for(&audio.path));
             args.extend(["-i".into(), audio.path.clone()]);
             map_audio.extend([
                 "-filter_complex".into(),
@@ -152,6 +163,15 @@ impl Encoder {
                 // the padded audio never ends by itself: the video's end ends it
                 map_audio.push("-shortest".into());
             }
+        }
+        if let Some(g) = &s.audio_graph {
+            for input in &g.inputs {
+                args.extend(input_guard_args_for(input));
+                args.extend(["-i".into(), input.clone()]);
+            }
+            map_audio.extend(["-filter_complex".into(), g.graph.clone()]);
+            map_audio.extend(["-map".into(), "[aout]".into()]);
+            map_audio.extend(["-c:a", "aac", "-b:a", "128k"].map(String::from));
         }
         args.extend(["-map".into(), "0:v:0".into()]);
         args.extend(map_audio);

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use super::process::{ChildKiller, SOURCE_FORMATS, TAIL_LINES, VideoError, input_guard_args};
+use super::process::{ChildKiller, SOURCE_FORMATS, TAIL_LINES, VideoError, input_guard_args_for};
 use crate::cancel::CancelToken;
 use crate::color::{ColorMatrix, ColorRange, ColorSpec};
 
@@ -151,7 +151,7 @@ fn run_ffprobe(
     let ffprobe = ffprobe_path();
     let child = Command::new(&ffprobe)
         .args(["-v", "error"])
-        .args(input_guard_args())
+        .args(input_guard_args_for(&path.to_string_lossy()))
         .args(args)
         .arg(path)
         .stdin(std::process::Stdio::null())

@@ -130,6 +130,21 @@ pub fn input_guard_args() -> Vec<String> {
     ]
 }
 
+/// Where a source lives when it is read through the worker's range bridge (see
+/// `storage::bridge`): plain HTTP on the loopback interface only.
+pub const BRIDGE_PREFIX: &str = "http://127.0.0.1:";
+
+/// [`input_guard_args`] for `source`: a source read through the range bridge may use
+/// exactly `http` and `tcp` (ffmpeg's HTTP runs over its TCP protocol), nothing else; any
+/// other source only local files and pipes.
+pub fn input_guard_args_for(source: &str) -> Vec<String> {
+    let mut args = input_guard_args();
+    if source.starts_with(BRIDGE_PREFIX) {
+        args[1] = "http,tcp".into();
+    }
+    args
+}
+
 /// A way to kill a child from another thread that can never hit another process: a pidfd
 /// on Linux (a signal to a reaped child is refused), else the pid.
 pub struct ChildKiller {

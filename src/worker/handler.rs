@@ -202,10 +202,13 @@ impl Worker {
             .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
         tracing::info!(key = %job.input_video_key, bytes, secs = t.elapsed().as_secs_f64(), "downloaded");
         self.fetch_text_layers(&mut job, dir.path(), cancel).await?;
+        let other_sources = self.fetch_reel_sources(&job, dir.path(), cancel).await?;
 
         progress.set(10, "Processing video...");
         let req = ExportRequest {
             input: source,
+            default_key: job.input_video_key.clone(),
+            sources: other_sources,
             job: job.spec.clone(),
             output: output.clone(),
             limits: self.limits,
@@ -256,6 +259,44 @@ impl Worker {
 }
 
 impl Worker {
+    /// Downloads the other sources a §10 reel's clips name (each once), returning key →
+    /// path.
+    async fn fetch_reel_sources(
+        &self,
+        job: &JobInput,
+        dir: &std::path::Path,
+        cancel: &CancelToken,
+    ) -> Result<Vec<(String, String)>, JobFailure> {
+        let crate::job::JobParams::Reel(p) = &job.spec.params else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<(String, String)> = Vec::new();
+        for i in 0..p.clips_data.len() {
+            let key = p.source_key(i, &job.input_video_key);
+            if key == job.input_video_key || out.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            let path = dir.join(format!("source-{}", out.len() + 1));
+            let field = if p.clips_data[i].input_video_key.is_some() {
+                format!("params.clips_data[{i}].input_video_key")
+            } else {
+                format!("params.source_keys[{i}]")
+            };
+            let t = Instant::now();
+            let bytes = until_cancelled(cancel, self.storage.download(key, &path))
+                .await?
+                .map_err(|e| JobFailure::storage(e, &field))?;
+            tracing::info!(
+                key,
+                bytes,
+                secs = t.elapsed().as_secs_f64(),
+                "downloaded a reel source"
+            );
+            out.push((key.to_string(), path.to_string_lossy().into_owned()));
+        }
+        Ok(out)
+    }
+
     /// Fetches the §9 text layers given by `image_key` from the job's bucket (small PNGs,
     /// read into memory once) so the export sees only inline images.
     async fn fetch_text_layers(

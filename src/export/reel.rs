@@ -1,0 +1,616 @@
+//! Contract §10: a reel of clips from one or several sources, streamed through one encode.
+//!
+//! A decoder thread decodes each clip's range of its source in turn and hands every decoded
+//! frame to the GPU stage with the output frames it is shown on (none when fast motion skips
+//! it, several when slow motion repeats it: "the frame at or before" each output frame's
+//! source time, read from the decoded stream). The GPU stage renders each output frame
+//! (crop, or rotation + crop, and the transition's blend) and the encoder thread writes it at
+//! exactly `n / fps`. A dissolve holds the outgoing clip's last frames (output size, as many
+//! as the transition spans) until the incoming clip's first frames blend with them; nothing
+//! else is kept, so memory does not grow with the reel. The audio is one ffmpeg filter graph:
+//! each clip's ranges cut from its source, time-stretched with pitch kept, joined with the
+//! same transitions, padded or cut to the video's exact length.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::time::{Duration, Instant};
+
+use super::segments::SEEK_MARGIN_S;
+use super::{ExportError, ExportRequest, ExportSummary, cancelled_or, color_tags};
+use crate::cancel::CancelReason;
+use crate::engine::{BlurQuality, FrameEngine};
+use crate::frame::FrameFormat;
+use crate::gpu::GpuStartup;
+use crate::job::framing_v2::{ReelParams, TransitionKind};
+use crate::job::reel::{Blend, ReelTimeline};
+use crate::job::timeline::{FramePlan, Mix, Rotated};
+use crate::job::{JobParams, ParamError};
+use crate::video::decode::{DecodeOptions, Decoder, DecoderKind, first_frame_pts};
+use crate::video::encode::{AudioGraph, EncodeSettings, Encoder, EncoderKind};
+use crate::video::probe::{Rational, VideoInfo, probe_with};
+
+/// Frames queued between stages.
+const QUEUE: usize = 2;
+
+/// One source of the reel, probed.
+#[derive(Debug, Clone)]
+pub struct ReelSource {
+    pub key: String,
+    /// A path, or a range-bridge URL.
+    pub location: String,
+    pub info: VideoInfo,
+    /// The first frame's timestamp in seconds as ffmpeg stamps it (`-copyts`): the source's
+    /// time 0, for seeks and audio cuts.
+    pub first_s: f64,
+    /// Seconds from the first frame to the end of the video.
+    pub length_s: f64,
+}
+
+/// A reel checked against its sources before any output.
+#[derive(Debug, Clone)]
+pub struct PreparedReel {
+    pub sources: Vec<ReelSource>,
+    /// Clip `i`'s source (index into `sources`).
+    pub clip_source: Vec<usize>,
+    pub timeline: ReelTimeline,
+}
+
+/// The reel's params.
+pub fn reel_params(req: &ExportRequest) -> Option<&ReelParams> {
+    match &req.job.params {
+        JobParams::Reel(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// The field that names clip `i`'s source, for errors.
+fn source_field(p: &ReelParams, i: usize) -> String {
+    if p.clips_data[i].input_video_key.is_some() {
+        format!("params.clips_data[{i}].input_video_key")
+    } else if p.source_keys.as_ref().is_some_and(|k| k.len() > i) {
+        format!("params.source_keys[{i}]")
+    } else {
+        "input_video_key".into()
+    }
+}
+
+/// Probes every source the clips use and places the clips on them.
+pub fn prepare(req: &ExportRequest, p: &ReelParams) -> Result<PreparedReel, ExportError> {
+    let default = req.input.to_string_lossy().into_owned();
+    let mut sources: Vec<ReelSource> = Vec::new();
+    let mut clip_source = Vec::with_capacity(p.clips_data.len());
+    for i in 0..p.clips_data.len() {
+        let key = p.source_key(i, &req.default_key);
+        if let Some(at) = sources.iter().position(|s| s.key == key) {
+            clip_source.push(at);
+            continue;
+        }
+        let location = if key == req.default_key {
+            default.clone()
+        } else {
+            req.sources
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, l)| l.clone())
+                .ok_or_else(|| {
+                    ParamError::new(
+                        source_field(p, i),
+                        format!(
+                            "names source {key:?}, which was not given (the CLI takes \
+                             --source {key}=PATH)"
+                        ),
+                    )
+                })?
+        };
+        let info = probe_with(std::path::Path::new(&location), Some(&req.cancel))
+            .map_err(|e| cancelled_or(req, e.into()))?;
+        let limit = req.limits.max_dimension;
+        if info.width > limit || info.height > limit {
+            return Err(ExportError::TooLarge {
+                input: location,
+                width: info.width,
+                height: info.height,
+                limit,
+            });
+        }
+        let (pts, tb) = first_frame_pts(&location, &info, DecoderKind::Software, Some(&req.cancel))
+            .map_err(|e| cancelled_or(req, e.into()))?;
+        let first_s = pts as f64 * tb.as_f64();
+        let start = info.start_time_s.unwrap_or(0.0);
+        let length_s = info
+            .duration_s
+            .map(|d| (d - (first_s - start)).max(0.0))
+            .unwrap_or(f64::INFINITY);
+        clip_source.push(sources.len());
+        sources.push(ReelSource {
+            key: key.to_string(),
+            location,
+            info,
+            first_s,
+            length_s,
+        });
+    }
+    let lens: Vec<f64> = clip_source.iter().map(|&s| sources[s].length_s).collect();
+    let timeline = ReelTimeline::new(p, &lens)?;
+    Ok(PreparedReel {
+        sources,
+        clip_source,
+        timeline,
+    })
+}
+
+/// The output's time base and nominal rate for `fps`: whole rates exactly (`1/30`), NTSC
+/// rates as `1001/30000`, others to the millisecond.
+pub fn reel_time_base(fps: f64) -> Rational {
+    if (fps - fps.round()).abs() < 1e-9 {
+        return Rational {
+            num: 1,
+            den: fps.round() as u32,
+        };
+    }
+    let ntsc = fps * 1.001;
+    if (ntsc - ntsc.round()).abs() < 1e-6 {
+        return Rational {
+            num: 1001,
+            den: (ntsc.round() as u32) * 1000,
+        };
+    }
+    Rational {
+        num: 1000,
+        den: (fps * 1000.0).round() as u32,
+    }
+}
+
+/// `atempo` filters for `speed` (each between 0.5 and 2, pitch kept).
+pub fn atempo_chain(speed: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut s = speed;
+    while s < 0.5 - 1e-9 {
+        out.push("atempo=0.5".to_string());
+        s /= 0.5;
+    }
+    while s > 2.0 + 1e-9 {
+        out.push("atempo=2".to_string());
+        s /= 2.0;
+    }
+    if (s - 1.0).abs() > 1e-9 {
+        out.push(format!("atempo={s:.6}"));
+    }
+    out
+}
+
+/// The reel's audio: each clip's segments cut from its source (seconds as ffmpeg stamps
+/// them), stretched by their speed, joined as the transition says; silence for clips whose
+/// source has none. `None` when no source has audio.
+pub fn audio_graph(prepared: &PreparedReel) -> Option<AudioGraph> {
+    let t = &prepared.timeline;
+    let fps = t.fps;
+    let mut inputs: Vec<String> = Vec::new();
+    let mut input_of: HashMap<usize, usize> = HashMap::new();
+    for &s in &prepared.clip_source {
+        if prepared.sources[s].info.audio.is_some() && !input_of.contains_key(&s) {
+            input_of.insert(s, inputs.len() + 1);
+            inputs.push(prepared.sources[s].location.clone());
+        }
+    }
+    if inputs.is_empty() {
+        return None;
+    }
+    let norm = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo";
+    let mut g = String::new();
+    let d = t.transition_frames as f64 / fps;
+    for (i, clip) in t.clips.iter().enumerate() {
+        let src = &prepared.sources[prepared.clip_source[i]];
+        let len = clip.frames as f64 / fps;
+        match (input_of.get(&prepared.clip_source[i]), &src.info.audio) {
+            (Some(input), Some(a)) => {
+                for (j, s) in clip.segments.iter().enumerate() {
+                    let from = src.first_s + clip.source_start + s.start;
+                    let to = src.first_s + clip.source_start + s.end;
+                    let mut chain = vec![
+                        format!("atrim=start={from:.6}:end={to:.6}"),
+                        "asetpts=PTS-STARTPTS".to_string(),
+                    ];
+                    chain.extend(atempo_chain(s.speed));
+                    chain.push(norm.to_string());
+                    chain.push(format!("apad=whole_dur={:.6}", s.out_len()));
+                    chain.push(format!("atrim=end={:.6}", s.out_len()));
+                    g += &format!("[{input}:{}]{}[c{i}s{j}];", a.stream_index, chain.join(","));
+                }
+                for j in 0..clip.segments.len() {
+                    g += &format!("[c{i}s{j}]");
+                }
+                g += &format!(
+                    "concat=n={}:v=0:a=1,apad=whole_dur={len:.6},atrim=end={len:.6}[r{i}];",
+                    clip.segments.len()
+                );
+            }
+            _ => {
+                g += &format!("anullsrc=r=48000:cl=stereo,{norm},atrim=end={len:.6}[r{i}];");
+            }
+        }
+        if t.transition == TransitionKind::Fade {
+            let mut fades = Vec::new();
+            if i > 0 {
+                fades.push(format!("afade=t=in:st=0:d={d:.6}"));
+            }
+            if i + 1 < t.clips.len() {
+                fades.push(format!("afade=t=out:st={:.6}:d={d:.6}", len - d));
+            }
+            if !fades.is_empty() {
+                g += &format!("[r{i}]{}[f{i}];", fades.join(","));
+            } else {
+                g += &format!("[r{i}]anull[f{i}];");
+            }
+        } else {
+            g += &format!("[r{i}]anull[f{i}];");
+        }
+    }
+    let n = t.clips.len();
+    let total = t.total_frames as f64 / fps;
+    let joined = match t.transition {
+        TransitionKind::Dissolve if n > 1 => {
+            let mut last = "f0".to_string();
+            for i in 1..n {
+                let next = format!("x{i}");
+                g += &format!("[{last}][f{i}]acrossfade=d={d:.6}:c1=tri:c2=tri[{next}];");
+                last = next;
+            }
+            last
+        }
+        _ => {
+            for i in 0..n {
+                g += &format!("[f{i}]");
+            }
+            g += &format!("concat=n={n}:v=0:a=1[j];");
+            "j".to_string()
+        }
+    };
+    g += &format!("[{joined}]apad=whole_dur={total:.6},atrim=end={total:.6}[aout]");
+    Some(AudioGraph { inputs, graph: g })
+}
+
+/// A decoded frame and the clip's output frames it is shown on.
+struct Shown {
+    clip: usize,
+    frame: Vec<u8>,
+    format: FrameFormat,
+    outputs: std::ops::Range<u64>,
+}
+
+enum ToGpu {
+    Frame(Shown),
+}
+
+/// Runs the reel; `progress(done, total)` after every output frame.
+pub fn run(
+    gpu: &GpuStartup,
+    req: &ExportRequest,
+    prepared: &PreparedReel,
+    encoder: EncoderKind,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<ExportSummary, ExportError> {
+    let started = Instant::now();
+    let t = &prepared.timeline;
+    let (ow, oh) = t.out_size;
+    let first = &prepared.sources[prepared.clip_source[0]].info;
+    let out_format = FrameFormat::new(ow, oh, first.color);
+    let time_base = reel_time_base(t.fps);
+    let include_audio = reel_params(req).is_some_and(|p| p.include_audio);
+    let settings = EncodeSettings {
+        width: ow,
+        height: oh,
+        time_base,
+        frame_rate: Some(Rational {
+            num: time_base.den,
+            den: time_base.num,
+        }),
+        color: color_tags(first),
+        audio: None,
+        audio_graph: include_audio.then(|| audio_graph(prepared)).flatten(),
+        kind: encoder,
+        cancel: Some(req.cancel.clone()),
+    };
+    let (to_gpu, from_decoder) = sync_channel::<ToGpu>(QUEUE);
+    let (to_encoder, from_gpu) = sync_channel::<Vec<u8>>(QUEUE);
+    let (out_home, out_pool) = channel::<Vec<u8>>();
+    for _ in 0..2 * QUEUE + 2 {
+        out_home
+            .send(vec![0u8; out_format.frame_bytes()])
+            .expect("pool");
+    }
+    let (in_home, in_pool) = channel::<Vec<u8>>();
+    let output = req.output.clone();
+    let tolerate = req.job.tolerate_decode_errors;
+    let total = t.total_frames;
+    let decoder_home = in_home.clone();
+    std::thread::scope(|scope| {
+        let decoder = scope
+            .spawn(move || decode_clips(req, prepared, tolerate, to_gpu, (in_pool, decoder_home)));
+        let out_home_enc = out_home.clone();
+        let encode_thread = scope.spawn(move || -> Result<(PathBuf, f64), ExportError> {
+            let mut enc: Option<Encoder> = None;
+            let mut busy = Duration::ZERO;
+            let mut n = 0i64;
+            while let Ok(frame) = from_gpu.recv() {
+                let t0 = Instant::now();
+                if enc.is_none() {
+                    enc = Some(Encoder::spawn(&output, &settings)?);
+                }
+                enc.as_mut().expect("spawned").write_frame(n, 1, &frame)?;
+                busy += t0.elapsed();
+                n += 1;
+                let _ = out_home_enc.send(frame);
+            }
+            let Some(enc) = enc else {
+                return Err(ExportError::NoFrames {
+                    input: output.display().to_string(),
+                });
+            };
+            if n as u64 != total {
+                // the GPU stage stopped early: its error is the one to report
+                drop(enc);
+                return Err(ExportError::Cancelled(CancelReason::Requested));
+            }
+            let t0 = Instant::now();
+            let path = enc.finish()?;
+            busy += t0.elapsed();
+            Ok((path, busy.as_secs_f64()))
+        });
+        let gpu_result = gpu_stage(
+            gpu,
+            prepared,
+            out_format,
+            from_decoder,
+            to_encoder,
+            (out_pool, out_home),
+            in_home,
+            progress,
+        );
+        let decoded = decoder.join().expect("decoder thread");
+        let encoded = encode_thread.join().expect("encoder thread");
+        let (decode_s, decode_errors) = decoded.map_err(|e| cancelled_or(req, e))?;
+        let (frames, gpu_frames, gpu_s, adapter) = gpu_result.map_err(|e| cancelled_or(req, e))?;
+        let (path, encode_s) = encoded.map_err(|e| cancelled_or(req, e))?;
+        let wall_s = started.elapsed().as_secs_f64();
+        let decoder_name = DecoderKind::Software.name();
+        Ok(ExportSummary {
+            output: path,
+            kind: "framing",
+            frames,
+            gpu_frames,
+            spliced_frames: 0,
+            decode_errors,
+            ignored_fields: req.job.ignored_fields.clone(),
+            width: ow,
+            height: oh,
+            duration_s: t.duration(),
+            decoder: decoder_name,
+            encoder: encoder.name(),
+            adapter,
+            decode_s,
+            gpu_s,
+            encode_s,
+            wall_s,
+            fps: frames as f64 / wall_s.max(1e-9),
+        })
+    })
+}
+
+/// Decodes each clip's range and sends every frame shown with the outputs it covers.
+fn decode_clips(
+    req: &ExportRequest,
+    prepared: &PreparedReel,
+    tolerate: bool,
+    to_gpu: SyncSender<ToGpu>,
+    (pool, home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+) -> Result<(f64, u64), ExportError> {
+    let t = &prepared.timeline;
+    let mut busy = Duration::ZERO;
+    let mut errors = 0u64;
+    let mut pooled_for: Option<FrameFormat> = None;
+    for (i, clip) in t.clips.iter().enumerate() {
+        let src = &prepared.sources[prepared.clip_source[i]];
+        let format = FrameFormat::new(src.info.width, src.info.height, src.info.color);
+        if pooled_for != Some(format) {
+            // a source of another size: a new set of buffers (the old ones are dropped as
+            // they come back)
+            while pool.try_recv().is_ok() {}
+            for _ in 0..2 * QUEUE + 3 {
+                home.send(vec![0u8; format.frame_bytes()]).expect("pool");
+            }
+            pooled_for = Some(format);
+        }
+        let first_time = clip.source_time(0, t.fps);
+        let container_start = src.info.start_time_s.unwrap_or(0.0);
+        let seek = (src.first_s - container_start + first_time - SEEK_MARGIN_S).max(0.0);
+        let t0 = Instant::now();
+        let mut decoder = Decoder::spawn(
+            &src.location,
+            &src.info,
+            DecoderKind::Software,
+            DecodeOptions {
+                seek_s: Some(seek),
+                tolerate_errors: tolerate,
+                cancel: Some(req.cancel.clone()),
+            },
+        )?;
+        busy += t0.elapsed();
+        let first_pts_tb = |tb: Rational| (src.first_s / tb.as_f64()).round() as i64;
+        let mut held: Option<Vec<u8>> = None;
+        let mut next = 0u64;
+        let mut done = false;
+        loop {
+            let t0 = Instant::now();
+            let pts = decoder.next_frame()?;
+            busy += t0.elapsed();
+            let Some(pts) = pts else { break };
+            let tb = decoder.time_base().expect("known after a frame");
+            let time = (pts - first_pts_tb(tb)) as f64 * tb.as_f64();
+            // outputs before this frame's time show the frame held before it
+            let end = (next..clip.frames)
+                .find(|&n| clip.source_time(n, t.fps) >= time - 1e-9)
+                .unwrap_or(clip.frames);
+            if let Some(frame) = held.take() {
+                if end > next {
+                    let msg = ToGpu::Frame(Shown {
+                        clip: i,
+                        frame,
+                        format,
+                        outputs: next..end,
+                    });
+                    if to_gpu.send(msg).is_err() {
+                        decoder.stop();
+                        return Ok((busy.as_secs_f64(), errors));
+                    }
+                    next = end;
+                } else {
+                    let _ = home.send(frame);
+                }
+            }
+            if next >= clip.frames {
+                done = true;
+                break;
+            }
+            let Ok(mut buf) = pool.recv() else {
+                decoder.stop();
+                return Ok((busy.as_secs_f64(), errors));
+            };
+            if buf.len() != format.frame_bytes() {
+                buf = vec![0u8; format.frame_bytes()];
+            }
+            let t0 = Instant::now();
+            decoder.read_into(&mut buf)?;
+            busy += t0.elapsed();
+            held = Some(buf);
+        }
+        if done {
+            errors += decoder.decode_errors();
+            decoder.stop();
+        } else {
+            errors += decoder.finish()?;
+        }
+        // the source ended: the last frame shows until the clip's end
+        match held {
+            Some(frame) if next < clip.frames => {
+                let msg = ToGpu::Frame(Shown {
+                    clip: i,
+                    frame,
+                    format,
+                    outputs: next..clip.frames,
+                });
+                if to_gpu.send(msg).is_err() {
+                    return Ok((busy.as_secs_f64(), errors));
+                }
+            }
+            Some(frame) => {
+                let _ = home.send(frame);
+            }
+            None if next < clip.frames => {
+                return Err(ParamError::new(
+                    format!("params.clips_data[{i}].source_start_time"),
+                    format!(
+                        "the clip shows no frame of its source ({}: nothing decoded after {:.3} s)",
+                        src.key, first_time
+                    ),
+                )
+                .into());
+            }
+            None => {}
+        }
+    }
+    Ok((busy.as_secs_f64(), errors))
+}
+
+/// Renders every output frame in reel order; returns frames written, frames through the
+/// GPU, GPU seconds and the adapter.
+#[allow(clippy::too_many_arguments)]
+fn gpu_stage(
+    gpu: &GpuStartup,
+    prepared: &PreparedReel,
+    out_format: FrameFormat,
+    from_decoder: Receiver<ToGpu>,
+    to_encoder: SyncSender<Vec<u8>>,
+    (out_pool, _out_home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+    in_home: Sender<Vec<u8>>,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<(u64, u64, f64, String), ExportError> {
+    let t = &prepared.timeline;
+    let mut engines: Vec<(FrameFormat, FrameEngine)> = Vec::new();
+    let mut plan = FramePlan::default();
+    // a dissolve's held frames: the outgoing clip's last `transition_frames` outputs
+    let mut tail: Vec<Vec<u8>> = if t.transition == TransitionKind::Dissolve {
+        (0..t.transition_frames)
+            .map(|_| vec![0u8; out_format.frame_bytes()])
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut written = 0u64;
+    let mut gpu_time = Duration::ZERO;
+    let mut adapter = String::from("none");
+    let out_size = t.out_size;
+    while let Ok(ToGpu::Frame(shown)) = from_decoder.recv() {
+        let i = shown.clip;
+        let clip = &t.clips[i];
+        let engine = match engines.iter().position(|(f, _)| *f == shown.format) {
+            Some(k) => &mut engines[k].1,
+            None => {
+                let ctx = gpu.wait()?;
+                adapter = ctx.adapter.to_string();
+                let e = FrameEngine::new(ctx, shown.format, Some(out_size), BlurQuality::Fast)?;
+                engines.push((shown.format, e));
+                &mut engines.last_mut().expect("pushed").1
+            }
+        };
+        for n in shown.outputs.clone() {
+            let t0 = Instant::now();
+            plan.clear();
+            let tc = clip.clip_time(n, t.fps);
+            let crop = clip.crop_at(tc, shown.format.width, shown.format.height, out_size);
+            if clip.rotation.abs() < 1e-9 {
+                plan.crop = Some(crop);
+            } else {
+                plan.rotated = Some(Rotated {
+                    crop,
+                    degrees: clip.rotation,
+                });
+            }
+            let blend = t.blend(i, n);
+            plan.mix = blend.map(|b| match b {
+                Blend::Fade { level } => Mix::Black { level },
+                Blend::Dissolve { weight } => Mix::Other { weight },
+            });
+            if t.held_for_next(i, n) {
+                let k = (n - (clip.frames - t.transition_frames)) as usize;
+                let mut out = std::mem::take(&mut tail[k]);
+                engine.process(&shown.frame, &plan, &mut out)?;
+                tail[k] = out;
+                gpu_time += t0.elapsed();
+                continue;
+            }
+            let mut out = out_pool
+                .recv()
+                .map_err(|_| ExportError::Cancelled(CancelReason::Requested))?;
+            match blend {
+                Some(Blend::Dissolve { .. }) => {
+                    engine.process_with(&shown.frame, &tail[n as usize], &plan, &mut out)?
+                }
+                _ => engine.process(&shown.frame, &plan, &mut out)?,
+            }
+            gpu_time += t0.elapsed();
+            if to_encoder.send(out).is_err() {
+                // the encoder stopped: its error is the one to report
+                let _ = in_home.send(shown.frame);
+                return Ok((written, written, gpu_time.as_secs_f64(), adapter));
+            }
+            written += 1;
+            if !progress(written, t.total_frames) {
+                return Err(ExportError::Cancelled(CancelReason::Requested));
+            }
+        }
+        let _ = in_home.send(shown.frame);
+    }
+    Ok((written, written, gpu_time.as_secs_f64(), adapter))
+}
