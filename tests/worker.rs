@@ -1182,3 +1182,67 @@ async fn a_v2_overlay_job_reads_its_text_layer_from_the_bucket() {
     }
     assert_eq!(keys(&s3, "output/").await, ["output/v2ok/video.mp4"]);
 }
+
+/// Clips read only their ranges of the source: a 3 s clip (annotate, and a §10 reel) of a
+/// 5-minute source in the test S3 server moves at most 15% of the object's bytes, counted at
+/// the server by a proxy; and the outputs are the clips, with their sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clips_read_only_their_range_of_a_long_source() {
+    use std::sync::atomic::Ordering;
+    let moto = Moto::start();
+    create_bucket(&moto.endpoint).await;
+    let long = tmp("long-300s.mp4");
+    // a keyframe every 2 s, as cameras write them (x264's default is every 10 s)
+    let mut args = testsrc_args(320, 180, 25, 300.0, true);
+    args.extend(["-g".to_string(), "50".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&long, &args);
+    let size = std::fs::metadata(&long).unwrap().len();
+    let direct = S3Storage::new(settings(&moto.endpoint)).unwrap();
+    direct
+        .upload(&long, "input/long.mp4", "video/mp4")
+        .await
+        .unwrap();
+    let (proxy, moved) = servers::counting_proxy(&moto.endpoint).await;
+    let s3 = Arc::new(S3Storage::new(settings(&proxy)).unwrap());
+    let w = worker(s3.clone(), CallbackPolicy::default());
+    let jobs = [
+        json!({"job_id": "clip-annotate", "type": "annotate", "input_video_key": "input/long.mp4",
+            "params": {"clips": [{"start_time": 150.0, "end_time": 153.0, "name": "Steal", "rating": 4}]}}),
+        json!({"job_id": "clip-reel", "type": "framing", "input_video_key": "input/long.mp4",
+            "params": {"target_width": 180, "target_height": 320, "fps": 25,
+                "clips_data": [{"source_start_time": 150.0, "source_end_time": 153.0}]}}),
+    ];
+    for job in jobs {
+        moved.store(0, Ordering::Relaxed);
+        let outcome = w.run_job(&job, no_cancel()).await;
+        assert!(
+            outcome.failure.is_none(),
+            "{}: {:?}",
+            job["job_id"],
+            outcome.output
+        );
+        // the upload of the result goes through the proxy too: count only what came down
+        // before it (the output is small, but it is not the source)
+        let output_key = format!("output/{}/video.mp4", job["job_id"].as_str().unwrap());
+        let out = tmp(&format!("{}.mp4", job["job_id"].as_str().unwrap()));
+        let down = moved.load(Ordering::Relaxed);
+        direct.download(&output_key, &out).await.unwrap();
+        let share = down as f64 / size as f64;
+        eprintln!(
+            "{}: {down} of {size} bytes through the S3 server ({:.1}%)",
+            job["job_id"],
+            share * 100.0
+        );
+        assert!(
+            share <= 0.15,
+            "{}: read {:.1}% of the source",
+            job["job_id"],
+            share * 100.0
+        );
+        let d = common::cli::stream_duration(&out, "v:0").unwrap();
+        assert!((d - 3.0).abs() < 0.05, "{}: {d} s of video", job["job_id"]);
+        let a = common::cli::stream_duration(&out, "a:0").unwrap();
+        assert!((a - 3.0).abs() < 0.1, "{}: {a} s of audio", job["job_id"]);
+    }
+}

@@ -272,6 +272,7 @@ pub fn run(
             path: source.clone(),
             stream_index: a.stream_index,
             cuts: Vec::new(),
+            container_start_s: info.start_time_s.unwrap_or(0.0),
         }),
         kind: encoder,
         audio_graph: None,

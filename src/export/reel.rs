@@ -27,7 +27,7 @@ use crate::job::reel::{Blend, ReelTimeline};
 use crate::job::timeline::{FramePlan, Mix, Rotated};
 use crate::job::{JobParams, ParamError};
 use crate::video::decode::{DecodeOptions, Decoder, DecoderKind, first_frame_pts};
-use crate::video::encode::{AudioGraph, EncodeSettings, Encoder, EncoderKind};
+use crate::video::encode::{AudioGraph, AudioInput, EncodeSettings, Encoder, EncoderKind};
 use crate::video::probe::{Rational, VideoInfo, probe_with};
 
 /// Frames queued between stages.
@@ -186,13 +186,25 @@ pub fn atempo_chain(speed: f64) -> Vec<String> {
 pub fn audio_graph(prepared: &PreparedReel) -> Option<AudioGraph> {
     let t = &prepared.timeline;
     let fps = t.fps;
-    let mut inputs: Vec<String> = Vec::new();
+    // one input per clip, opened around the clip's range of its source
+    let mut inputs: Vec<AudioInput> = Vec::new();
     let mut input_of: HashMap<usize, usize> = HashMap::new();
-    for &s in &prepared.clip_source {
-        if prepared.sources[s].info.audio.is_some() && !input_of.contains_key(&s) {
-            input_of.insert(s, inputs.len() + 1);
-            inputs.push(prepared.sources[s].location.clone());
+    for (i, clip) in t.clips.iter().enumerate() {
+        let src = &prepared.sources[prepared.clip_source[i]];
+        if src.info.audio.is_none() {
+            continue;
         }
+        let (Some(first), Some(last)) = (clip.segments.first(), clip.segments.last()) else {
+            continue;
+        };
+        let base = src.first_s + clip.source_start;
+        input_of.insert(i, inputs.len() + 1);
+        inputs.push(AudioInput::around(
+            &src.location,
+            src.info.start_time_s.unwrap_or(0.0),
+            base + first.start,
+            Some(base + last.end),
+        ));
     }
     if inputs.is_empty() {
         return None;
@@ -203,7 +215,7 @@ pub fn audio_graph(prepared: &PreparedReel) -> Option<AudioGraph> {
     for (i, clip) in t.clips.iter().enumerate() {
         let src = &prepared.sources[prepared.clip_source[i]];
         let len = clip.frames as f64 / fps;
-        match (input_of.get(&prepared.clip_source[i]), &src.info.audio) {
+        match (input_of.get(&i), &src.info.audio) {
             (Some(input), Some(a)) => {
                 for (j, s) in clip.segments.iter().enumerate() {
                     let from = src.first_s + clip.source_start + s.start;

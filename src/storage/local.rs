@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Storage, StorageError, check_key};
+use super::{ObjectInfo, Storage, StorageError, check_key};
 
 pub struct LocalStorage {
     root: PathBuf,
@@ -30,6 +30,43 @@ impl LocalStorage {
 
 #[async_trait::async_trait]
 impl Storage for LocalStorage {
+    async fn stat(&self, key: &str) -> Result<ObjectInfo, StorageError> {
+        let src = self.path(key)?;
+        match tokio::fs::metadata(&src).await {
+            Ok(m) if m.is_file() => Ok(ObjectInfo {
+                size: m.len(),
+                etag: None,
+            }),
+            _ => Err(StorageError::NotFound {
+                key: key.into(),
+                location: self.describe(),
+            }),
+        }
+    }
+
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        _etag: Option<&str>,
+    ) -> Result<bytes::Bytes, StorageError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let src = self.path(key)?;
+        let mut f = tokio::fs::File::open(&src)
+            .await
+            .map_err(StorageError::io(&src))?;
+        f.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(StorageError::io(&src))?;
+        let mut buf = Vec::with_capacity((end + 1 - start) as usize);
+        f.take(end + 1 - start)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(StorageError::io(&src))?;
+        Ok(buf.into())
+    }
+
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StorageError> {
         let src = self.path(key)?;
         if !tokio::fs::try_exists(&src).await.unwrap_or(false) || src.is_dir() {

@@ -2,6 +2,7 @@
 //! `aws-sdk-s3` ([`s3::S3Storage`]) and a local directory ([`local::LocalStorage`], for running
 //! the whole worker on a laptop with no cloud). Chosen from the environment by [`from_env`].
 
+pub mod bridge;
 pub mod local;
 pub mod s3;
 
@@ -54,9 +55,30 @@ impl StorageError {
     }
 }
 
+/// An object's size and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The version reads are pinned to (`If-Match`), when the backend has one.
+    pub etag: Option<String>,
+}
+
 /// Object storage for job inputs and outputs.
 #[async_trait::async_trait]
 pub trait Storage: Send + Sync {
+    /// Size and version of `key`.
+    async fn stat(&self, key: &str) -> Result<ObjectInfo, StorageError>;
+
+    /// Bytes `start..=end` of `key`, of the version `etag` when given (a replaced object
+    /// fails the read rather than mixing versions).
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<bytes::Bytes, StorageError>;
+
     /// Downloads `key` into the file `dest` (created or truncated); returns its size in bytes.
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StorageError>;
 

@@ -22,7 +22,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{Storage, StorageError};
+use super::{ObjectInfo, Storage, StorageError};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -432,6 +432,54 @@ where
 
 #[async_trait::async_trait]
 impl Storage for S3Storage {
+    async fn stat(&self, key: &str) -> Result<ObjectInfo, StorageError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .send()
+            .await;
+        match head {
+            Ok(h) => Ok(ObjectInfo {
+                size: h.content_length().unwrap_or(0).max(0) as u64,
+                etag: h.e_tag().map(String::from),
+            }),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
+                Err(StorageError::NotFound {
+                    key: key.into(),
+                    location: self.describe(),
+                })
+            }
+            Err(e) => Err(failed("stat", key, e)),
+        }
+    }
+
+    async fn read_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<bytes::Bytes, StorageError> {
+        let bytes = with_retries(|| {
+            get_object(
+                &self.client,
+                &self.settings.bucket,
+                key,
+                Some((start, end)),
+                etag,
+            )
+        })
+        .await?;
+        if bytes.len() as u64 != end - start + 1 {
+            let got = bytes.len();
+            let why = format!("range {start}-{end} returned {got} bytes (object changed?)");
+            return Err(StorageError::failed("download", key, why));
+        }
+        Ok(bytes)
+    }
+
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StorageError> {
         let head = self
             .client

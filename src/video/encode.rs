@@ -77,6 +77,46 @@ pub struct AudioSource {
     /// offset from the video is kept. The last cut may be open (`None`): it then runs, padded,
     /// until the video ends.
     pub cuts: Vec<(f64, Option<f64>)>,
+    /// The container's start time (seconds): where an input seek (`-ss`) counts from.
+    pub container_start_s: f64,
+}
+
+/// How far before a cut its input is opened, and past its end read: audio frames around the
+/// cut, so `atrim` has whole frames to cut from.
+pub const AUDIO_MARGIN_S: f64 = 1.0;
+
+/// One audio input of the encoder: opened at `seek_s` (container seconds, `-ss`) and read
+/// for `duration_s` (`-t`), so a cut out of a long source reads only its neighbourhood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInput {
+    pub location: String,
+    pub seek_s: Option<f64>,
+    pub duration_s: Option<f64>,
+}
+
+impl AudioInput {
+    /// The input for source seconds `start..end` (as ffmpeg stamps them) of a container
+    /// starting at `container_start`.
+    pub fn around(location: &str, container_start: f64, start: f64, end: Option<f64>) -> Self {
+        let seek = (start - container_start - AUDIO_MARGIN_S).max(0.0);
+        Self {
+            location: location.to_string(),
+            seek_s: (seek > 0.0).then_some(seek),
+            duration_s: end.map(|e| e - container_start + AUDIO_MARGIN_S - seek),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args = input_guard_args_for(&self.location);
+        if let Some(s) = self.seek_s {
+            args.extend(["-ss".into(), format!("{s:.6}")]);
+        }
+        if let Some(t) = self.duration_s {
+            args.extend(["-t".into(), format!("{t:.6}")]);
+        }
+        args.extend(["-i".into(), self.location.clone()]);
+        args
+    }
 }
 
 /// Audio built by a filter graph over several inputs (a reel's clips): input `k` of
@@ -84,7 +124,7 @@ pub struct AudioSource {
 /// video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioGraph {
-    pub inputs: Vec<String>,
+    pub inputs: Vec<AudioInput>,
     pub graph: String,
 }
 
@@ -151,8 +191,11 @@ impl Encoder {
         args.extend(["-f".into(), "matroska".into(), "-i".into(), "pipe:0".into()]);
         let mut map_audio = Vec::new();
         if let Some(audio) = s.audio.as_ref().filter(|a| !a.cuts.is_empty()) {
-            args.extend(input_guard_args_for(&audio.path));
-            args.extend(["-i".into(), audio.path.clone()]);
+            // one input per cut, opened near it: a clip of a long source reads only its part
+            for &(start, end) in &audio.cuts {
+                let input = AudioInput::around(&audio.path, audio.container_start_s, start, end);
+                args.extend(input.args());
+            }
             map_audio.extend([
                 "-filter_complex".into(),
                 audio_cuts_graph(audio.stream_index, &audio.cuts),
@@ -166,8 +209,7 @@ impl Encoder {
         }
         if let Some(g) = &s.audio_graph {
             for input in &g.inputs {
-                args.extend(input_guard_args_for(input));
-                args.extend(["-i".into(), input.clone()]);
+                args.extend(input.args());
             }
             map_audio.extend(["-filter_complex".into(), g.graph.clone()]);
             map_audio.extend(["-map".into(), "[aout]".into()]);
@@ -347,22 +389,23 @@ fn temp_path(output: &Path) -> PathBuf {
     output.with_file_name(format!(".{name}.reelgpu-{}.part", std::process::id()))
 }
 
-/// The filter graph that cuts `cuts` out of the source's audio stream `stream` and joins them
-/// into `[aout]`. Each cut starts at 0 and lasts exactly its length: audio missing at its start
+/// The filter graph that cuts `cuts` out of the source's audio stream `stream` (cut `i` from
+/// input `i + 1`, opened around it) and joins them into `[aout]`. Each cut starts at 0 and lasts exactly its length: audio missing at its start
 /// or end becomes silence, so sound stays where it was relative to the pictures.
 fn audio_cuts_graph(stream: u32, cuts: &[(f64, Option<f64>)]) -> String {
     let mut graph = String::new();
     for (i, (start, end)) in cuts.iter().enumerate() {
         let shift = format!("asetpts=PTS-{start:.6}/TB,aresample=async=1:first_pts=0");
+        let input = i + 1;
         graph += &match end {
             Some(end) => {
                 let len = (end - start).max(0.0);
                 format!(
-                    "[1:{stream}]atrim=start={start:.6}:end={end:.6},{shift},\
+                    "[{input}:{stream}]atrim=start={start:.6}:end={end:.6},{shift},\
                      apad=whole_dur={len:.6},atrim=end={len:.6}[a{i}];"
                 )
             }
-            None => format!("[1:{stream}]atrim=start={start:.6},{shift},apad[a{i}];"),
+            None => format!("[{input}:{stream}]atrim=start={start:.6},{shift},apad[a{i}];"),
         };
     }
     if cuts.len() == 1 {
@@ -392,7 +435,26 @@ mod tests {
         );
         let g = audio_cuts_graph(1, &[(4.0, Some(5.0)), (1.0, Some(2.0))]);
         assert!(g.ends_with("[a0][a1]concat=n=2:v=0:a=1[aout]"), "{g}");
+        assert!(
+            g.starts_with("[1:1]atrim=start=4") && g.contains("[2:1]atrim=start=1"),
+            "{g}"
+        );
         assert!(g.find("start=4").unwrap() < g.find("start=1").unwrap());
+    }
+
+    #[test]
+    fn audio_inputs_open_around_their_cut() {
+        let a = AudioInput::around("s.mp4", 0.0, 150.0, Some(153.0));
+        assert_eq!(a.seek_s, Some(149.0));
+        // from 149 s: the 3 s cut and a second of margin each side
+        assert_eq!(a.duration_s, Some(5.0));
+        assert_eq!(
+            a.args()[a.args().len() - 6..],
+            ["-ss", "149.000000", "-t", "5.000000", "-i", "s.mp4"]
+        );
+        // near the start: no seek; an open cut: no limit
+        let b = AudioInput::around("s.mp4", 601.0, 601.4, None);
+        assert_eq!((b.seek_s, b.duration_s), (None, None));
     }
 
     #[test]

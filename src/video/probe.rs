@@ -195,13 +195,15 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
 /// Like [`probe`]; cancelling `cancel` kills ffprobe.
 pub fn probe_with(path: &Path, cancel: Option<&CancelToken>) -> Result<VideoInfo, VideoError> {
     let input = path.display().to_string();
-    if !path.is_file() {
+    // a source read through the range bridge was sniffed by whoever opened the bridge
+    let bridged = input.starts_with(super::process::BRIDGE_PREFIX);
+    if !bridged && !path.is_file() {
         return Err(VideoError::Unusable {
             input,
             message: "no such file".into(),
         });
     }
-    if let Some(kind) = sniff_non_video(path) {
+    if let Some(kind) = (!bridged).then(|| sniff_non_video(path)).flatten() {
         return Err(VideoError::Unsupported {
             input,
             message: format!("is {kind}, not a video file"),
@@ -239,7 +241,13 @@ fn sniff_non_video(path: &Path) -> Option<&'static str> {
     use std::io::Read;
     let mut head = [0u8; 64];
     let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
-    let text = String::from_utf8_lossy(&head[..n]);
+    sniff_bytes(&head[..n])
+}
+
+/// What a file that starts with `head` (its first 64 bytes) is, when it is a text format
+/// ffmpeg would follow to other files (playlists, concat scripts, manifests).
+pub fn sniff_bytes(head: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(&head[..head.len().min(64)]);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.starts_with("#EXTM3U") {
         Some("an HLS/M3U playlist")

@@ -141,6 +141,9 @@ pub fn input_guard_args_for(source: &str) -> Vec<String> {
     let mut args = input_guard_args();
     if source.starts_with(BRIDGE_PREFIX) {
         args[1] = "http,tcp".into();
+        // a fixed receive buffer (no autotuning): bytes in flight that a seek throws away
+        // stay few
+        args.extend(["-recv_buffer_size".into(), "65536".into()]);
     }
     args
 }

@@ -36,6 +36,7 @@ use crate::cancel::{CancelReason, CancelToken};
 use crate::export::{self, DecoderChoice, ExportError, ExportRequest, ExportSummary};
 use crate::gpu::{GpuContext, GpuError, GpuStartup};
 use crate::job::Limits;
+use crate::storage::bridge::RangeBridge;
 use crate::storage::{Storage, StorageError, VIDEO_CONTENT_TYPE};
 use crate::video::encode::EncoderKind;
 
@@ -195,14 +196,61 @@ impl Worker {
         let source = dir.path().join("input");
         let output = dir.path().join("video.mp4");
 
-        progress.set(5, "Downloading video...");
-        let t = Instant::now();
-        let bytes = until_cancelled(cancel, self.storage.download(&job.input_video_key, &source))
-            .await?
-            .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
-        tracing::info!(key = %job.input_video_key, bytes, secs = t.elapsed().as_secs_f64(), "downloaded");
-        self.fetch_text_layers(&mut job, dir.path(), cancel).await?;
-        let other_sources = self.fetch_reel_sources(&job, dir.path(), cancel).await?;
+        // Clips (annotate, §10 reels) need only their ranges of their sources: ffmpeg reads
+        // them through the range bridge. The other exports read the whole source: it is
+        // downloaded once.
+        let ranged = matches!(
+            job.spec.params,
+            crate::job::JobParams::Annotate(_) | crate::job::JobParams::Reel(_)
+        );
+        let mut bridge = None;
+        let (source, other_sources) = if ranged {
+            progress.set(5, "Opening video...");
+            let keys = self.source_keys(&job);
+            let started = RangeBridge::start(self.storage.clone(), &keys, cancel);
+            let b = until_cancelled(cancel, started)
+                .await?
+                .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
+            for k in &keys {
+                let size = b.size(k).unwrap_or(0);
+                if size == 0 {
+                    continue;
+                }
+                let head = until_cancelled(
+                    cancel,
+                    self.storage.read_range(k, 0, size.min(64) - 1, None),
+                )
+                .await?
+                .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
+                if let Some(kind) = crate::video::probe::sniff_bytes(&head) {
+                    return Err(JobFailure::export(ExportError::Video(
+                        crate::video::VideoError::Unsupported {
+                            input: k.clone(),
+                            message: format!("is {kind}, not a video file"),
+                        },
+                    )));
+                }
+            }
+            let url = |k: &str| b.url(k).expect("served");
+            let others = keys[1..]
+                .iter()
+                .map(|k| (k.clone(), url(k)))
+                .collect::<Vec<_>>();
+            let source = PathBuf::from(url(&job.input_video_key));
+            bridge = Some(b);
+            self.fetch_text_layers(&mut job, dir.path(), cancel).await?;
+            (source, others)
+        } else {
+            progress.set(5, "Downloading video...");
+            let t = Instant::now();
+            let bytes =
+                until_cancelled(cancel, self.storage.download(&job.input_video_key, &source))
+                    .await?
+                    .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
+            tracing::info!(key = %job.input_video_key, bytes, secs = t.elapsed().as_secs_f64(), "downloaded");
+            self.fetch_text_layers(&mut job, dir.path(), cancel).await?;
+            (source, Vec::new())
+        };
 
         progress.set(10, "Processing video...");
         let req = ExportRequest {
@@ -236,13 +284,28 @@ impl Worker {
         let summary = tokio::select! {
             done = export => done
                 .map_err(|e| JobFailure::new("InternalError", format!("export task: {e}"), true))?
-                .map_err(JobFailure::export)?,
+                .map_err(|e| {
+                    let mut f = JobFailure::export(e);
+                    // name sources by their keys, not by the bridge's URLs
+                    if let Some(b) = &bridge {
+                        f.message = b.unmask(&f.message);
+                    }
+                    f
+                })?,
             reason = cancelled_for(cancel, LET_GO) => {
                 tracing::error!("the export did not stop within {LET_GO:?} of being cancelled");
                 return Err(JobFailure::cancelled(reason));
             }
         };
 
+        if let Some(b) = &bridge {
+            tracing::info!(
+                fetched = b.bytes_fetched(),
+                total = b.bytes_total(),
+                "read only the sources' ranges the clips need"
+            );
+        }
+        drop(bridge);
         progress.set(95, "Uploading result...");
         let key = job.output_key();
         let t = Instant::now();
@@ -259,42 +322,18 @@ impl Worker {
 }
 
 impl Worker {
-    /// Downloads the other sources a §10 reel's clips name (each once), returning key →
-    /// path.
-    async fn fetch_reel_sources(
-        &self,
-        job: &JobInput,
-        dir: &std::path::Path,
-        cancel: &CancelToken,
-    ) -> Result<Vec<(String, String)>, JobFailure> {
-        let crate::job::JobParams::Reel(p) = &job.spec.params else {
-            return Ok(Vec::new());
-        };
-        let mut out: Vec<(String, String)> = Vec::new();
-        for i in 0..p.clips_data.len() {
-            let key = p.source_key(i, &job.input_video_key);
-            if key == job.input_video_key || out.iter().any(|(k, _)| k == key) {
-                continue;
+    /// Every source key the job reads, the job's input first.
+    fn source_keys(&self, job: &JobInput) -> Vec<String> {
+        let mut keys = vec![job.input_video_key.clone()];
+        if let crate::job::JobParams::Reel(p) = &job.spec.params {
+            for i in 0..p.clips_data.len() {
+                let k = p.source_key(i, &job.input_video_key);
+                if !keys.iter().any(|have| have == k) {
+                    keys.push(k.to_string());
+                }
             }
-            let path = dir.join(format!("source-{}", out.len() + 1));
-            let field = if p.clips_data[i].input_video_key.is_some() {
-                format!("params.clips_data[{i}].input_video_key")
-            } else {
-                format!("params.source_keys[{i}]")
-            };
-            let t = Instant::now();
-            let bytes = until_cancelled(cancel, self.storage.download(key, &path))
-                .await?
-                .map_err(|e| JobFailure::storage(e, &field))?;
-            tracing::info!(
-                key,
-                bytes,
-                secs = t.elapsed().as_secs_f64(),
-                "downloaded a reel source"
-            );
-            out.push((key.to_string(), path.to_string_lossy().into_owned()));
         }
-        Ok(out)
+        keys
     }
 
     /// Fetches the §9 text layers given by `image_key` from the job's bucket (small PNGs,

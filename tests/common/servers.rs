@@ -344,6 +344,31 @@ pub async fn replacing_proxy(upstream: &str, path: &str, replacement: Vec<u8>) -
     format!("http://{addr}")
 }
 
+/// A proxy in front of `upstream` that counts the bytes the upstream sends back (response
+/// heads and bodies): what a client really moved from the server.
+pub async fn counting_proxy(upstream: &str) -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let total = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (upstream, count) = (upstream.clone(), count.clone());
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                if let Ok((_, down)) = tokio::io::copy_bidirectional(&mut client, &mut server).await
+                {
+                    count.fetch_add(down, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), total)
+}
+
 /// Reads a request's head (up to the blank line) off `client`, a byte at a time so the body
 /// stays in the socket.
 async fn read_head(client: &mut TcpStream) -> Option<String> {
