@@ -74,7 +74,7 @@ struct ExportArgs {
     /// A §10 reel's other sources: `KEY=PATH` for each key its clips name (`source_keys`,
     /// a clip's `input_video_key`); clips naming none, or the job's `input_video_key`, read
     /// `--input`. Repeatable.
-    #[arg(long = "source", value_name = "KEY=PATH", value_parser = parse_source)]
+    #[arg(long = "source", value_name = "KEY=PATH", value_parser = export::paths::parse_source)]
     sources: Vec<(String, PathBuf)>,
     /// Largest source or output width/height.
     #[arg(long, default_value_t = 4096, env = "REELGPU_MAX_DIMENSION")]
@@ -330,13 +330,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Export(args) => run_export(args),
         Command::Worker(_) | Command::Serve(_) => unreachable!("handled in main"),
-    }
-}
-
-fn parse_source(s: &str) -> Result<(String, PathBuf), String> {
-    match s.split_once('=') {
-        Some((k, p)) if !k.is_empty() && !p.is_empty() => Ok((k.to_string(), PathBuf::from(p))),
-        _ => Err(format!("{s:?} is not KEY=PATH")),
     }
 }
 

@@ -47,15 +47,22 @@ fn two_clip_job() -> Value {
 }
 
 /// The CPU reference of reel frame `m`: the source frame at or before its time (a
-/// constant 25 fps source), cropped or rotated, blended as the timeline says.
+/// constant 25 fps 1920x1080 source), cropped or rotated, blended as the timeline says.
 fn reference_frame(t: &ReelTimeline, source: &str, m: u64) -> YuvFrame {
+    reference_frame_of(t, &[source], (1920, 1080), m)
+}
+
+/// [`reference_frame`] for clips from `sources[i]` (the last one for later clips) of size
+/// `(w, h)`.
+fn reference_frame_of(t: &ReelTimeline, sources: &[&str], (w, h): (u32, u32), m: u64) -> YuvFrame {
     let render = |i: usize, n: u64, other: Option<&YuvFrame>| {
         let clip = &t.clips[i];
         let st = clip.source_time(n, t.fps);
         let index = (st * 25.0 + 1e-6).floor() as u64;
+        let source = sources[i.min(sources.len() - 1)];
         let f = extract_frames(source, &FrameSelector::Index(index)).unwrap();
         let frame = &f[0].frame;
-        let crop = clip.crop_at(clip.clip_time(n, t.fps), 1920, 1080, t.out_size);
+        let crop = clip.crop_at(clip.clip_time(n, t.fps), w, h, t.out_size);
         let mut plan = FramePlan::default();
         if clip.rotation == 0.0 {
             plan.crop = Some(crop);
@@ -128,4 +135,88 @@ fn a_two_clip_reel_with_slow_motion_rotation_and_a_dissolve() {
         // x264 at crf 23 on a scaled test pattern
         assert!(d.psnr >= 33.0, "reel frame {m}: {d}");
     }
+}
+
+/// Two sources given to the CLI by key (`--source KEY=PATH`), faded into each other; a key
+/// with no source is an error naming the field; `preview --time` renders the reel's frame
+/// mid-fade as the CPU chain does.
+#[test]
+fn sources_by_key_a_fade_and_preview_at_a_time() {
+    let a = clip_in("reel", "a320.mp4", testsrc_args(320, 180, 25, 3.0, true));
+    let b = clip_in("reel", "b320.mp4", testsrc_args(320, 180, 25, 3.0, false));
+    let job = json!({"type": "framing", "params": {
+        "target_width": 90, "target_height": 160, "fps": 25,
+        "source_keys": ["games/a.mp4", "games/b.mp4"],
+        "transition": {"type": "fade", "duration": 0.4},
+        "clips_data": [
+            {"source_start_time": 0.5, "source_end_time": 2.0},
+            {"source_start_time": 1.0, "source_end_time": 2.5, "rotation": 5.0,
+             "keyframes": [{"time": 0, "x": 120, "y": 0, "width": 101, "height": 180}]}]}});
+    let out = tmp("by_key.mp4");
+    let source_a = format!("games/a.mp4={}", a.display());
+    let source_b = format!("games/b.mp4={}", b.display());
+    // the job names no input of its own: --input is unused, every clip has a key
+    let s = summary(&export(
+        &job,
+        &a,
+        &out,
+        &["--source", &source_a, "--source", &source_b],
+    ));
+    // 1.5 s + 1.5 s, a fade keeps the length
+    assert_eq!(s["frames"], 75);
+    let audio = stream_duration(&out, "a:0").unwrap();
+    assert!(
+        (audio - 3.0).abs() < 0.1,
+        "audio {audio} s (silence where b has none)"
+    );
+
+    let missing = export(&job, &a, &tmp("missing_key.mp4"), &["--source", &source_a]);
+    assert!(!missing.status.success());
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("params.source_keys[1]") && err.contains("games/b.mp4"),
+        "{err}"
+    );
+
+    // preview at 1.4 s: frame 35, clip 0 fading out (its last 10 frames)
+    let job_path = tmp("by_key.preview.json");
+    std::fs::write(&job_path, job.to_string()).unwrap();
+    let png = tmp("by_key_1.4s.png");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_reelgpu"))
+        .args(["preview", "--time", "1.4", "--job"])
+        .arg(&job_path)
+        .args([
+            "--input",
+            a.to_str().unwrap(),
+            "--source",
+            &source_a,
+            "--source",
+            &source_b,
+            "--output",
+        ])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let spec = JobSpec::from_json(&job, &Default::default()).unwrap();
+    let JobParams::Reel(p) = &spec.params else {
+        panic!("a §10 job")
+    };
+    let t = ReelTimeline::new(p, &[3.0, 3.0]).unwrap();
+    assert_eq!(t.locate(35), (0, 35));
+    let expected = reference_frame_of(
+        &t,
+        &[a.to_str().unwrap(), b.to_str().unwrap()],
+        (320, 180),
+        35,
+    );
+    let expected_rgb = reference::convert::yuv420_to_rgb(&expected);
+    let got = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(got.dimensions(), (90, 160));
+    let d = diff_u8(got.as_raw(), &expected_rgb);
+    assert!(d.psnr >= 40.0, "preview vs CPU chain: {d}");
 }

@@ -43,6 +43,16 @@ pub fn check_output(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("output folder {} is not writable: {e}", dir.display()))
 }
 
+/// `KEY=PATH` (the CLI's `--source`).
+pub fn parse_source(s: &str) -> Result<(String, std::path::PathBuf), String> {
+    match s.split_once('=') {
+        Some((k, p)) if !k.is_empty() && !p.is_empty() => {
+            Ok((k.to_string(), std::path::PathBuf::from(p)))
+        }
+        _ => Err(format!("{s:?} is not KEY=PATH")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use crate::frame::FrameFormat;
 use crate::gpu::GpuStartup;
 use crate::job::framing_v2::{ReelParams, TransitionKind};
 use crate::job::reel::{Blend, ReelTimeline};
-use crate::job::timeline::{FramePlan, Mix, Rotated};
+use crate::job::timeline::FramePlan;
 use crate::job::{JobParams, ParamError};
 use crate::video::decode::{DecodeOptions, Decoder, DecoderKind, first_frame_pts};
 use crate::video::encode::{AudioGraph, AudioInput, EncodeSettings, Encoder, EncoderKind};
@@ -578,22 +578,8 @@ fn gpu_stage(
         };
         for n in shown.outputs.clone() {
             let t0 = Instant::now();
-            plan.clear();
-            let tc = clip.clip_time(n, t.fps);
-            let crop = clip.crop_at(tc, shown.format.width, shown.format.height, out_size);
-            if clip.rotation.abs() < 1e-9 {
-                plan.crop = Some(crop);
-            } else {
-                plan.rotated = Some(Rotated {
-                    crop,
-                    degrees: clip.rotation,
-                });
-            }
+            t.plan_into(i, n, (shown.format.width, shown.format.height), &mut plan);
             let blend = t.blend(i, n);
-            plan.mix = blend.map(|b| match b {
-                Blend::Fade { level } => Mix::Black { level },
-                Blend::Dissolve { weight } => Mix::Other { weight },
-            });
             if t.held_for_next(i, n) {
                 let k = (n - (clip.frames - t.transition_frames)) as usize;
                 let mut out = std::mem::take(&mut tail[k]);

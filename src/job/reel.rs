@@ -5,7 +5,7 @@
 use super::framing_v2::{ReelClip, ReelParams, TransitionKind};
 use super::highlight::catmull_rom;
 use super::params::ParamError;
-use super::timeline::{CropRect, clamp_rect};
+use super::timeline::{CropRect, FramePlan, Mix, Rotated, clamp_rect};
 
 /// One speed over part of a clip: clip seconds `start..end` shown at `speed`, starting at
 /// `out_start` seconds of the clip's output.
@@ -163,6 +163,7 @@ impl ReelTimeline {
     pub fn new(params: &ReelParams, source_len: &[f64]) -> Result<Self, ParamError> {
         let fps = params.fps;
         let mut clips = Vec::with_capacity(params.clips_data.len());
+        let mut elapsed = 0.0f64;
         for (i, c) in params.clips_data.iter().enumerate() {
             params.check_clip(i, source_len[i])?;
             let len = c.length(source_len[i]);
@@ -174,7 +175,11 @@ impl ReelTimeline {
                 .collect();
             keyframes.sort_by(|a, b| a[0].total_cmp(&b[0]));
             let out_len = segments.last().map_or(0.0, |s| s.out_start + s.out_len());
-            let frames = ((out_len * fps).round() as u64).max(1);
+            // rounded where the clip ends in the sum of the clips, so rounding never adds up:
+            // the reel is within half a frame of §10's sum
+            let before = (elapsed * fps).round() as u64;
+            elapsed += out_len;
+            let frames = ((elapsed * fps).round() as u64).saturating_sub(before).max(1);
             clips.push(ClipTimeline {
                 source_start: c.source_start_time,
                 segments,
@@ -265,6 +270,27 @@ impl ReelTimeline {
         self.transition == TransitionKind::Dissolve
             && i + 1 < self.clips.len()
             && n >= self.clips[i].frames - self.transition_frames
+    }
+
+    /// Fills `plan` for clip `i`'s output frame `n` from a `w x h` source frame: its crop (or
+    /// rotated crop) and its transition's blend (a dissolve's other frame is the previous
+    /// clip's output frame `n + frames − transition_frames`).
+    pub fn plan_into(&self, i: usize, n: u64, (w, h): (u32, u32), plan: &mut FramePlan) {
+        plan.clear();
+        let clip = &self.clips[i];
+        let crop = clip.crop_at(clip.clip_time(n, self.fps), w, h, self.out_size);
+        if clip.rotation.abs() < 1e-9 {
+            plan.crop = Some(crop);
+        } else {
+            plan.rotated = Some(Rotated {
+                crop,
+                degrees: clip.rotation,
+            });
+        }
+        plan.mix = self.blend(i, n).map(|b| match b {
+            Blend::Fade { level } => Mix::Black { level },
+            Blend::Dissolve { weight } => Mix::Other { weight },
+        });
     }
 
     /// The clip and its output frame shown at reel frame `m` (the later clip during a

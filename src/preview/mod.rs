@@ -58,6 +58,10 @@ pub struct PreviewRequest {
     /// A grid of N frames spread across the video.
     #[arg(long, value_name = "N", conflicts_with_all = ["frame", "time"])]
     pub contact_sheet: Option<u32>,
+    /// A §10 reel's other sources, `KEY=PATH` (as for `export`); `--input` is the job's
+    /// `input_video_key`. Repeatable.
+    #[arg(long = "source", value_name = "KEY=PATH", value_parser = crate::export::paths::parse_source)]
+    pub sources: Vec<(String, PathBuf)>,
     /// Background blur: fast (decimated, within 45 dB of exact) or exact.
     #[arg(long, value_enum, default_value_t = BlurQuality::Fast)]
     pub quality: BlurQuality,
@@ -326,10 +330,107 @@ fn grid(tiles: &[(Vec<u8>, u32, u32)], cols: u32) -> (Vec<u8>, u32, u32) {
     (out, w, h)
 }
 
+/// One frame of a §10 reel: the frame at `--time` (or `--frame`, a reel frame) rendered as
+/// the export renders it, a dissolve's other clip included.
+fn reel_preview(
+    ctx: &Arc<GpuContext>,
+    req: &PreviewRequest,
+    job: &JobSpec,
+    p: &crate::job::framing_v2::ReelParams,
+    started: Instant,
+) -> Result<PreviewReport, PreviewError> {
+    use crate::job::reel::{Blend, ReelTimeline};
+    if req.contact_sheet.is_some() {
+        return Err(PreviewError::Unsupported(
+            "a reel is previewed one frame at a time (--time or --frame)".into(),
+        ));
+    }
+    let default_key = job.input_key.clone().unwrap_or_default();
+    let location = |i: usize| -> Result<PathBuf, PreviewError> {
+        let key = p.source_key(i, &default_key);
+        if key == default_key {
+            return req.input.clone().ok_or_else(|| {
+                PreviewError::Unsupported("a reel needs --input (its source video)".into())
+            });
+        }
+        req.sources
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, path)| path.clone())
+            .ok_or_else(|| {
+                PreviewError::Job(ParamError::new(
+                    format!("params.clips_data[{i}]"),
+                    format!("names source {key:?}: give it with --source {key}=PATH"),
+                ))
+            })
+    };
+    let mut lens = Vec::new();
+    for i in 0..p.clips_data.len() {
+        let info = video::probe(&location(i)?)?;
+        lens.push(info.duration_s.unwrap_or(f64::INFINITY));
+    }
+    let t = ReelTimeline::new(p, &lens)?;
+    let m = match (req.frame, req.time) {
+        (Some(f), _) => f,
+        (None, Some(s)) => (s * t.fps).round().max(0.0) as u64,
+        (None, None) => 0,
+    }
+    .min(t.total_frames.saturating_sub(1));
+    let (i, n) = t.locate(m);
+    let render = |i: usize, n: u64, other: Option<&YuvFrame>| -> Result<YuvFrame, PreviewError> {
+        let path = location(i)?;
+        let st = t.clips[i].source_time(n, t.fps);
+        let mut frames =
+            video::extract_frames(&path.to_string_lossy(), &FrameSelector::AtOrBefore(st))?;
+        let frame = frames.remove(0).frame;
+        let mut plan = FramePlan::default();
+        t.plan_into(i, n, (frame.format.width, frame.format.height), &mut plan);
+        let mut engine =
+            FrameEngine::new(ctx.clone(), frame.format, Some(t.out_size), req.quality)?;
+        let mut out = YuvFrame::blank(engine.plan_output(&plan));
+        match other {
+            Some(o) => engine.process_with(&frame.data, &o.data, &plan, &mut out.data)?,
+            None => {
+                plan.mix = plan
+                    .mix
+                    .filter(|m| !matches!(m, crate::job::timeline::Mix::Other { .. }));
+                engine.process(&frame.data, &plan, &mut out.data)?
+            }
+        }
+        Ok(out)
+    };
+    let out = match t.blend(i, n) {
+        Some(Blend::Dissolve { .. }) => {
+            let prev = &t.clips[i - 1];
+            let tail = render(i - 1, prev.frames - t.transition_frames + n, None)?;
+            render(i, n, Some(&tail))?
+        }
+        _ => render(i, n, None)?,
+    };
+    let rgb = rgba_to_rgb(&ColorConverter::new(ctx.clone(), out.format)?.yuv_to_rgba(&out)?);
+    let (w, h) = (out.format.width, out.format.height);
+    write_png(&req.output, &rgb, w, h).map_err(|message| PreviewError::Image {
+        path: req.output.clone(),
+        message,
+    })?;
+    Ok(PreviewReport {
+        adapter: ctx.adapter.to_string(),
+        width: w,
+        height: h,
+        frames: vec![m],
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
 /// Renders the preview described by `req`.
 pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport, PreviewError> {
     let started = Instant::now();
     let job = req.job.as_deref().map(load_job).transpose()?;
+    if let Some(spec) = &job
+        && let JobParams::Reel(p) = &spec.params
+    {
+        return reel_preview(ctx, req, spec, p, started);
+    }
     let input_name = req.input.as_ref().map(|p| p.display().to_string());
 
     // Source frames with their indices and times (seconds, when from a video).

@@ -20,6 +20,9 @@ pub enum FrameSelector {
     Indices(Vec<u64>),
     /// For each of these times (ascending seconds), the first frame at or after it.
     Times(Vec<f64>),
+    /// The frame shown at `t` seconds: the last one at or before it (the first frame for a
+    /// time before it).
+    AtOrBefore(f64),
 }
 
 /// A decoded frame, its index in the video and its time (seconds from the first frame).
@@ -48,7 +51,11 @@ pub fn extract_frames(
             cancel: None,
         },
     )?;
+    if let FrameSelector::AtOrBefore(t) = selector {
+        return shown_at(path, decoder, format, *t);
+    }
     let mut wanted: Vec<Want> = match selector {
+        FrameSelector::AtOrBefore(_) => unreachable!("handled above"),
         FrameSelector::Index(n) => vec![Want::Index(*n)],
         FrameSelector::Time(t) => vec![Want::Time(*t)],
         FrameSelector::Indices(v) => v.iter().map(|n| Want::Index(*n)).collect(),
@@ -114,6 +121,51 @@ pub fn extract_frames(
         });
     }
     Ok(out)
+}
+
+/// The last frame at or before `t` (the first for a time before it).
+fn shown_at(
+    path: &str,
+    mut decoder: Decoder,
+    format: FrameFormat,
+    t: f64,
+) -> Result<Vec<ExtractedFrame>, VideoError> {
+    let mut held: Option<ExtractedFrame> = None;
+    let mut origin = None;
+    let mut index = 0u64;
+    let mut spare = vec![0u8; format.frame_bytes()];
+    let mut stopped = false;
+    while let Some(pts) = decoder.next_frame()? {
+        let tb = decoder.time_base().expect("known after a frame");
+        let origin = *origin.get_or_insert(pts);
+        let time_s = (pts - origin) as f64 * tb.as_f64();
+        if held.is_some() && time_s > t + 1e-9 {
+            stopped = true;
+            break;
+        }
+        decoder.read_into(&mut spare)?;
+        let data = std::mem::replace(
+            &mut spare,
+            held.take()
+                .map(|h| h.frame.data)
+                .unwrap_or_else(|| vec![0u8; format.frame_bytes()]),
+        );
+        held = Some(ExtractedFrame {
+            index,
+            time_s,
+            frame: YuvFrame::new(format, data),
+        });
+        index += 1;
+    }
+    if stopped {
+        decoder.stop();
+    } else {
+        decoder.finish()?;
+    }
+    held.map(|h| vec![h]).ok_or_else(|| VideoError::OutOfRange {
+        input: path.to_string(),
+        message: "it has no frames".into(),
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
