@@ -1246,3 +1246,48 @@ async fn clips_read_only_their_range_of_a_long_source() {
         assert!((a - 3.0).abs() < 0.1, "{}: {a} s of audio", job["job_id"]);
     }
 }
+
+/// A §10 reel through the worker: clips from two objects of the bucket (`source_keys` and a
+/// clip's own `input_video_key`), each read through the range bridge; a key missing from
+/// the bucket fails without retry and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reel_of_two_sources_runs_through_the_worker() {
+    let (_moto, s3) = bucket_with_input().await;
+    let other = tmp("other-180p.mp4");
+    let args = testsrc_args(320, 180, 25, 2.0, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    generate(&other, &args);
+    s3.upload(&other, "input/other.mp4", "video/mp4")
+        .await
+        .unwrap();
+    let s3 = Arc::new(s3);
+    let w = worker(s3.clone(), CallbackPolicy::default());
+    let reel = |id: &str, second: &str| {
+        json!({"job_id": id, "type": "framing", "input_video_key": "input/clip.mp4", "params": {
+            "target_width": 90, "target_height": 160, "fps": 30,
+            "transition": {"type": "dissolve", "duration": 0.2},
+            "clips_data": [
+                {"source_start_time": 0.0, "source_end_time": 0.8},
+                {"input_video_key": second, "source_start_time": 0.5, "source_end_time": 1.5,
+                 "rotation": -4, "segment_data": {"segments": [{"start": 0.0, "end": 0.5, "speed": 2}]}}]}})
+    };
+    let outcome = w
+        .run_job(&reel("reel2", "input/other.mp4"), no_cancel())
+        .await;
+    assert!(outcome.failure.is_none(), "{:?}", outcome.output);
+    // 0.8 s + (0.25 s + 0.5 s) − 0.2 s = 1.35 s at 30 fps
+    assert_eq!(outcome.output["frames"], 41);
+    assert_eq!(keys(&s3, "output/reel2/").await, ["output/reel2/video.mp4"]);
+    let outcome = w
+        .run_job(&reel("reel-missing", "input/nope.mp4"), no_cancel())
+        .await;
+    let failure = outcome.failure.expect("fails");
+    assert!(!failure.should_retry, "{failure}");
+    assert!(
+        failure
+            .message
+            .contains("params.clips_data[1].input_video_key: object \"input/nope.mp4\" not found"),
+        "{failure}"
+    );
+    assert!(keys(&s3, "output/reel-missing/").await.is_empty());
+}

@@ -179,7 +179,9 @@ impl ReelTimeline {
             // the reel is within half a frame of §10's sum
             let before = (elapsed * fps).round() as u64;
             elapsed += out_len;
-            let frames = ((elapsed * fps).round() as u64).saturating_sub(before).max(1);
+            let frames = ((elapsed * fps).round() as u64)
+                .saturating_sub(before)
+                .max(1);
             clips.push(ClipTimeline {
                 source_start: c.source_start_time,
                 segments,

@@ -206,12 +206,21 @@ impl Worker {
         let mut bridge = None;
         let (source, other_sources) = if ranged {
             progress.set(5, "Opening video...");
-            let keys = self.source_keys(&job);
+            let named = self.source_keys(&job);
+            let keys: Vec<String> = named.iter().map(|(k, _)| k.clone()).collect();
+            let field_of = |e: &StorageError| match e {
+                StorageError::NotFound { key, .. } => named
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or("input_video_key", |(_, f)| f.as_str()),
+                _ => "input_video_key",
+            };
             let started = RangeBridge::start(self.storage.clone(), &keys, cancel);
-            let b = until_cancelled(cancel, started)
-                .await?
-                .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
-            for k in &keys {
+            let b = until_cancelled(cancel, started).await?.map_err(|e| {
+                let field = field_of(&e).to_string();
+                JobFailure::storage(e, &field)
+            })?;
+            for (k, field) in &named {
                 let size = b.size(k).unwrap_or(0);
                 if size == 0 {
                     continue;
@@ -221,11 +230,11 @@ impl Worker {
                     self.storage.read_range(k, 0, size.min(64) - 1, None),
                 )
                 .await?
-                .map_err(|e| JobFailure::storage(e, "input_video_key"))?;
+                .map_err(|e| JobFailure::storage(e, field))?;
                 if let Some(kind) = crate::video::probe::sniff_bytes(&head) {
                     return Err(JobFailure::export(ExportError::Video(
                         crate::video::VideoError::Unsupported {
-                            input: k.clone(),
+                            input: format!("{field} {k:?}"),
                             message: format!("is {kind}, not a video file"),
                         },
                     )));
@@ -322,14 +331,19 @@ impl Worker {
 }
 
 impl Worker {
-    /// Every source key the job reads, the job's input first.
-    fn source_keys(&self, job: &JobInput) -> Vec<String> {
-        let mut keys = vec![job.input_video_key.clone()];
+    /// Every source key the job reads, the job's input first, with the field that names it.
+    fn source_keys(&self, job: &JobInput) -> Vec<(String, String)> {
+        let mut keys = vec![(job.input_video_key.clone(), "input_video_key".to_string())];
         if let crate::job::JobParams::Reel(p) = &job.spec.params {
             for i in 0..p.clips_data.len() {
                 let k = p.source_key(i, &job.input_video_key);
-                if !keys.iter().any(|have| have == k) {
-                    keys.push(k.to_string());
+                if !keys.iter().any(|(have, _)| have == k) {
+                    let field = if p.clips_data[i].input_video_key.is_some() {
+                        format!("params.clips_data[{i}].input_video_key")
+                    } else {
+                        format!("params.source_keys[{i}]")
+                    };
+                    keys.push((k.to_string(), field));
                 }
             }
         }
