@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: real exports of all three types (overlay, framing, annotate) and of the web
-# app's keyframed overlay (§9) into
+# app's keyframed overlay (§9) and multi-clip reel (§10) into
 # reelgpu-demo/, from a generated 1280x720 clip with audio unless an input is given
 # (`bash scripts/demo.sh my-game.mp4`), plus a preview PNG of every effect.
 set -euo pipefail
@@ -26,4 +26,10 @@ v2_input=()
 [ -f "$out/overlay.mp4.source.mp4" ] && v2_input=(--input "$out/overlay.mp4.source.mp4")
 ./target/release/reelgpu export --job examples/jobs/overlay_v2.json "${v2_input[@]}" \
   --output "$out/overlay_v2.mp4"
+# A reel (contract §10): two clips of the generated clip, slow motion, a -3° straighten,
+# moving crops, a dissolve.
+gen="$out/overlay.mp4.source.mp4"
+[ -f "$gen" ] || gen="$out/overlay_v2.mp4.source.mp4"
+./target/release/reelgpu export --job examples/jobs/reel.json --input "$gen" \
+  --output "$out/reel.mp4"
 ./target/release/reelgpu preview --output "$out/preview.png"
