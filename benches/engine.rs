@@ -1,6 +1,8 @@
 //! Engine benchmark: ms per frame (upload and readback included) and per-pass time for
-//! blur-overlay, spotlight, crop and §9 (dark overlay + fill + stroke + a text layer, at 1080p
-//! and 4K), side by side in one process on whatever adapter is there.
+//! blur-overlay, spotlight, crop, §9 (dark overlay + fill + stroke + a text layer, at 1080p
+//! and 4K) and §10 (a rotated crop to 810x1440 in one resample), side by side in one process
+//! on whatever adapter is there. `cargo bench --bench engine -- 810` runs the cases whose
+//! name contains `810`.
 //! Run: `cargo bench --bench engine` (set `WGPU_BACKEND=vulkan` for lavapipe).
 
 use std::time::Instant;
@@ -11,7 +13,7 @@ use reelgpu::effects::text::load_layers;
 use reelgpu::engine::{BlurQuality, FrameEngine};
 use reelgpu::frame::{FrameFormat, YuvFrame};
 use reelgpu::gpu::GpuContext;
-use reelgpu::job::timeline::{CropRect, FrameAt, FramePlan, MaskEllipse};
+use reelgpu::job::timeline::{CropRect, FrameAt, FramePlan, MaskEllipse, Rotated};
 use reelgpu::job::{EffectType, JobParams, JobSpec, Limits, OverlayTimeline};
 use reelgpu::reference;
 use reelgpu::testing::metrics::diff_u8;
@@ -161,6 +163,31 @@ fn main() {
             quality: BlurQuality::Fast,
             plan: FramePlan::default(),
             out: None,
+            layers: Vec::new(),
+        },
+        Case {
+            name: "§10 crop 9:16 -> 810x1440",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: FramePlan {
+                crop: Some(crop_9x16),
+                ..Default::default()
+            },
+            out: Some((810, 1440)),
+            layers: Vec::new(),
+        },
+        Case {
+            name: "§10 rotated -3° + crop -> 810x1440 (one resample)",
+            size: (1920, 1080),
+            quality: BlurQuality::Fast,
+            plan: FramePlan {
+                rotated: Some(Rotated {
+                    crop: crop_9x16,
+                    degrees: -3.0,
+                }),
+                ..Default::default()
+            },
+            out: Some((810, 1440)),
             layers: Vec::new(),
         },
         v2_case("§9 dark overlay + fill + stroke + text layer", 1920, 1080),
