@@ -20,12 +20,22 @@ use reelgpu::testing::metrics::diff_u8;
 use reelgpu::testing::pattern::{background_only_plan, caption_rgba, png_bytes, test_card};
 
 const WARMUP: usize = 3;
-const FRAMES: usize = 20;
+/// Timed frames per case (`REELGPU_BENCH_FRAMES` overrides: the GPU kit's quick run on
+/// lavapipe uses fewer).
+fn frames() -> usize {
+    std::env::var("REELGPU_BENCH_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(20)
+}
 /// Synced runs whose per-stage times are reported (median of each stage).
-const TIMED_RUNS: usize = 5;
+fn timed_runs() -> usize {
+    frames().min(5)
+}
 
 struct Case {
-    name: &'static str,
+    name: String,
     size: (u32, u32),
     quality: BlurQuality,
     plan: FramePlan,
@@ -36,7 +46,7 @@ struct Case {
 /// A §9 frame as the web app sends it: one player highlighted mid-path with `dark_overlay`,
 /// fill and stroke (plus its outline), and one caption text layer, at `w x h`. Built through
 /// the job's own timeline so the plan is what an export would run.
-fn v2_case(name: &'static str, w: u32, h: u32) -> Case {
+fn v2_case(name: &str, w: u32, h: u32) -> Case {
     let (sx, sy) = (w as f64 / 1920.0, h as f64 / 1080.0);
     let kf = |t: f64, x: f64| {
         serde_json::json!({"time": t, "x": x * sx, "y": 560.0 * sy,
@@ -58,7 +68,7 @@ fn v2_case(name: &'static str, w: u32, h: u32) -> Case {
     let layers = load_layers(&p.text_layers, &format).unwrap();
     let plan = OverlayTimeline::v2(p).plan(FrameAt::new(37, 1.5), w, h);
     Case {
-        name,
+        name: name.to_string(),
         size: (w, h),
         quality: BlurQuality::Fast,
         plan,
@@ -105,9 +115,9 @@ fn main() {
         width: 607,
         height: 1080,
     };
-    let cases = [
+    let mut cases = vec![
         Case {
-            name: "blur-overlay (fast)",
+            name: "blur-overlay (fast)".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: plan(EffectType::Blur, None),
@@ -115,7 +125,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "blur-overlay (exact)",
+            name: "blur-overlay (exact)".into(),
             size: (1920, 1080),
             quality: BlurQuality::Exact,
             plan: plan(EffectType::Blur, None),
@@ -123,7 +133,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "blur-overlay (exact), RGB-equivalent samples*",
+            name: "blur-overlay (exact), RGB-equivalent samples*".into(),
             size: (1920, 2160),
             quality: BlurQuality::Exact,
             plan: plan(EffectType::Blur, None),
@@ -131,7 +141,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "spotlight",
+            name: "spotlight".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: plan(EffectType::Spotlight, None),
@@ -139,7 +149,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "crop 9:16 -> 1080x1920",
+            name: "crop 9:16 -> 1080x1920".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: FramePlan {
@@ -150,7 +160,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "blur-overlay (fast) + crop",
+            name: "blur-overlay (fast) + crop".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: plan(EffectType::Blur, Some(crop_9x16)),
@@ -158,7 +168,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "no active region (skips GPU)",
+            name: "no active region (skips GPU)".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: FramePlan::default(),
@@ -166,7 +176,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "§10 crop 9:16 -> 810x1440",
+            name: "§10 crop 9:16 -> 810x1440".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: FramePlan {
@@ -177,7 +187,7 @@ fn main() {
             layers: Vec::new(),
         },
         Case {
-            name: "§10 rotated -3° + crop -> 810x1440 (one resample)",
+            name: "§10 rotated -3° + crop -> 810x1440 (one resample)".into(),
             size: (1920, 1080),
             quality: BlurQuality::Fast,
             plan: FramePlan {
@@ -197,9 +207,75 @@ fn main() {
             2160,
         ),
     ];
+    if std::env::var("REELGPU_BENCH_4K").as_deref() == Ok("1") {
+        // the same players, crops and rotation on a 3840x2160 frame
+        let players_4k: Vec<MaskEllipse> = players()
+            .into_iter()
+            .map(|e| MaskEllipse {
+                cx: 2 * e.cx,
+                cy: 2 * e.cy,
+                rx: 2 * e.rx,
+                ry: 2 * e.ry,
+                ..e
+            })
+            .collect();
+        let crop_4k = CropRect {
+            x: 2 * crop_9x16.x,
+            y: 0,
+            width: 2 * crop_9x16.width,
+            height: 2160,
+        };
+        let at_4k = |name: &str, plan: FramePlan, out: Option<(u32, u32)>| Case {
+            name: format!("{name}, 4K"),
+            size: (3840, 2160),
+            quality: BlurQuality::Fast,
+            plan,
+            out,
+            layers: Vec::new(),
+        };
+        cases.push(at_4k(
+            "blur-overlay (fast)",
+            FramePlan {
+                ellipses: players_4k.clone(),
+                effect: EffectType::Blur,
+                ..Default::default()
+            },
+            None,
+        ));
+        cases.push(at_4k(
+            "spotlight",
+            FramePlan {
+                ellipses: players_4k,
+                effect: EffectType::Spotlight,
+                ..Default::default()
+            },
+            None,
+        ));
+        cases.push(at_4k(
+            "crop 9:16 -> 1080x1920",
+            FramePlan {
+                crop: Some(crop_4k),
+                ..Default::default()
+            },
+            Some((1080, 1920)),
+        ));
+        cases.push(at_4k(
+            "§10 rotated -3° + crop -> 810x1440 (one resample)",
+            FramePlan {
+                rotated: Some(Rotated {
+                    crop: crop_4k,
+                    degrees: -3.0,
+                }),
+                ..Default::default()
+            },
+            Some((810, 1440)),
+        ));
+    }
 
     println!(
-        "\n| case | ms/frame (median of {FRAMES}) | min | stages (median of {TIMED_RUNS} synced runs, ms) | bytes up+down |"
+        "\n| case | ms/frame (median of {}) | min | stages (median of {} synced runs, ms) | bytes up+down |",
+        frames(),
+        timed_runs()
     );
     println!("|---|---:|---:|---|---:|");
     let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
@@ -222,15 +298,15 @@ fn main() {
         for _ in 0..WARMUP {
             engine.process(&input.data, &case.plan, &mut out).unwrap();
         }
-        let mut times = Vec::with_capacity(FRAMES);
-        for _ in 0..FRAMES {
+        let mut times = Vec::with_capacity(frames());
+        for _ in 0..frames() {
             let t = Instant::now();
             engine.process(&input.data, &case.plan, &mut out).unwrap();
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
         let mid = median(&mut times);
         let min = times[0];
-        let runs: Vec<_> = (0..TIMED_RUNS)
+        let runs: Vec<_> = (0..timed_runs())
             .map(|_| {
                 engine
                     .process_timed(&input.data, &case.plan, &mut out)

@@ -112,3 +112,146 @@ fn unusable_inputs_are_typed_errors() {
     let err = probe(&tmp("missing.mp4")).unwrap_err();
     assert!(err.to_string().contains("no such file"), "{err}");
 }
+
+/// Without ffprobe (a bare GPU machine carries only a static ffmpeg) sources are probed from
+/// ffmpeg's stream dump: the same answers as ffprobe on every kind of clip the tests make
+/// (frame count aside, which only ffprobe reads from the container).
+#[test]
+fn ffmpeg_dump_probing_agrees_with_ffprobe() {
+    use reelgpu::video::probe::probe_with_ffmpeg;
+    let cfr = generate(
+        &tmp("dump-cfr.mp4"),
+        &args(&testsrc_args(320, 180, 30, 1.0, true)),
+    );
+    let ntsc = generate(
+        &tmp("dump-ntsc.mkv"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x90:rate=30000/1001:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=1:sample_rate=44100",
+            "-ac",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+        ],
+    );
+    let ts = generate(
+        &tmp("dump-start.ts"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x90:rate=25:duration=1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-output_ts_offset",
+            "600",
+        ],
+    );
+    let full = generate(
+        &tmp("dump-full.mp4"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x36:rate=25:duration=0.4",
+            "-pix_fmt",
+            "yuvj420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-color_range",
+            "pc",
+            "-colorspace",
+            "bt470bg",
+            "-color_primaries",
+            "bt470bg",
+            "-color_trc",
+            "smpte170m",
+        ],
+    );
+    let plain = generate(
+        &tmp("dump-odd.mp4"),
+        &args(&testsrc_args(318, 178, 30, 0.5, false)),
+    );
+    let rotated = generate(
+        &tmp("dump-rotated.mp4"),
+        &[
+            "-i",
+            plain.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+    );
+    for clip in [cfr, ntsc, ts, full, rotated] {
+        let a = probe(&clip).unwrap();
+        let b = probe_with_ffmpeg(&clip, None).unwrap();
+        let name = clip.display();
+        assert_eq!(a.format_name, b.format_name, "{name}");
+        assert_eq!(
+            (a.stream_index, a.codec.as_str()),
+            (b.stream_index, b.codec.as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            (a.width, a.height, a.rotation),
+            (b.width, b.height, b.rotation),
+            "{name}"
+        );
+        assert_eq!(
+            (a.coded_width, a.coded_height),
+            (b.coded_width, b.coded_height),
+            "{name}"
+        );
+        assert_eq!(a.frame_rate, b.frame_rate, "{name}");
+        assert_eq!(a.time_base, b.time_base, "{name}");
+        assert_eq!(a.pix_fmt, b.pix_fmt, "{name}");
+        assert_eq!(a.color, b.color, "{name}");
+        assert_eq!(
+            (&a.color_space, &a.color_primaries, &a.color_transfer),
+            (&b.color_space, &b.color_primaries, &b.color_transfer),
+            "{name}"
+        );
+        let near = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() < 0.02,
+            (x, y) => x == y,
+        };
+        assert!(
+            near(a.start_time_s, b.start_time_s),
+            "{name}: start {:?} {:?}",
+            a.start_time_s,
+            b.start_time_s
+        );
+        assert!(
+            near(a.duration_s, b.duration_s) || a.duration_s.is_some(),
+            "{name}"
+        );
+        assert_eq!(
+            a.audio
+                .as_ref()
+                .map(|x| (x.stream_index, x.codec.clone(), x.sample_rate, x.channels)),
+            b.audio
+                .as_ref()
+                .map(|x| (x.stream_index, x.codec.clone(), x.sample_rate, x.channels)),
+            "{name}"
+        );
+    }
+    // not a video: refused as with ffprobe
+    let text = tmp("dump-not-video.mp4");
+    std::fs::write(&text, b"hello, not a video").unwrap();
+    assert!(probe_with_ffmpeg(&text, None).is_err());
+}

@@ -102,7 +102,7 @@ struct ProbeOutput {
     format: Option<ProbeFormat>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ProbeFormat {
     format_name: Option<String>,
     start_time: Option<String>,
@@ -209,12 +209,22 @@ pub fn probe_with(path: &Path, cancel: Option<&CancelToken>) -> Result<VideoInfo
             message: format!("is {kind}, not a video file"),
         });
     }
-    let stdout = run_ffprobe(
+    let probed = match run_ffprobe(
         path,
         &["-print_format", "json", "-show_streams", "-show_format"],
         cancel,
-    )
-    .map_err(|e| match e {
+    ) {
+        // no ffprobe (a bare machine with only a static ffmpeg): ffmpeg's own stream dump
+        Err(VideoError::FfmpegMissing { path: missing, .. }) => {
+            tracing::warn!(
+                ffprobe = %missing.display(),
+                "ffprobe not found: probing with ffmpeg's stream dump"
+            );
+            return probe_with_ffmpeg(path, cancel);
+        }
+        other => other,
+    };
+    let stdout = probed.map_err(|e| match e {
         // a demuxer outside the list is refused by ffprobe itself
         VideoError::Unusable { input, message } if message.contains("not on whitelist") => {
             VideoError::Unsupported {
@@ -233,6 +243,249 @@ pub fn probe_with(path: &Path, cancel: Option<&CancelToken>) -> Result<VideoInfo
             message: format!("unreadable ffprobe output: {e}"),
         })?;
     from_probe(parsed, &input)
+}
+
+/// Probes `path` from ffmpeg's stream dump (`ffmpeg -i path`), for machines with ffmpeg and
+/// no ffprobe: the same [`VideoInfo`] as ffprobe gives, except the container's frame count
+/// (unknown) and per-stream durations (the container's is used).
+pub fn probe_with_ffmpeg(
+    path: &Path,
+    cancel: Option<&CancelToken>,
+) -> Result<VideoInfo, VideoError> {
+    let input = path.display().to_string();
+    let ffmpeg = super::process::ffmpeg_path();
+    let child = Command::new(&ffmpeg)
+        .args(["-hide_banner", "-nostdin"])
+        .args(input_guard_args_for(&input))
+        .arg("-i")
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|source| VideoError::FfmpegMissing {
+            path: ffmpeg.clone(),
+            source,
+        })?;
+    let killer = ChildKiller::new(child.id());
+    let _guard = cancel.map(|t| t.on_cancel(move || killer.kill()));
+    let out = child.wait_with_output()?;
+    let dump = String::from_utf8_lossy(&out.stderr);
+    if out.status.code().is_none() {
+        return Err(VideoError::FfmpegFailed {
+            input,
+            status: out.status.to_string(),
+            stderr_tail: dump
+                .lines()
+                .rev()
+                .take(TAIL_LINES)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
+    let parsed = parse_ffmpeg_dump(&dump).ok_or_else(|| {
+        let tail: Vec<&str> = dump.lines().rev().take(TAIL_LINES).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let message = tail.join("\n");
+        if message.contains("not on whitelist") {
+            VideoError::Unsupported {
+                input: input.clone(),
+                message: format!("is not a video file reelgpu reads: {message}"),
+            }
+        } else {
+            VideoError::Unusable {
+                input: input.clone(),
+                message: format!("not a readable video (ffmpeg):\n{message}"),
+            }
+        }
+    })?;
+    from_probe(parsed, &input)
+}
+
+/// Splits `s` at top-level `", "` (commas inside parentheses or brackets stay).
+fn top_level_parts(s: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut out) = (0i32, 0usize, Vec::new());
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim());
+    out
+}
+
+/// `29.97` as ffmpeg prints `30000/1001`; whole numbers exactly; others to 1/1000.
+fn decimal_rate(v: &str) -> Option<String> {
+    let f: f64 = v.trim().trim_end_matches('k').parse().ok()?;
+    let f = if v.trim().ends_with('k') {
+        f * 1000.0
+    } else {
+        f
+    };
+    if f <= 0.0 {
+        return None;
+    }
+    if (f - f.round()).abs() < 1e-6 {
+        return Some(format!("{}/1", f.round() as u64));
+    }
+    let ntsc = f * 1.001;
+    if (ntsc - ntsc.round()).abs() < 0.006 {
+        return Some(format!("{}/1001", ntsc.round() as u64 * 1000));
+    }
+    Some(format!("{}/1000", (f * 1000.0).round() as u64))
+}
+
+/// The parts of ffmpeg's `Input #0` dump that [`from_probe`] uses, as ffprobe would print
+/// them; `None` when there is no input section (ffmpeg could not open the file).
+fn parse_ffmpeg_dump(dump: &str) -> Option<ProbeOutput> {
+    let mut format = None;
+    let mut streams: Vec<ProbeStream> = Vec::new();
+    for line in dump.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("Input #0, ") {
+            let name = rest.rsplit_once(", from '").map_or(rest, |(n, _)| n);
+            format = Some(ProbeFormat {
+                format_name: Some(name.to_string()),
+                start_time: None,
+                duration: None,
+            });
+        } else if let Some(rest) = t.strip_prefix("Duration: ") {
+            let f = format.as_mut()?;
+            for part in rest.split(", ") {
+                if let Some(v) = part.strip_prefix("start: ") {
+                    f.start_time = Some(v.trim().to_string());
+                } else if let Some((h, m_s)) = part.split_once(':')
+                    && let Some((m, sec)) = m_s.split_once(':')
+                    && let (Ok(h), Ok(m), Ok(sec)) =
+                        (h.parse::<f64>(), m.parse::<f64>(), sec.parse::<f64>())
+                {
+                    f.duration = Some(format!("{:.6}", h * 3600.0 + m * 60.0 + sec));
+                }
+            }
+        } else if let Some(rest) = t.strip_prefix("Stream #0:") {
+            let index: u32 = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()?;
+            let (kind, body) = if let Some((_, b)) = rest.split_once(": Video: ") {
+                ("video", b)
+            } else if let Some((_, b)) = rest.split_once(": Audio: ") {
+                ("audio", b)
+            } else {
+                let kind = if rest.contains(": Subtitle: ") {
+                    "subtitle"
+                } else {
+                    "data"
+                };
+                streams.push(ProbeStream {
+                    index: Some(index),
+                    codec_type: Some(kind.into()),
+                    ..Default::default()
+                });
+                continue;
+            };
+            let mut st = ProbeStream {
+                index: Some(index),
+                codec_type: Some(kind.into()),
+                ..Default::default()
+            };
+            if body.contains("(attached pic)") {
+                st.disposition.insert("attached_pic".into(), 1);
+            }
+            let parts = top_level_parts(body);
+            st.codec_name = parts
+                .first()
+                .and_then(|p| p.split_whitespace().next())
+                .map(String::from);
+            if kind == "video" {
+                for p in &parts[1..] {
+                    if let Some(fps) = p.strip_suffix(" fps") {
+                        st.avg_frame_rate = decimal_rate(fps);
+                    } else if let Some(tbr) = p.strip_suffix(" tbr") {
+                        st.r_frame_rate = decimal_rate(tbr);
+                    } else if let Some(tbn) = p.split(" tbn").next().filter(|_| p.contains(" tbn"))
+                    {
+                        st.time_base = decimal_rate(tbn)
+                            .and_then(|r| r.strip_suffix("/1").map(|d| format!("1/{d}")));
+                    } else if st.width.is_none()
+                        && let Some((w, rest)) = p.split_once('x')
+                        && let Ok(w) = w.trim().parse::<u32>()
+                        && let Some(h) = rest
+                            .split(|c: char| !c.is_ascii_digit())
+                            .next()
+                            .and_then(|h| h.parse::<u32>().ok())
+                    {
+                        st.width = Some(w);
+                        st.height = Some(h);
+                    } else if st.pix_fmt.is_none() && st.width.is_none() {
+                        // `yuv420p(tv, bt709, progressive)` / `yuvj420p(pc, bt470bg/bt470bg/smpte170m)`
+                        let (fmt, inner) = p.split_once('(').unwrap_or((p, ""));
+                        st.pix_fmt = Some(fmt.trim().to_string());
+                        for tag in inner.trim_end_matches(')').split(',').map(str::trim) {
+                            match tag {
+                                "tv" | "pc" => st.color_range = Some(tag.into()),
+                                "progressive" | "top first" | "bottom first" | "" => {}
+                                other if other.contains('/') => {
+                                    let v: Vec<&str> = other.split('/').collect();
+                                    st.color_space = v.first().map(|s| s.to_string());
+                                    st.color_primaries = v.get(1).map(|s| s.to_string());
+                                    st.color_transfer = v.get(2).map(|s| s.to_string());
+                                }
+                                other if other.starts_with("bt") || other.starts_with("smpte") => {
+                                    st.color_space = Some(other.into());
+                                    st.color_primaries = Some(other.into());
+                                    st.color_transfer = Some(other.into());
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            } else {
+                for p in &parts[1..] {
+                    if let Some(hz) = p.strip_suffix(" Hz") {
+                        st.sample_rate = Some(hz.trim().to_string());
+                    } else if st.channels.is_none() {
+                        st.channels = match *p {
+                            "mono" => Some(1),
+                            "stereo" => Some(2),
+                            "2.1" | "3.0" => Some(3),
+                            "quad" | "4.0" | "3.1" => Some(4),
+                            "5.0" | "5.0(side)" | "4.1" => Some(5),
+                            "5.1" | "5.1(side)" | "6.0" => Some(6),
+                            "7.1" | "7.1(wide)" => Some(8),
+                            other => other
+                                .strip_suffix(" channels")
+                                .and_then(|n| n.trim().parse().ok()),
+                        };
+                    }
+                }
+            }
+            streams.push(st);
+        } else if let Some(rest) = t.strip_prefix("displaymatrix: rotation of ") {
+            let deg = rest.trim_end_matches(" degrees").trim().parse::<f64>().ok();
+            if let Some(last) = streams.last_mut() {
+                last.side_data_list.push(SideData { rotation: deg });
+            }
+        } else if let Some(rest) = t.strip_prefix("rotate ")
+            && let Some(v) = rest.trim_start().strip_prefix(':')
+            && let Some(last) = streams.last_mut()
+        {
+            last.tags.insert("rotate".into(), v.trim().to_string());
+        }
+    }
+    format.map(|format| ProbeOutput {
+        streams,
+        format: Some(format),
+    })
 }
 
 /// What a file that is plainly not a video is (a playlist, a concat script), from its first
