@@ -145,7 +145,7 @@ impl Decoder {
                 "-fps_mode",
                 "passthrough",
                 "-enc_time_base",
-                "-1",
+                super::process::demux_time_base(),
                 "-c:v",
                 "rawvideo",
                 "-f",

@@ -130,6 +130,41 @@ pub fn input_guard_args() -> Vec<String> {
     ]
 }
 
+/// The major version of the ffmpeg in use (`ffmpeg -version`), read once; `None` when it
+/// does not say (a git build) or does not run.
+pub fn ffmpeg_major_version() -> Option<u32> {
+    static VERSION: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let out = std::process::Command::new(ffmpeg_path())
+            .args(["-hide_banner", "-version"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        parse_major_version(&String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// `ffmpeg version 5.1.6-0+deb12u1 ...` → 5; `ffmpeg version n9.0.2-17-g...` → 9.
+pub fn parse_major_version(text: &str) -> Option<u32> {
+    let rest = text.lines().next()?.split("version ").nth(1)?;
+    let digits: String = rest
+        .trim_start_matches('n')
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// `-enc_time_base`'s value for "the demuxer's time base": `-1` up to ffmpeg 6, `demux`
+/// since (7 and later refuse -1).
+pub fn demux_time_base() -> &'static str {
+    match ffmpeg_major_version() {
+        Some(v) if v >= 7 => "demux",
+        _ => "-1",
+    }
+}
+
 /// Where a source lives when it is read through the worker's range bridge (see
 /// `storage::bridge`): plain HTTP on the loopback interface only.
 pub const BRIDGE_PREFIX: &str = "http://127.0.0.1:";
@@ -399,6 +434,27 @@ pub fn stderr_tail(lines: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ffmpeg_versions_parse() {
+        assert_eq!(
+            parse_major_version("ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024"),
+            Some(5)
+        );
+        assert_eq!(
+            parse_major_version("ffmpeg version n9.0.2-17-g2a571b6068-20260930 Copyright"),
+            Some(9)
+        );
+        assert_eq!(
+            parse_major_version("ffmpeg version 7.0.2-static https://"),
+            Some(7)
+        );
+        assert_eq!(
+            parse_major_version("ffmpeg version N-118000-gabcdef Copyright"),
+            None
+        );
+        assert_eq!(parse_major_version(""), None);
+    }
     use super::*;
 
     #[test]
