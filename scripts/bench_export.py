@@ -10,6 +10,10 @@ process, alternating rounds of:
   blur        reelgpu export, overlay blur, two players active on every frame
   spotlight   reelgpu export, overlay spotlight, same players
   crop 9:16   reelgpu export, framing: a panning 608x1080 crop resized to 1080x1920
+  blur 70%    reelgpu export, overlay blur, the two players active on 70% of the frames
+  original    the original design (benches/original_design.py: Python + OpenCV per frame,
+              raw frames to a temp file, then x264) on the same job as blur 70%: run in
+              alternating rounds with blur 70% (--design-rounds)
 
 For each run it samples the whole process tree (reelgpu plus its ffmpeg children) every
 20 ms and keeps the peak of the summed RSS. After every run it checks that the output folder
@@ -31,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "reelgpu"
+DESIGN_PY = ROOT / ".venv-bench" / "bin" / "python3"
 FFMPEG = os.environ.get("REELGPU_FFMPEG", "ffmpeg")
 W, H, FPS = 1920, 1080, 30
 
@@ -100,7 +105,10 @@ def jobs(frames):
         {"start_frame": 0, "end_frame": last, "x": 1180, "y": 520,
          "radius_x": 100, "radius_y": 220, "opacity": 0.8},
     ]
+    some = [dict(p, start_frame=int(frames * 0.15), end_frame=int(frames * 0.85) - 1)
+            for p in players]
     return {
+        "blur 70%": {"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": some}},
         "no-effect": {"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": []}},
         "blur": {"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": players}},
         "spotlight": {"type": "overlay",
@@ -123,7 +131,11 @@ def commands(src, work, job_files):
                       str(out / "floor.mp4")]}
     for name, job in job_files.items():
         cmds[name] = [str(BIN), "export", "--json", "--decoder", "software", "--job", str(job),
-                      "--input", str(src), "--output", str(out / f"{name.replace(' ', '_')}.mp4")]
+                      "--input", str(src), "--output",
+                      str(out / f"{name.replace(' ', '_').replace('%', '')}.mp4")]
+    if DESIGN_PY.exists():
+        cmds["original"] = [str(DESIGN_PY), str(ROOT / "benches" / "original_design.py"),
+                            str(src), str(out / "original.mp4"), str(job_files["blur 70%"])]
     return cmds
 
 
@@ -136,7 +148,8 @@ def run_once(name, cmd, env, work):
     tmp_left = sorted(os.listdir(env["TMPDIR"]))
     if len(left) != 1 or tmp_left:
         sys.exit(f"{name}: files left beyond the output: {left} {tmp_left}")
-    summary = json.loads(stdout.strip().splitlines()[-1]) if name != "floor" else None
+    summary = (json.loads(stdout.strip().splitlines()[-1])
+               if name not in ("floor", "original") else None)
     return wall, rss, summary
 
 
@@ -146,6 +159,8 @@ def main():
     ap.add_argument("--effect-rounds", type=int, default=1, help="rounds of the effects")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--long-seconds", type=int, default=60, help="0 skips the memory runs")
+    ap.add_argument("--design-rounds", type=int, default=3,
+                    help="rounds of blur 70%% and the original design, alternating")
     a = ap.parse_args()
 
     work = ROOT / "target" / "bench-export"
@@ -162,7 +177,7 @@ def main():
     def write_jobs(frames, tag):
         files = {}
         for name, job in jobs(frames).items():
-            p = work / f"job_{tag}_{name.replace(' ', '_').replace(':', '')}.json"
+            p = work / f"job_{tag}_{name.replace(' ', '_').replace(':', '').replace('%', '')}.json"
             p.write_text(json.dumps(job))
             files[name] = p
         return files
@@ -170,9 +185,14 @@ def main():
     cmds = commands(src, work, write_jobs(a.seconds * FPS, "short"))
     results = {name: [] for name in cmds}
     gpu_s = {name: [] for name in cmds}
-    for r in range(a.rounds):
+    for r in range(max(a.rounds, a.design_rounds)):
         for name, cmd in cmds.items():
-            if r >= a.effect_rounds and name not in ("floor", "no-effect"):
+            paired = name in ("blur 70%", "original")
+            if paired and r >= a.design_rounds:
+                continue
+            if not paired and r >= a.rounds:
+                continue
+            if not paired and r >= a.effect_rounds and name not in ("floor", "no-effect"):
                 continue
             wall, rss, summary = run_once(name, cmd, env, work)
             results[name].append((wall, rss))
@@ -208,6 +228,11 @@ def main():
         lr = f"{long_rss[name]:.1f}" if name in long_rss else "—"
         print(f"| {name} | {wall:.2f} | {frames / wall:.1f} | {wall / floor:.2f} | {rss:.1f} |"
               f" {busy} | {lr} |")
+    if results.get("original") and results.get("blur 70%"):
+        ours = statistics.median(w for w, _ in results["blur 70%"])
+        theirs = statistics.median(w for w, _ in results["original"])
+        print(f"\nblur 70% / original design: {ours:.2f} s / {theirs:.2f} s = "
+              f"{ours / theirs:.2f} (median of {a.design_rounds} alternating rounds)")
     print(f"\nall runs: {json.dumps({k: [round(w, 2) for w, _ in v] for k, v in results.items()})}")
 
 
