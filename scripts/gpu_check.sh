@@ -18,10 +18,23 @@ BUNDLE=gpu-bundle
 LIMIT=$((60 * 1024 * 1024))
 WHEEL_VERSION=0.8.1
 
+# pip, from the system's python when it has it, else from a venv of the kit's own
+pip_download() {
+  if python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m pip download "$@"
+  else
+    [ -x .gpu-cache/venv/bin/pip ] || python3 -m venv .gpu-cache/venv
+    .gpu-cache/venv/bin/pip download "$@"
+  fi
+}
+
 prepare() {
   bash scripts/setup.sh
   source scripts/env.sh
-  command -v xz >/dev/null || { echo "gpu_check: xz is needed (apt-get install xz-utils)" >&2; exit 1; }
+  for tool in xz strip; do
+    command -v "$tool" >/dev/null ||
+      { echo "gpu_check: $tool is needed (apt-get install xz-utils binutils)" >&2; exit 1; }
+  done
   cargo build --release --locked --bin reelgpu
   local bench
   bench=$(cargo bench --bench engine --no-run --locked --message-format=json 2>/dev/null |
@@ -35,7 +48,7 @@ for l in sys.stdin:
   mkdir -p "$cache"
   local wheel="$cache/imageio_ffmpeg-$WHEEL_VERSION-py3-none-manylinux_2_28_x86_64.whl"
   if [ ! -f "$wheel" ]; then
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    pip_download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
       --platform manylinux_2_28_x86_64 --python-version 3.12 \
       "imageio-ffmpeg==$WHEEL_VERSION" -d "$cache"
   fi

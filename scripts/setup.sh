@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what reelgpu needs on Debian/Ubuntu when missing (idempotent): ffmpeg, the Vulkan
-# loader and Mesa's drivers (lavapipe, a CPU Vulkan driver, where there is no GPU), and a font.
+# loader and Mesa's drivers (lavapipe, a CPU Vulkan driver, where there is no GPU), a font,
+# python's venv (test tools) and xz (the GPU kit's bundle).
 set -euo pipefail
 need=()
-for pkg in ffmpeg mesa-vulkan-drivers libvulkan1 fonts-dejavu-core python3-venv; do
+for pkg in ffmpeg mesa-vulkan-drivers libvulkan1 fonts-dejavu-core python3-venv xz-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
