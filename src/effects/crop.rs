@@ -5,9 +5,9 @@
 
 use super::kernels::{LANCZOS_A, MAX_FILTER_SCALE, ResampleAxis, plane_axes};
 use super::params::GpuPlane;
-use super::pass::{FrameBuffers, Pass, Slot};
+use super::pass::{FrameBuffers, Pass, Slot, sized_storage};
 use crate::frame::FrameFormat;
-use crate::gpu::buffers::{bind, dispatch, storage, uniform};
+use crate::gpu::buffers::{bind, dispatch, uniform};
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::timeline::{CropRect, FramePlan};
 
@@ -73,18 +73,7 @@ impl CropPass {
         let (input, output) = (frames.input_format, frames.output_format);
         let d = &ctx.device;
         let k = &ctx.kernels;
-        let limit = ctx.max_buffer_bytes();
-        let sized = |label: &str, bytes: u64| {
-            if bytes > limit {
-                return Err(GpuError::TooLarge {
-                    width: output.width,
-                    height: output.height,
-                    needed: bytes,
-                    limit,
-                });
-            }
-            Ok(storage(d, label, bytes))
-        };
+        let sized = |label: &str, bytes: u64| sized_storage(ctx, label, bytes, &output);
         let taps = max_taps() as u64;
         let table_bytes = 4 * output.width.max(output.height) as u64 * (taps + 1) * 4;
         let tmp_bytes = (0..3)

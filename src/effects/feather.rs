@@ -9,7 +9,7 @@ use super::kernels::{
     reduced_blur,
 };
 use super::params::*;
-use super::pass::{FrameBuffers, Pass, Slot};
+use super::pass::{FrameBuffers, Pass, Slot, sized_storage};
 use super::reduce::{FAST_BLUR_LEVELS, ReducedGeom, planes_len, reduced_planes};
 use crate::frame::{FrameFormat, PlaneGeom};
 use crate::gpu::buffers::{bind, dispatch, sheet_size, storage, uniform};
@@ -179,18 +179,7 @@ impl FeatherPass {
 
         let d = &ctx.device;
         let k = &ctx.kernels;
-        let limit = ctx.max_buffer_bytes();
-        let sized = |label: &str, bytes: u64| {
-            if bytes > limit {
-                return Err(GpuError::TooLarge {
-                    width: input.width,
-                    height: input.height,
-                    needed: bytes,
-                    limit,
-                });
-            }
-            Ok(storage(d, label, bytes))
-        };
+        let sized = |label: &str, bytes: u64| sized_storage(ctx, label, bytes, &input);
         let luma = (input.width * input.height) as u64 * 4;
         let bg_bytes = background.buffer_len() as u64 * 4;
         let ellipses = storage(

@@ -2,9 +2,29 @@
 //! steps of a frame (write this frame's uniforms, then record the dispatches).
 
 use crate::frame::FrameFormat;
-use crate::gpu::GpuContext;
 use crate::gpu::buffers::storage;
+use crate::gpu::{GpuContext, GpuError};
 use crate::job::FramePlan;
+
+/// A storage buffer of `bytes` for frames of `format`, or [`GpuError::TooLarge`] when the
+/// adapter cannot bind one that large.
+pub fn sized_storage(
+    ctx: &GpuContext,
+    label: &str,
+    bytes: u64,
+    format: &FrameFormat,
+) -> Result<wgpu::Buffer, GpuError> {
+    let limit = ctx.max_buffer_bytes();
+    if bytes > limit {
+        return Err(GpuError::TooLarge {
+            width: format.width,
+            height: format.height,
+            needed: bytes,
+            limit,
+        });
+    }
+    Ok(storage(&ctx.device, label, bytes))
+}
 
 /// Which of the engine's frame buffers holds the frame between passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

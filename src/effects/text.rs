@@ -5,9 +5,9 @@
 
 use super::label::LabelBand;
 use super::params::GpuPlane;
-use super::pass::{FrameBuffers, Pass, Slot};
+use super::pass::{FrameBuffers, Pass, Slot, sized_storage};
 use crate::frame::FrameFormat;
-use crate::gpu::buffers::{bind, dispatch, sheet_size, storage, uniform};
+use crate::gpu::buffers::{bind, dispatch, sheet_size, uniform};
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::overlay_v2::MAX_ACTIVE_TEXT_LAYERS;
 use crate::job::timeline::FramePlan;
@@ -112,18 +112,10 @@ impl TextPass {
             .map(|b| place(&format, b, &mut value, &mut alpha))
             .collect();
         let bytes = value.len() as u64 * 4;
-        if bytes > ctx.max_buffer_bytes() {
-            return Err(GpuError::TooLarge {
-                width: format.width,
-                height: format.height,
-                needed: bytes,
-                limit: ctx.max_buffer_bytes(),
-            });
-        }
         let d = &ctx.device;
         let k = &ctx.kernels;
-        let value_buf = storage(d, "text values", bytes);
-        let alpha_buf = storage(d, "text alphas", bytes);
+        let value_buf = sized_storage(ctx, "text values", bytes, &format)?;
+        let alpha_buf = sized_storage(ctx, "text alphas", bytes, &format)?;
         if !value.is_empty() {
             ctx.queue
                 .write_buffer(&value_buf, 0, bytemuck::cast_slice(&value));

@@ -8,6 +8,8 @@ use super::overlay_v2::{
     parse_color,
 };
 use super::params::EffectType;
+pub use super::spline::catmull_rom;
+use super::spline::spline_at;
 use super::timeline::{Arc, Coverage, FramePlan, MaskEllipse, PaintOp, TextDraw};
 
 /// Keyframes this far outside a region's time span are ignored (§9.1).
@@ -64,14 +66,6 @@ pub struct HighlightTimeline {
     settings: OverlaySettings,
     /// `(start, end)` of each text layer, in list order.
     texts: Vec<(f64, f64)>,
-}
-
-/// The uniform Catmull-Rom spline of §9.2 between `p1` and `p2` at `u` in 0..1.
-pub fn catmull_rom(p0: f64, p1: f64, p2: f64, p3: f64, u: f64) -> f64 {
-    0.5 * (2.0 * p1
-        + (p2 - p0) * u
-        + (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3) * u * u
-        + (3.0 * p1 - p0 - 3.0 * p2 + p3) * u * u * u)
 }
 
 /// The exit fade's factor at `t` for a span `start..=end`: `q²`, 1 before the fade.
@@ -135,26 +129,9 @@ impl Track {
         if !(self.start <= t && t <= self.end) || k.is_empty() || t > k[k.len() - 1].time {
             return None;
         }
-        // keys[..idx] are at or before t
-        let idx = k.partition_point(|key| key.time <= t);
-        let (mut v, rgb) = if idx == 0 || k.len() == 1 {
-            (k[0].values, k[0].rgb)
-        } else if idx == k.len() {
-            (k[idx - 1].values, k[idx - 1].rgb)
-        } else {
-            let (i1, i2) = (idx - 1, idx);
-            let (p0, p1, p2, p3) = (
-                &k[i1.saturating_sub(1)],
-                &k[i1],
-                &k[i2],
-                &k[(i2 + 1).min(k.len() - 1)],
-            );
-            let u = (t - p1.time) / (p2.time - p1.time);
-            let v = std::array::from_fn(|c| {
-                catmull_rom(p0.values[c], p1.values[c], p2.values[c], p3.values[c], u)
-            });
-            (v, p1.rgb)
-        };
+        // the colour is the keyframe's at or before t
+        let (mut v, at) = spline_at(k.len(), |i| k[i].time, |i| k[i].values, t);
+        let rgb = k[at].rgb;
         v[4] = v[4].clamp(0.0, 1.0);
         v[5] = v[5].clamp(0.0, 1.0);
         // detection space to source pixels, per axis

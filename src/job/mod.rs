@@ -7,6 +7,7 @@ pub mod highlight;
 pub mod overlay_v2;
 pub mod params;
 pub mod reel;
+pub mod spline;
 pub mod timeline;
 
 pub use params::{

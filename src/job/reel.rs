@@ -3,8 +3,8 @@
 //! overlap (cut, fade, dissolve), and each frame's crop and rotation.
 
 use super::framing_v2::{ReelClip, ReelParams, TransitionKind};
-use super::highlight::catmull_rom;
 use super::params::ParamError;
+use super::spline::spline_at;
 use super::timeline::{CropRect, FramePlan, Mix, Rotated, clamp_rect};
 
 /// One speed over part of a clip: clip seconds `start..end` shown at `speed`, starting at
@@ -134,23 +134,13 @@ impl ClipTimeline {
             };
             [(fw - cw) / 2.0, (fh - ch) / 2.0, cw, ch]
         } else {
-            let idx = k.partition_point(|kf| kf[0] <= t);
-            let v = |kf: &[f64; 5]| [kf[1], kf[2], kf[3], kf[4]];
-            if idx == 0 {
-                v(&k[0])
-            } else if idx == k.len() {
-                v(&k[k.len() - 1])
-            } else {
-                let (i1, i2) = (idx - 1, idx);
-                let (p0, p1, p2, p3) = (
-                    &k[i1.saturating_sub(1)],
-                    &k[i1],
-                    &k[i2],
-                    &k[(i2 + 1).min(k.len() - 1)],
-                );
-                let u = (t - p1[0]) / (p2[0] - p1[0]);
-                std::array::from_fn(|c| catmull_rom(p0[c + 1], p1[c + 1], p2[c + 1], p3[c + 1], u))
-            }
+            spline_at(
+                k.len(),
+                |i| k[i][0],
+                |i| [k[i][1], k[i][2], k[i][3], k[i][4]],
+                t,
+            )
+            .0
         };
         clamp_rect(raw, w, h)
     }

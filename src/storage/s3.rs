@@ -481,26 +481,7 @@ impl Storage for S3Storage {
     }
 
     async fn download(&self, key: &str, dest: &Path) -> Result<u64, StorageError> {
-        let head = self
-            .client
-            .head_object()
-            .bucket(&self.settings.bucket)
-            .key(key)
-            .send()
-            .await;
-        let (size, etag) = match head {
-            Ok(h) => (
-                h.content_length().unwrap_or(0).max(0) as u64,
-                h.e_tag().map(String::from),
-            ),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                return Err(StorageError::NotFound {
-                    key: key.into(),
-                    location: self.describe(),
-                });
-            }
-            Err(e) => return Err(failed("download", key, e)),
-        };
+        let ObjectInfo { size, etag } = self.stat(key).await?;
         if size < self.settings.multipart_threshold {
             let bytes = with_retries(|| {
                 get_object(
