@@ -345,6 +345,11 @@ struct Pools {
 /// `POOL` holders for frames of `frame_bytes`, or `None` where frames cannot be held in
 /// pipes (then every frame goes through a buffer).
 fn held_pool(frame_bytes: usize) -> Option<(Receiver<HeldFrame>, Sender<HeldFrame>)> {
+    // `REELGPU_SPLICE=0`: frames with nothing to do go through memory too (for kernels whose
+    // splice(2) misbehaves, such as sandboxes)
+    if std::env::var("REELGPU_SPLICE").as_deref() == Ok("0") {
+        return None;
+    }
     let (home, pool) = channel();
     for _ in 0..POOL {
         home.send(HeldFrame::with_room(frame_bytes)?).expect("pool");
