@@ -59,3 +59,19 @@ fn sheet_site(gid: vec3<u32>, luma: vec2<u32>, chroma: vec2<u32>) -> vec3<u32> {
     }
     return vec3<u32>(3u, 0u, 0u);
 }
+
+// The Lanczos window (a = 4) the resamplers share (resize.wgsl, rotate.wgsl); the CPU side
+// is effects::kernels::lanczos.
+const LANCZOS_A: f32 = 4.0;
+const PI: f32 = 3.14159265358979;
+
+fn lanczos(x: f32) -> f32 {
+    if (x == 0.0) {
+        return 1.0;
+    }
+    if (abs(x) >= LANCZOS_A) {
+        return 0.0;
+    }
+    let px = PI * x;
+    return LANCZOS_A * sin(px) * sin(px / LANCZOS_A) / (px * px);
+}

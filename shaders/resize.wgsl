@@ -3,9 +3,6 @@
 // and packs the result. Downscaling widens the window by the scale factor (anti-aliasing);
 // taps beyond the source plane are clamped to its edge.
 
-const LANCZOS_A: f32 = 4.0;
-const PI: f32 = 3.14159265358979;
-
 struct Axis {
     src_start: f32,    // crop origin along the axis, in plane pixels
     scale: f32,        // source pixels per output pixel
@@ -35,17 +32,6 @@ struct ResizeParams {
 
 @group(0) @binding(0) var<uniform> wparams: WeightParams;
 @group(0) @binding(1) var<storage, read_write> tables: array<f32>;
-
-fn lanczos(x: f32) -> f32 {
-    if (x == 0.0) {
-        return 1.0;
-    }
-    if (abs(x) >= LANCZOS_A) {
-        return 0.0;
-    }
-    let px = PI * x;
-    return LANCZOS_A * sin(px) * sin(px / LANCZOS_A) / (px * px);
-}
 
 // Table entry o: [first source index, w0 .. w(taps-1)], weights normalised to sum 1.
 @compute @workgroup_size(64, 1, 1)

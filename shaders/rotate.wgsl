@@ -20,20 +20,6 @@ struct RotateParams {
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<u32>;
 
-const LANCZOS_A: f32 = 4.0;
-const PI: f32 = 3.14159265358979;
-
-fn lanczos(x: f32) -> f32 {
-    if (x == 0.0) {
-        return 1.0;
-    }
-    if (abs(x) >= LANCZOS_A) {
-        return 0.0;
-    }
-    let px = PI * x;
-    return LANCZOS_A * sin(px) * sin(px / LANCZOS_A) / (px * px);
-}
-
 fn source_sample(p: Plane, ix: i32, iy: i32) -> f32 {
     let x = u32(clamp(ix, 0, i32(p.width) - 1));
     let y = u32(clamp(iy, 0, i32(p.height) - 1));

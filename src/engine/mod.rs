@@ -260,11 +260,12 @@ impl FrameEngine {
             self.wait()?;
             t.stages.push(("upload", t0.elapsed()));
         }
+        // one handle for the frame (the passes borrow the engine mutably)
+        let ctx = self.ctx.clone();
         for kind in plan.passes() {
-            let q = self.ctx.queue.clone();
-            self.pass_mut(kind).prepare(&q, plan);
+            self.pass_mut(kind).prepare(&ctx.queue, plan);
         }
-        let device = self.ctx.device.clone();
+        let device = &ctx.device;
         let mut encoder = device.create_command_encoder(&Default::default());
         let mut at = Slot::Input;
         for kind in plan.passes() {

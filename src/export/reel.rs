@@ -64,17 +64,6 @@ pub fn reel_params(req: &ExportRequest) -> Option<&ReelParams> {
     }
 }
 
-/// The field that names clip `i`'s source, for errors.
-fn source_field(p: &ReelParams, i: usize) -> String {
-    if p.clips_data[i].input_video_key.is_some() {
-        format!("params.clips_data[{i}].input_video_key")
-    } else if p.source_keys.as_ref().is_some_and(|k| k.len() > i) {
-        format!("params.source_keys[{i}]")
-    } else {
-        "input_video_key".into()
-    }
-}
-
 /// Probes every source the clips use and places the clips on them.
 pub fn prepare(req: &ExportRequest, p: &ReelParams) -> Result<PreparedReel, ExportError> {
     let default = req.input.to_string_lossy().into_owned();
@@ -95,7 +84,7 @@ pub fn prepare(req: &ExportRequest, p: &ReelParams) -> Result<PreparedReel, Expo
                 .map(|(_, l)| l.clone())
                 .ok_or_else(|| {
                     ParamError::new(
-                        source_field(p, i),
+                        p.source_field(i),
                         format!(
                             "names source {key:?}, which was not given (the CLI takes \
                              --source {key}=PATH)"
@@ -291,10 +280,6 @@ struct Shown {
     outputs: std::ops::Range<u64>,
 }
 
-enum ToGpu {
-    Frame(Shown),
-}
-
 /// Runs the reel; `progress(done, total)` after every output frame.
 pub fn run(
     gpu: &GpuStartup,
@@ -324,7 +309,7 @@ pub fn run(
         kind: encoder,
         cancel: Some(req.cancel.clone()),
     };
-    let (to_gpu, from_decoder) = sync_channel::<ToGpu>(QUEUE);
+    let (to_gpu, from_decoder) = sync_channel::<Shown>(QUEUE);
     let (to_encoder, from_gpu) = sync_channel::<Vec<u8>>(QUEUE);
     let (out_home, out_pool) = channel::<Vec<u8>>();
     for _ in 0..2 * QUEUE + 2 {
@@ -376,14 +361,15 @@ pub fn run(
             out_format,
             from_decoder,
             to_encoder,
-            (out_pool, out_home),
+            out_pool,
             in_home,
             progress,
         );
         let decoded = decoder.join().expect("decoder thread");
         let encoded = encode_thread.join().expect("encoder thread");
         let (decode_s, decode_errors) = decoded.map_err(|e| cancelled_or(req, e))?;
-        let (frames, gpu_frames, gpu_s, adapter) = gpu_result.map_err(|e| cancelled_or(req, e))?;
+        // every frame of a reel is rendered on the GPU
+        let (frames, gpu_s, adapter) = gpu_result.map_err(|e| cancelled_or(req, e))?;
         let (path, encode_s) = encoded.map_err(|e| cancelled_or(req, e))?;
         let wall_s = started.elapsed().as_secs_f64();
         let decoder_name = DecoderKind::Software.name();
@@ -391,7 +377,7 @@ pub fn run(
             output: path,
             kind: "framing",
             frames,
-            gpu_frames,
+            gpu_frames: frames,
             spliced_frames: 0,
             decode_errors,
             ignored_fields: req.job.ignored_fields.clone(),
@@ -415,7 +401,7 @@ fn decode_clips(
     req: &ExportRequest,
     prepared: &PreparedReel,
     tolerate: bool,
-    to_gpu: SyncSender<ToGpu>,
+    to_gpu: SyncSender<Shown>,
     (pool, home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
 ) -> Result<(f64, u64), ExportError> {
     let t = &prepared.timeline;
@@ -466,12 +452,12 @@ fn decode_clips(
                 .unwrap_or(clip.frames);
             if let Some(frame) = held.take() {
                 if end > next {
-                    let msg = ToGpu::Frame(Shown {
+                    let msg = Shown {
                         clip: i,
                         frame,
                         format,
                         outputs: next..end,
-                    });
+                    };
                     if to_gpu.send(msg).is_err() {
                         decoder.stop();
                         return Ok((busy.as_secs_f64(), errors));
@@ -506,12 +492,12 @@ fn decode_clips(
         // the source ended: the last frame shows until the clip's end
         match held {
             Some(frame) if next < clip.frames => {
-                let msg = ToGpu::Frame(Shown {
+                let msg = Shown {
                     clip: i,
                     frame,
                     format,
                     outputs: next..clip.frames,
-                });
+                };
                 if to_gpu.send(msg).is_err() {
                     return Ok((busy.as_secs_f64(), errors));
                 }
@@ -535,19 +521,19 @@ fn decode_clips(
     Ok((busy.as_secs_f64(), errors))
 }
 
-/// Renders every output frame in reel order; returns frames written, frames through the
-/// GPU, GPU seconds and the adapter.
+/// Renders every output frame in reel order; returns frames written, GPU seconds and the
+/// adapter.
 #[allow(clippy::too_many_arguments)]
 fn gpu_stage(
     gpu: &GpuStartup,
     prepared: &PreparedReel,
     out_format: FrameFormat,
-    from_decoder: Receiver<ToGpu>,
+    from_decoder: Receiver<Shown>,
     to_encoder: SyncSender<Vec<u8>>,
-    (out_pool, _out_home): (Receiver<Vec<u8>>, Sender<Vec<u8>>),
+    out_pool: Receiver<Vec<u8>>,
     in_home: Sender<Vec<u8>>,
     progress: &mut dyn FnMut(u64, u64) -> bool,
-) -> Result<(u64, u64, f64, String), ExportError> {
+) -> Result<(u64, f64, String), ExportError> {
     let t = &prepared.timeline;
     let mut engines: Vec<(FrameFormat, FrameEngine)> = Vec::new();
     let mut plan = FramePlan::default();
@@ -563,7 +549,7 @@ fn gpu_stage(
     let mut gpu_time = Duration::ZERO;
     let mut adapter = String::from("none");
     let out_size = t.out_size;
-    while let Ok(ToGpu::Frame(shown)) = from_decoder.recv() {
+    while let Ok(shown) = from_decoder.recv() {
         let i = shown.clip;
         let clip = &t.clips[i];
         let engine = match engines.iter().position(|(f, _)| *f == shown.format) {
@@ -601,7 +587,7 @@ fn gpu_stage(
             if to_encoder.send(out).is_err() {
                 // the encoder stopped: its error is the one to report
                 let _ = in_home.send(shown.frame);
-                return Ok((written, written, gpu_time.as_secs_f64(), adapter));
+                return Ok((written, gpu_time.as_secs_f64(), adapter));
             }
             written += 1;
             if !progress(written, t.total_frames) {
@@ -610,5 +596,5 @@ fn gpu_stage(
         }
         let _ = in_home.send(shown.frame);
     }
-    Ok((written, written, gpu_time.as_secs_f64(), adapter))
+    Ok((written, gpu_time.as_secs_f64(), adapter))
 }

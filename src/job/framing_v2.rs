@@ -187,6 +187,18 @@ impl ReelParams {
             .unwrap_or(input)
     }
 
+    /// The field that names clip `i`'s source, for errors: its own `input_video_key`, else
+    /// `source_keys[i]`, else the job's `input_video_key`.
+    pub fn source_field(&self, i: usize) -> String {
+        if self.clips_data[i].input_video_key.is_some() {
+            format!("params.clips_data[{i}].input_video_key")
+        } else if self.source_keys.as_ref().is_some_and(|k| k.len() > i) {
+            format!("params.source_keys[{i}]")
+        } else {
+            "input_video_key".into()
+        }
+    }
+
     /// Checks clip `i` against its source's length (seconds from its first frame).
     pub fn check_clip(&self, i: usize, source_len: f64) -> Result<(), ParamError> {
         let c = &self.clips_data[i];

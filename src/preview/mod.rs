@@ -359,7 +359,7 @@ fn reel_preview(
             .map(|(_, path)| path.clone())
             .ok_or_else(|| {
                 PreviewError::Job(ParamError::new(
-                    format!("params.clips_data[{i}]"),
+                    p.source_field(i),
                     format!("names source {key:?}: give it with --source {key}=PATH"),
                 ))
             })
@@ -409,7 +409,19 @@ fn reel_preview(
     };
     let rgb = rgba_to_rgb(&ColorConverter::new(ctx.clone(), out.format)?.yuv_to_rgba(&out)?);
     let (w, h) = (out.format.width, out.format.height);
-    write_png(&req.output, &rgb, w, h).map_err(|message| PreviewError::Image {
+    write_preview(ctx, req, &rgb, (w, h), vec![m], started)
+}
+
+/// Writes the rendered RGB image to `req.output` and reports it.
+fn write_preview(
+    ctx: &Arc<GpuContext>,
+    req: &PreviewRequest,
+    rgb: &[u8],
+    (w, h): (u32, u32),
+    frames: Vec<u64>,
+    started: Instant,
+) -> Result<PreviewReport, PreviewError> {
+    write_png(&req.output, rgb, w, h).map_err(|message| PreviewError::Image {
         path: req.output.clone(),
         message,
     })?;
@@ -417,7 +429,7 @@ fn reel_preview(
         adapter: ctx.adapter.to_string(),
         width: w,
         height: h,
-        frames: vec![m],
+        frames,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -544,15 +556,6 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
         let cols = (tiles.len() as f64).sqrt().ceil() as u32;
         grid(&tiles, cols)
     };
-    write_png(&req.output, &rgb, w, h).map_err(|message| PreviewError::Image {
-        path: req.output.clone(),
-        message,
-    })?;
-    Ok(PreviewReport {
-        adapter: ctx.adapter.to_string(),
-        width: w,
-        height: h,
-        frames: frames.iter().map(|(i, _, _)| *i).collect(),
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    let indices = frames.iter().map(|(i, _, _)| *i).collect();
+    write_preview(ctx, req, &rgb, (w, h), indices, started)
 }

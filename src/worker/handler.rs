@@ -338,12 +338,7 @@ impl Worker {
             for i in 0..p.clips_data.len() {
                 let k = p.source_key(i, &job.input_video_key);
                 if !keys.iter().any(|(have, _)| have == k) {
-                    let field = if p.clips_data[i].input_video_key.is_some() {
-                        format!("params.clips_data[{i}].input_video_key")
-                    } else {
-                        format!("params.source_keys[{i}]")
-                    };
-                    keys.push((k.to_string(), field));
+                    keys.push((k.to_string(), p.source_field(i)));
                 }
             }
         }
