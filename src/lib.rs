@@ -14,13 +14,17 @@
 //!   holders that splice untouched frames from one to the other.
 //! - [`export`]: `reelgpu export`: segments per job type and the streaming decode → GPU →
 //!   encode pipeline.
+//! - [`task`]: what a job and a call share: failure kinds, stages bound to the cancel signal.
 //! - [`storage`]: where job videos live — R2/S3 (`aws-sdk-s3`) or a local folder, one trait.
+//! - [`calls`]: the web app's own render calls (Part 3): kwargs in, the app's progress stream
+//!   out, on top of the export commands.
 //! - [`worker`]: the RunPod serverless worker: job input, handler, callbacks, RunPod protocol,
 //!   local HTTP API and the start-up self-check.
 //! - [`preview`]: the `reelgpu preview` command: one frame or a contact sheet to PNG.
 //! - [`logging`]: log output, plain or RunPod's JSON lines with the request id.
 //! - [`testing`]: test patterns, image metrics and golden-image comparison.
 
+pub mod calls;
 pub mod cancel;
 pub mod color;
 pub mod effects;
@@ -33,6 +37,7 @@ pub mod logging;
 pub mod preview;
 pub mod reference;
 pub mod storage;
+pub mod task;
 pub mod testing;
 pub mod video;
 pub mod worker;

@@ -40,8 +40,27 @@ enum Command {
     /// The RunPod serverless worker: jobs from RunPod when `RUNPOD_WEBHOOK_GET_JOB` is set,
     /// otherwise one job from `--test-input` or `./test_input.json`.
     Worker(WorkerArgs),
-    /// The worker behind a local HTTP API: `POST /run`, `POST /runsync`, `GET /status/{id}`.
+    /// The worker behind a local HTTP API: `POST /run`, `POST /runsync`, `GET /status/{id}`,
+    /// `GET /stream/{id}`, `POST /cancel/{id}`.
     Serve(ServeArgs),
+    /// Run one of the web app's calls (render_overlay, process_clips_ai, stitch_members) on
+    /// a local folder as storage, printing each progress item as a JSON line.
+    Call(CallArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CallArgs {
+    /// render_overlay, process_clips_ai or stitch_members.
+    function: String,
+    /// The call's keyword arguments, as a JSON object.
+    #[arg(long)]
+    kwargs: PathBuf,
+    /// Storage folder: object `{user_id}/{key}` is the file `DIR/{user_id}/{key}`.
+    #[arg(long)]
+    storage: PathBuf,
+    /// Decoder: NVDEC when a trial decode works (auto), or always software.
+    #[arg(long, value_enum, default_value_t = DecoderChoice::Auto)]
+    decoder: DecoderChoice,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +119,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Worker(args) => return worker_main(args),
         Command::Serve(args) => serve_main(args),
+        Command::Call(args) => return call_main(args),
         other => run(other),
     };
     match result {
@@ -303,6 +323,74 @@ fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// `reelgpu call`: one call on a storage folder; each stream item is a JSON line on stdout;
+/// exit 1 when the call ends with an error item (or cannot start).
+fn call_main(args: CallArgs) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    };
+    let kwargs: serde_json::Value = match std::fs::read_to_string(&args.kwargs)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not valid JSON: {e}")))
+    {
+        Ok(v) => v,
+        Err(e) => return fail(format!("--kwargs {}: {e}", args.kwargs.display())),
+    };
+    let storage = match reelgpu::storage::local::LocalStorage::new(&args.storage) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("--storage: {e}")),
+    };
+    let input = serde_json::json!({"function": args.function, "kwargs": kwargs});
+    let limits = Limits::default();
+    // a bad call is refused before the GPU starts
+    if let Err(e) = reelgpu::calls::parse(&input, &limits) {
+        let stream = reelgpu::calls::Stream::new(std::sync::Arc::new(|item| println!("{item}")));
+        let f = reelgpu::task::JobFailure::invalid(e.to_string());
+        reelgpu::calls::run::error_item(&stream, &f);
+        return ExitCode::FAILURE;
+    }
+    let gpu = match GpuContext::new() {
+        Ok(g) => g,
+        Err(e) => return fail(e.to_string()),
+    };
+    let ctx = reelgpu::calls::CallContext {
+        storage: std::sync::Arc::new(storage),
+        gpu,
+        encoder: EncoderKind::detect(),
+        decoder: args.decoder,
+        limits,
+        work_dir: worker::work_dir(),
+    };
+    let rt = runtime();
+    let failed = rt.block_on(async {
+        let cancel = reelgpu::cancel::CancelToken::new();
+        let mut stop = stop_signal();
+        let token = cancel.clone();
+        tokio::spawn(async move {
+            if stop.wait_for(|s| *s).await.is_ok() {
+                token.cancel(reelgpu::cancel::CancelReason::Shutdown);
+            }
+        });
+        let sink: reelgpu::calls::Sink = std::sync::Arc::new(|item| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{item}");
+            let _ = out.flush();
+        });
+        let stream = reelgpu::calls::Stream::new(sink);
+        let call = reelgpu::calls::parse(&input, &limits).expect("checked above");
+        let (_, failure) = reelgpu::calls::run(&ctx, call, &stream, &cancel).await;
+        failure.is_some()
+    });
+    rt.shutdown_timeout(Duration::from_secs(2));
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Preview(req) => {
@@ -329,7 +417,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(args) => run_export(args),
-        Command::Worker(_) | Command::Serve(_) => unreachable!("handled in main"),
+        Command::Worker(_) | Command::Serve(_) | Command::Call(_) => {
+            unreachable!("handled in main")
+        }
     }
 }
 
@@ -375,6 +465,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         output: args.output,
         limits,
         decoder: args.decoder,
+        quality: Default::default(),
         cancel: reelgpu::cancel::CancelToken::new(),
     };
     // The GPU comes up on its own thread while the input is probed and the encoder trial

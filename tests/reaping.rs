@@ -59,6 +59,7 @@ fn failed_and_cancelled_exports_leave_no_child_process() {
         output,
         limits: Limits::default(),
         decoder: DecoderChoice::Software,
+        quality: Default::default(),
         cancel: Default::default(),
     };
     assert!(

@@ -6,6 +6,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod reel;
 pub mod segments;
+pub mod stitch;
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,7 @@ use crate::gpu::{GpuError, GpuStartup};
 use crate::job::{JobFileError, JobParams, JobSpec, Limits, ParamError};
 use crate::video::VideoError;
 use crate::video::decode::{DecoderKind, nvdec_works};
-use crate::video::encode::{AudioSource, ColorTags, EncodeSettings, EncoderKind};
+use crate::video::encode::{AudioSource, ColorTags, EncodeQuality, EncodeSettings, EncoderKind};
 use crate::video::probe::{Rational, VideoInfo, probe_with};
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +104,8 @@ pub struct ExportRequest {
     pub output: PathBuf,
     pub limits: Limits,
     pub decoder: DecoderChoice,
+    /// Encoder effort and audio bitrate.
+    pub quality: EncodeQuality,
     /// The job's cancellation signal: cancelling kills its ffmpeg children and ends the
     /// export with [`ExportError::Cancelled`].
     pub cancel: CancelToken,
@@ -158,18 +161,24 @@ pub struct Prepared {
     pub reel: Option<reel::PreparedReel>,
 }
 
-/// Probes the source and plans the job on it; fails before any output is written. Trims
-/// and clip times are checked against the decoded stream while the export runs.
-pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
-    if let Some(p) = reel::reel_params(req) {
-        let r = reel::prepare(req, p)?;
-        return Ok(Prepared {
+impl Prepared {
+    /// A §10 reel placed on its sources.
+    pub fn reel(r: reel::PreparedReel) -> Self {
+        Prepared {
             info: r.sources[r.clip_source[0]].info.clone(),
             segments: Vec::new(),
             expected_frames: r.timeline.total_frames,
             text_layers: Vec::new(),
             reel: Some(r),
-        });
+        }
+    }
+}
+
+/// Probes the source and plans the job on it; fails before any output is written. Trims
+/// and clip times are checked against the decoded stream while the export runs.
+pub fn prepare(req: &ExportRequest) -> Result<Prepared, ExportError> {
+    if let Some(p) = reel::reel_params(req) {
+        return Ok(Prepared::reel(reel::prepare(req, p)?));
     }
     let info =
         probe_with(&req.input, Some(&req.cancel)).map_err(|e| cancelled_or(req, e.into()))?;
@@ -275,6 +284,7 @@ pub fn run(
             container_start_s: info.start_time_s.unwrap_or(0.0),
         }),
         kind: encoder,
+        quality: req.quality,
         audio_graph: None,
         cancel: Some(req.cancel.clone()),
     };

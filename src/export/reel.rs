@@ -66,6 +66,15 @@ pub fn reel_params(req: &ExportRequest) -> Option<&ReelParams> {
 
 /// Probes every source the clips use and places the clips on them.
 pub fn prepare(req: &ExportRequest, p: &ReelParams) -> Result<PreparedReel, ExportError> {
+    let (sources, clip_source) = probe_sources(req, p)?;
+    place(p, sources, clip_source)
+}
+
+/// Probes every source the clips use: the sources, and clip `i`'s source (an index into them).
+pub fn probe_sources(
+    req: &ExportRequest,
+    p: &ReelParams,
+) -> Result<(Vec<ReelSource>, Vec<usize>), ExportError> {
     let default = req.input.to_string_lossy().into_owned();
     let mut sources: Vec<ReelSource> = Vec::new();
     let mut clip_source = Vec::with_capacity(p.clips_data.len());
@@ -120,6 +129,15 @@ pub fn prepare(req: &ExportRequest, p: &ReelParams) -> Result<PreparedReel, Expo
             length_s,
         });
     }
+    Ok((sources, clip_source))
+}
+
+/// Places the clips of `p` on their probed sources (see [`probe_sources`]).
+pub fn place(
+    p: &ReelParams,
+    sources: Vec<ReelSource>,
+    clip_source: Vec<usize>,
+) -> Result<PreparedReel, ExportError> {
     let lens: Vec<f64> = clip_source.iter().map(|&s| sources[s].length_s).collect();
     let timeline = ReelTimeline::new(p, &lens)?;
     Ok(PreparedReel {
@@ -307,6 +325,7 @@ pub fn run(
         audio: None,
         audio_graph: include_audio.then(|| audio_graph(prepared)).flatten(),
         kind: encoder,
+        quality: req.quality,
         cancel: Some(req.cancel.clone()),
     };
     let (to_gpu, from_decoder) = sync_channel::<Shown>(QUEUE);

@@ -264,6 +264,11 @@ fn trim_field(c: &ReelClip, start: bool) -> &'static str {
     }
 }
 
+/// Validates §10 params built by code rather than parsed (the app's calls, contract §13).
+pub fn validate_built(p: &ReelParams, limits: &Limits) -> Result<(), ParamError> {
+    validate(p, limits)
+}
+
 fn validate(p: &ReelParams, limits: &Limits) -> Result<(), ParamError> {
     if p.clips_data.is_empty() {
         return Err(ParamError::new(

@@ -4,8 +4,8 @@
 //! show and how faded.
 
 use super::overlay_v2::{
-    HighlightEffect, HighlightKeyframe, HighlightShape, OverlaySettings, OverlayV2Params,
-    parse_color,
+    HighlightEffect, HighlightKeyframe, HighlightShape, OverlapRule, OverlaySettings,
+    OverlayV2Params, parse_color,
 };
 use super::params::EffectType;
 pub use super::spline::catmull_rom;
@@ -32,6 +32,8 @@ struct Key {
     /// x, y, radiusX, radiusY, strokeOpacity, fillOpacity
     values: [f64; 6],
     rgb: [u8; 3],
+    /// The keyframe has no colour ([`HighlightKeyframe::uncoloured`]).
+    uncoloured: bool,
 }
 
 /// A region ready to sample: enabled, its keyframes in the window, sorted by time.
@@ -54,6 +56,8 @@ pub struct Sample {
     pub stroke_opacity: f64,
     pub fill_opacity: f64,
     pub rgb: [u8; 3],
+    /// No colour at this time: no stroke and no fill, the outline in black.
+    pub uncoloured: bool,
     /// The exit fade's factor `q²` (1 outside the fade).
     pub fade: f64,
 }
@@ -66,6 +70,7 @@ pub struct HighlightTimeline {
     settings: OverlaySettings,
     /// `(start, end)` of each text layer, in list order.
     texts: Vec<(f64, f64)>,
+    overlap: OverlapRule,
 }
 
 /// The exit fade's factor at `t` for a span `start..=end`: `q²`, 1 before the fade.
@@ -83,9 +88,15 @@ pub fn text_alpha(start: f64, end: f64, t: f64) -> Option<f64> {
     (start <= t && t < end).then(|| ((end - t) / TEXT_FADE_S).min(1.0))
 }
 
-/// Stroke width in pixels for a frame `height` tall (§9.7).
+/// Stroke thickness `w` for a frame `height` tall (§9.7), as the web app passes it to OpenCV.
 pub fn stroke_px(stroke_width: f64, height: u32) -> i32 {
     ((stroke_width * height as f64 / 1080.0).round() as i32).max(2)
+}
+
+/// The width in pixels of the band OpenCV draws for a line of thickness `t` (§9.7): `t ≥ 2` is
+/// drawn `2⌈t/2⌉ + 1` pixels wide (2 → 3, 3 → 5, 4 → 5, 5 → 7, 6 → 7), thinner ones 1 pixel.
+pub fn opencv_band_px(t: i32) -> i32 {
+    if t < 2 { 1 } else { 2 * ((t + 1) / 2) + 1 }
 }
 
 impl Track {
@@ -106,11 +117,15 @@ impl Track {
                     k.stroke_opacity.unwrap_or(DEFAULT_STROKE_OPACITY),
                     k.fill_opacity.unwrap_or(settings.fill_opacity()),
                 ],
-                rgb: k
-                    .color
-                    .as_deref()
-                    .and_then(parse_color)
-                    .unwrap_or([255, 255, 255]),
+                rgb: if k.uncoloured {
+                    [0, 0, 0]
+                } else {
+                    k.color
+                        .as_deref()
+                        .and_then(parse_color)
+                        .unwrap_or([255, 255, 255])
+                },
+                uncoloured: k.uncoloured,
             })
             .collect();
         // stable: keyframes at one time keep their list order
@@ -131,7 +146,7 @@ impl Track {
         }
         // the colour is the keyframe's at or before t
         let (mut v, at) = spline_at(k.len(), |i| k[i].time, |i| k[i].values, t);
-        let rgb = k[at].rgb;
+        let (rgb, uncoloured) = (k[at].rgb, k[at].uncoloured);
         v[4] = v[4].clamp(0.0, 1.0);
         v[5] = v[5].clamp(0.0, 1.0);
         // detection space to source pixels, per axis
@@ -157,6 +172,7 @@ impl Track {
             stroke_opacity: v[4],
             fill_opacity: v[5],
             rgb,
+            uncoloured,
             fade: exit_fade(self.start, self.end, t),
         })
     }
@@ -181,12 +197,19 @@ impl HighlightTimeline {
                 .iter()
                 .map(|l| (l.start_time, l.end_time))
                 .collect(),
+            overlap: p.overlap,
         }
     }
 
     /// The active regions' samples at `t`, in drawing order.
     pub fn samples(&self, t: f64, w: u32, h: u32) -> impl Iterator<Item = Sample> + '_ {
-        self.tracks.iter().filter_map(move |r| r.sample(t, w, h))
+        let first_only = self.overlap == OverlapRule::FirstStarted;
+        self.tracks
+            .iter()
+            // with FirstStarted, only the first region (by start time) active at `t` counts
+            .filter(move |r| r.start <= t && t <= r.end)
+            .take(if first_only { 1 } else { usize::MAX })
+            .filter_map(move |r| r.sample(t, w, h))
     }
 
     /// Adds the frame at time `t` of a `w x h` source to `plan` (cleared by the caller).
@@ -196,7 +219,9 @@ impl HighlightTimeline {
             _ => EffectType::Spotlight,
         };
         let ground = self.settings.highlight_shape == HighlightShape::Ground;
-        let stroke = stroke_px(self.settings.stroke_width, h) as f32;
+        let w_px = stroke_px(self.settings.stroke_width, h);
+        // the widths of the bands the web app's exports show (OpenCV's thickness w and w + 2)
+        let (stroke, outline) = (opencv_band_px(w_px) as f32, opencv_band_px(w_px + 2) as f32);
         for s in self.samples(t, w, h) {
             let (mut x, mut y, mut rx, mut ry) = (s.x, s.y, s.rx, s.ry);
             if ground {
@@ -243,24 +268,26 @@ impl HighlightTimeline {
                 ),
                 HighlightEffect::Blur | HighlightEffect::Spotlight => {}
             }
-            if self.settings.fill_enabled || ground {
+            if (self.settings.fill_enabled || ground) && !s.uncoloured {
                 op(Coverage::Inside, rgb, s.fill_opacity as f32 * q2);
             }
             let arc =
                 ground.then(|| Arc::new(GROUND_ARC_DEG.0, GROUND_ARC_DEG.1, rx as f64, ry as f64));
             op(
                 Coverage::Ring {
-                    width: stroke + 2.0,
+                    width: outline,
                     arc,
                 },
                 rgb.map(|c| c * OUTLINE_SHADE),
                 OUTLINE_OPACITY * q2,
             );
-            op(
-                Coverage::Ring { width: stroke, arc },
-                rgb,
-                s.stroke_opacity as f32 * q2,
-            );
+            if !s.uncoloured {
+                op(
+                    Coverage::Ring { width: stroke, arc },
+                    rgb,
+                    s.stroke_opacity as f32 * q2,
+                );
+            }
             if matches!(
                 self.effect,
                 HighlightEffect::Blur | HighlightEffect::Spotlight
@@ -401,7 +428,8 @@ mod tests {
         let mut plan = FramePlan::default();
         t.plan_into(1.0, 1280, 720, &mut plan);
         let kinds: Vec<_> = plan.paint.iter().map(|o| (o.coverage, o.alpha)).collect();
-        // stroke: round(3 · 720/1080) = 2 px; outline 4 px
+        // stroke: OpenCV thickness round(3 · 720/1080) = 2, drawn 3 px wide; the outline's
+        // thickness 4 is drawn 5 px wide
         assert_eq!(
             kinds,
             vec![
@@ -409,14 +437,14 @@ mod tests {
                 (Coverage::Inside, 0.05),
                 (
                     Coverage::Ring {
-                        width: 4.0,
+                        width: 5.0,
                         arc: None
                     },
                     0.5
                 ),
                 (
                     Coverage::Ring {
-                        width: 2.0,
+                        width: 3.0,
                         arc: None
                     },
                     0.6
@@ -442,6 +470,9 @@ mod tests {
         // stroke width at 4K
         assert_eq!(stroke_px(3.0, 2160), 6);
         assert_eq!(stroke_px(1.0, 720), 2);
+        // OpenCV's band widths (§9.7)
+        let bands: Vec<i32> = (1..=8).map(opencv_band_px).collect();
+        assert_eq!(bands, vec![1, 3, 5, 5, 7, 7, 9, 9]);
     }
 
     #[test]

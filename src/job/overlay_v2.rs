@@ -108,6 +108,10 @@ pub struct HighlightKeyframe {
     /// `"#RRGGBB"`; `None`: white.
     #[serde(default)]
     pub color: Option<String>,
+    /// No colour (§9 JSON cannot say it; the app's calls can, contract §12): from this
+    /// keyframe on, no stroke and no fill, the outline in black. `color` is then ignored.
+    #[serde(skip)]
+    pub uncoloured: bool,
 }
 
 /// A highlighted player over `start_time..=end_time`.
@@ -126,6 +130,16 @@ pub struct HighlightRegion {
     pub video_width: Option<f64>,
     #[serde(rename = "videoHeight", default)]
     pub video_height: Option<f64>,
+}
+
+/// What is drawn where enabled regions overlap in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverlapRule {
+    /// Every active region, in order of start time (§9.1).
+    #[default]
+    DrawAll,
+    /// Only the active region that starts first (contract §12).
+    FirstStarted,
 }
 
 /// Where a text layer's PNG comes from.
@@ -185,6 +199,7 @@ pub struct OverlayV2Params {
     pub crop_keyframes: Option<Vec<CropKeyframe>>,
     pub output_width: i64,
     pub output_height: i64,
+    pub overlap: OverlapRule,
 }
 
 impl OverlayV2Params {
@@ -256,6 +271,7 @@ pub fn parse(params: &Value, limits: &Limits) -> Result<OverlayV2Params, ParamEr
         crop_keyframes: raw.crop_keyframes,
         output_width: raw.output_width,
         output_height: raw.output_height,
+        overlap: OverlapRule::DrawAll,
     };
     validate(&p, limits)?;
     Ok(p)
@@ -339,6 +355,11 @@ pub fn check_png_header(bytes: &[u8]) -> Result<(u32, u32), String> {
     Ok(decoder.dimensions())
 }
 
+/// Validates §9 params built by code rather than parsed (the app's calls, contract §12).
+pub fn validate_built(p: &OverlayV2Params, limits: &Limits) -> Result<(), ParamError> {
+    validate(p, limits)
+}
+
 fn validate(p: &OverlayV2Params, limits: &Limits) -> Result<(), ParamError> {
     let s = &p.overlay_settings;
     let sf = |n: &str| format!("params.overlay_settings.{n}");
@@ -396,6 +417,7 @@ fn validate(p: &OverlayV2Params, limits: &Limits) -> Result<(), ParamError> {
                 unit(&f("fillOpacity"), v)?;
             }
             if let Some(c) = &kf.color
+                && !kf.uncoloured
                 && parse_color(c).is_none()
             {
                 return Err(ParamError::new(

@@ -158,4 +158,62 @@ mod tests {
         assert!((at(-30.0) - 0.5).abs() < 0.05, "{}", at(-30.0));
         assert!((at(210.0) - 0.5).abs() < 0.05, "{}", at(210.0));
     }
+
+    use crate::job::FramePlan;
+    use crate::job::highlight::{HighlightTimeline, opencv_band_px, stroke_px};
+    use crate::job::overlay_v2::parse;
+    use crate::job::params::Limits;
+    use serde_json::json;
+
+    /// The drawn band, measured on the CPU reference's pixels: at several stroke widths and
+    /// frame heights the stroke's and outline's bands are OpenCV's widths (§9.7), measured as
+    /// the summed coverage across the line where it crosses the horizontal axis.
+    #[test]
+    fn drawn_bands_have_opencvs_widths() {
+        for (sw, h) in [
+            (1.0, 720u32),
+            (2.0, 1080),
+            (3.0, 1080),
+            (4.5, 1080),
+            (5.0, 1080),
+            (6.0, 1080),
+            (3.0, 2160),
+            (3.0, 480),
+        ] {
+            let w = h * 16 / 9;
+            let t = HighlightTimeline::new(
+                &parse(
+                    &json!({
+                "overlay_settings": {"stroke_width": sw, "dim_strength": 0.0},
+                "highlight_regions": [{"start_time": 0, "end_time": 4, "keyframes": [
+                    {"time": 0, "x": w / 2, "y": h / 2, "radiusX": h / 8, "radiusY": h / 4}]}]}),
+                    &Limits::default(),
+                )
+                .unwrap(),
+            );
+            let mut plan = FramePlan::default();
+            t.plan_into(0.0, w, h, &mut plan);
+            let thickness = stroke_px(sw, h);
+            let measured: Vec<f32> = plan
+                .paint
+                .iter()
+                .filter(|o| matches!(o.coverage, Coverage::Ring { .. }))
+                .map(|o| {
+                    // across the line at the ellipse's left end, pixel by pixel
+                    let y = o.cy as f32;
+                    (o.cx - o.rx - 20..o.cx - o.rx + 20)
+                        .map(|x| coverage(o, x as f32, y))
+                        .sum()
+                })
+                .collect();
+            let want = [opencv_band_px(thickness + 2), opencv_band_px(thickness)];
+            assert_eq!(measured.len(), 2, "outline and stroke at {sw} / {h}p");
+            for (m, want) in measured.iter().zip(want) {
+                assert!(
+                    (m - want as f32).abs() < 0.05,
+                    "stroke_width {sw} at {h}p: band {m} px, want {want} (thickness {thickness})"
+                );
+            }
+        }
+    }
 }

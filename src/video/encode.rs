@@ -15,6 +15,47 @@ use super::process::{Ffmpeg, VideoError, input_guard_args, input_guard_args_for,
 use crate::cancel::CancelToken;
 use crate::color::ColorRange;
 
+/// How the encoder spends its effort, and the audio's bitrate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeQuality {
+    /// libx264's preset (NVENC always runs `p4`).
+    pub x264_preset: &'static str,
+    /// libx264's `-crf`, NVENC's `-cq`.
+    pub crf: u8,
+    /// AAC bitrate in kb/s.
+    pub audio_kbps: u32,
+}
+
+impl EncodeQuality {
+    /// The contract's exports (§1–10): `veryfast`, crf 23, AAC 128 kb/s.
+    pub const STANDARD: Self = Self {
+        x264_preset: "veryfast",
+        crf: 23,
+        audio_kbps: 128,
+    };
+    /// As the web app's own renderer encodes (§12, §13): `fast`, crf 23, AAC 192 kb/s.
+    pub const APP: Self = Self {
+        x264_preset: "fast",
+        crf: 23,
+        audio_kbps: 192,
+    };
+
+    pub fn audio_args(self) -> Vec<String> {
+        vec![
+            "-c:a".into(),
+            "aac".into(),
+            "-b:a".into(),
+            format!("{}k", self.audio_kbps),
+        ]
+    }
+}
+
+impl Default for EncodeQuality {
+    fn default() -> Self {
+        Self::STANDARD
+    }
+}
+
 /// Which H.264 encoder ffmpeg runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,11 +74,14 @@ impl EncoderKind {
         }
     }
 
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            EncoderKind::Nvenc => &["-c:v", "h264_nvenc", "-preset", "p4", "-cq", "23"],
-            EncoderKind::X264 => &["-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
-        }
+    pub fn args(self, q: EncodeQuality) -> Vec<String> {
+        let args: [&str; 6] = match self {
+            EncoderKind::Nvenc => ["-c:v", "h264_nvenc", "-preset", "p4", "-cq", ""],
+            EncoderKind::X264 => ["-c:v", "libx264", "-preset", q.x264_preset, "-crf", ""],
+        };
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args[5] = q.crf.to_string();
+        args
     }
 
     /// NVENC when a trial encode of a few frames works (ffmpeg lists it even on machines
@@ -162,6 +206,7 @@ pub struct EncodeSettings {
     /// Instead of `audio`: a graph over several inputs.
     pub audio_graph: Option<AudioGraph>,
     pub kind: EncoderKind,
+    pub quality: EncodeQuality,
     /// The job's cancellation signal: cancelling kills the encoder.
     pub cancel: Option<CancelToken>,
 }
@@ -201,7 +246,7 @@ impl Encoder {
                 audio_cuts_graph(audio.stream_index, &audio.cuts),
             ]);
             map_audio.extend(["-map".into(), "[aout]".into()]);
-            map_audio.extend(["-c:a", "aac", "-b:a", "128k"].map(String::from));
+            map_audio.extend(s.quality.audio_args());
             if audio.cuts.last().is_some_and(|c| c.1.is_none()) {
                 // the padded audio never ends by itself: the video's end ends it
                 map_audio.push("-shortest".into());
@@ -213,7 +258,7 @@ impl Encoder {
             }
             map_audio.extend(["-filter_complex".into(), g.graph.clone()]);
             map_audio.extend(["-map".into(), "[aout]".into()]);
-            map_audio.extend(["-c:a", "aac", "-b:a", "128k"].map(String::from));
+            map_audio.extend(s.quality.audio_args());
         }
         args.extend(["-map".into(), "0:v:0".into()]);
         args.extend(map_audio);
@@ -221,7 +266,7 @@ impl Encoder {
         if s.width % 2 == 1 || s.height % 2 == 1 {
             args.extend(["-vf".into(), "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0".into()]);
         }
-        args.extend(s.kind.args().iter().map(|a| a.to_string()));
+        args.extend(s.kind.args(s.quality));
         args.extend([
             "-pix_fmt".to_string(),
             "yuv420p".into(),
@@ -381,7 +426,7 @@ impl Drop for Encoder {
 }
 
 /// `.name.reelgpu-<pid>.part` next to `output`.
-fn temp_path(output: &Path) -> PathBuf {
+pub fn temp_path(output: &Path) -> PathBuf {
     let name = output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

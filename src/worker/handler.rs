@@ -32,76 +32,15 @@ use tokio::task::JoinHandle;
 
 use super::callbacks::{CallbackPolicy, Callbacks, ProgressHandle, Terminal};
 use super::input::JobInput;
+use crate::calls::{self, CallContext, Sink, Stream};
 use crate::cancel::{CancelReason, CancelToken};
-use crate::export::{self, DecoderChoice, ExportError, ExportRequest, ExportSummary};
-use crate::gpu::{GpuContext, GpuError, GpuStartup};
+use crate::export::{self, DecoderChoice, ExportRequest, ExportSummary};
+use crate::gpu::{GpuContext, GpuStartup};
 use crate::job::Limits;
-use crate::storage::bridge::RangeBridge;
-use crate::storage::{Storage, StorageError, VIDEO_CONTENT_TYPE};
+use crate::storage::{Storage, VIDEO_CONTENT_TYPE};
+pub use crate::task::{JobFailure, LET_GO};
+use crate::task::{cancelled_for, open_sources, until_cancelled};
 use crate::video::encode::EncoderKind;
-
-/// Why a job failed, as the web app and RunPod see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobFailure {
-    /// `InvalidInput`, `InputNotFound`, `VideoError`, `StorageError`, `GpuError`,
-    /// `JobTimeout`, `Cancelled` or `InternalError` (see the module's table).
-    pub kind: &'static str,
-    pub message: String,
-    pub should_retry: bool,
-    /// The GPU device was lost: this worker should be recycled (`stopPod`).
-    pub device_lost: bool,
-}
-
-impl std::fmt::Display for JobFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
-    }
-}
-
-impl JobFailure {
-    fn new(kind: &'static str, message: impl Into<String>, should_retry: bool) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            should_retry,
-            device_lost: false,
-        }
-    }
-
-    fn invalid(message: impl Into<String>) -> Self {
-        Self::new("InvalidInput", message, false)
-    }
-
-    fn storage(e: StorageError, field: &str) -> Self {
-        match e {
-            StorageError::NotFound { .. } => {
-                Self::new("InputNotFound", format!("{field}: {e}"), false)
-            }
-            StorageError::Config(_) => Self::new("StorageError", e.to_string(), false),
-            _ => Self::new("StorageError", e.to_string(), true),
-        }
-    }
-
-    /// The failure for a job stopped by its token.
-    pub fn cancelled(reason: CancelReason) -> Self {
-        Self::export(ExportError::Cancelled(reason))
-    }
-
-    /// The failure for an export error (kind, retry, device loss).
-    pub fn export(e: ExportError) -> Self {
-        let retry = e.should_retry();
-        let kind = match &e {
-            ExportError::Job(_) | ExportError::JobFile { .. } => "InvalidInput",
-            ExportError::Gpu(_) => "GpuError",
-            ExportError::Cancelled(CancelReason::Deadline(_)) => "JobTimeout",
-            ExportError::Cancelled(_) => "Cancelled",
-            _ => "VideoError",
-        };
-        let mut f = Self::new(kind, e.to_string(), retry);
-        f.device_lost = matches!(e, ExportError::Gpu(GpuError::DeviceLost(_)));
-        f
-    }
-}
 
 /// What a job produced.
 #[derive(Debug)]
@@ -133,6 +72,11 @@ impl Worker {
     /// Runs one job's `input`. Cancelling `cancel` stops it wherever it is (the job then
     /// fails, `Cancelled`); so does its deadline (`JobTimeout`).
     pub async fn run_job(&self, input: &Value, cancel: CancelToken) -> JobOutcome {
+        if calls::is_call(input) {
+            // a call's stream has nowhere to go here: its items are logged
+            let log: Sink = Arc::new(|item| tracing::info!(%item, "call progress"));
+            return self.run_call(input, cancel, log).await;
+        }
         // The callback URL is checked first so that even a bad job is reported to it.
         let callbacks = match input.get("callback_url") {
             None | Some(Value::Null) => Ok(Callbacks::disabled()),
@@ -208,38 +152,7 @@ impl Worker {
             progress.set(5, "Opening video...");
             let named = self.source_keys(&job);
             let keys: Vec<String> = named.iter().map(|(k, _)| k.clone()).collect();
-            let field_of = |e: &StorageError| match e {
-                StorageError::NotFound { key, .. } => named
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map_or("input_video_key", |(_, f)| f.as_str()),
-                _ => "input_video_key",
-            };
-            let started = RangeBridge::start(self.storage.clone(), &keys, cancel);
-            let b = until_cancelled(cancel, started).await?.map_err(|e| {
-                let field = field_of(&e).to_string();
-                JobFailure::storage(e, &field)
-            })?;
-            for (k, field) in &named {
-                let size = b.size(k).unwrap_or(0);
-                if size == 0 {
-                    continue;
-                }
-                let head = until_cancelled(
-                    cancel,
-                    self.storage.read_range(k, 0, size.min(64) - 1, None),
-                )
-                .await?
-                .map_err(|e| JobFailure::storage(e, field))?;
-                if let Some(kind) = crate::video::probe::sniff_bytes(&head) {
-                    return Err(JobFailure::export(ExportError::Video(
-                        crate::video::VideoError::Unsupported {
-                            input: format!("{field} {k:?}"),
-                            message: format!("is {kind}, not a video file"),
-                        },
-                    )));
-                }
-            }
+            let b = open_sources(&self.storage, &named, cancel).await?;
             let url = |k: &str| b.url(k).expect("served");
             let others = keys[1..]
                 .iter()
@@ -270,6 +183,7 @@ impl Worker {
             output: output.clone(),
             limits: self.limits,
             decoder: self.decoder,
+            quality: Default::default(),
             cancel: cancel.clone(),
         };
         let (gpu, encoder, p) = (self.gpu.clone(), self.encoder, progress.clone());
@@ -331,6 +245,57 @@ impl Worker {
 }
 
 impl Worker {
+    /// What the app's calls run with.
+    pub fn call_context(&self) -> CallContext {
+        CallContext {
+            storage: self.storage.clone(),
+            gpu: self.gpu.clone(),
+            encoder: self.encoder,
+            decoder: self.decoder,
+            limits: self.limits,
+            work_dir: self.work_dir.clone(),
+        }
+    }
+
+    /// Runs one of the web app's calls (contract Part 3, `{"function", "kwargs"}`): every item
+    /// of its progress stream goes to `sink`, the last one (with `status`) is also the
+    /// outcome's output. Cancelling `cancel`, or the deadline, stops it with an error item.
+    pub async fn run_call(&self, input: &Value, cancel: CancelToken, sink: Sink) -> JobOutcome {
+        let stream = Stream::new(sink);
+        let call = match calls::parse(input, &self.limits) {
+            Ok(c) => c,
+            Err(e) => {
+                let failure = JobFailure::invalid(e.to_string());
+                tracing::warn!(error = %failure, "call refused");
+                let output = calls::run::error_item(&stream, &failure);
+                return JobOutcome {
+                    output,
+                    failure: Some(failure),
+                    callbacks: None,
+                };
+            }
+        };
+        tracing::info!(function = call.function(), "call");
+        let deadline = {
+            let (token, limit) = (cancel.clone(), self.job_timeout);
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                tracing::warn!("the call ran past its deadline ({limit:?}): stopping it");
+                token.cancel(CancelReason::Deadline(limit));
+            })
+        };
+        let (output, failure) = calls::run(&self.call_context(), call, &stream, &cancel).await;
+        deadline.abort();
+        if let Some(f) = &failure {
+            tracing::warn!(error = %f, retry = f.should_retry, "call failed");
+        }
+        JobOutcome {
+            output,
+            failure,
+            callbacks: None,
+        }
+    }
+
     /// Every source key the job reads, the job's input first, with the field that names it.
     fn source_keys(&self, job: &JobInput) -> Vec<(String, String)> {
         let mut keys = vec![(job.input_video_key.clone(), "input_video_key".to_string())];
@@ -392,9 +357,6 @@ impl Worker {
     }
 }
 
-/// How long a cancelled export may take to stop before the job is reported without it.
-pub const LET_GO: Duration = Duration::from_secs(10);
-
 /// The job's deadline: `REELGPU_JOB_TIMEOUT_S` (default one hour).
 pub fn job_timeout_from_env() -> Duration {
     let secs = std::env::var("REELGPU_JOB_TIMEOUT_S")
@@ -403,27 +365,6 @@ pub fn job_timeout_from_env() -> Duration {
         .filter(|&s| s > 0)
         .unwrap_or(3600);
     Duration::from_secs(secs)
-}
-
-/// Runs `work` unless `cancel` fires first (the transfer is then dropped mid-way: its
-/// requests end, and a multipart upload is aborted).
-async fn until_cancelled<T>(
-    cancel: &CancelToken,
-    work: impl std::future::Future<Output = T>,
-) -> Result<T, JobFailure> {
-    tokio::select! {
-        done = work => Ok(done),
-        _ = cancel.cancelled() => Err(JobFailure::cancelled(
-            cancel.reason().unwrap_or(CancelReason::Requested),
-        )),
-    }
-}
-
-/// Resolves `grace` after `cancel` fires, with its reason.
-async fn cancelled_for(cancel: &CancelToken, grace: Duration) -> CancelReason {
-    cancel.cancelled().await;
-    tokio::time::sleep(grace).await;
-    cancel.reason().unwrap_or(CancelReason::Requested)
 }
 
 fn success(key: &str, s: &ExportSummary) -> Value {

@@ -26,6 +26,8 @@ pub const VERSION: &str = concat!("reelgpu-", env!("CARGO_PKG_VERSION"));
 pub struct RunpodEnv {
     pub take_url: String,
     pub done_url: String,
+    /// Where a call's stream items go (`RUNPOD_WEBHOOK_POST_STREAM`).
+    pub stream_url: Option<String>,
     pub ping_url: Option<String>,
     pub ping_interval: Duration,
     pub pod_id: String,
@@ -94,6 +96,8 @@ impl RunpodEnv {
                 .replace("$RUNPOD_POD_ID", &pod_id)
                 .replace("$ID", &pod_id),
             done_url: done.replace("$RUNPOD_POD_ID", &pod_id),
+            stream_url: var("RUNPOD_WEBHOOK_POST_STREAM")
+                .map(|u| u.replace("$RUNPOD_POD_ID", &pod_id)),
             ping_url: var("RUNPOD_WEBHOOK_PING")
                 .map(|p| p.replace("$RUNPOD_POD_ID", &pod_id).replace("$ID", &pod_id)),
             ping_interval: millis("RUNPOD_PING_INTERVAL", 10_000)?,
@@ -241,8 +245,17 @@ pub async fn post_result(
     env: &RunpodEnv,
     job_id: &str,
     body: &Value,
+    streamed: bool,
 ) -> bool {
-    let url = with_query(&env.done_url.replace("$ID", job_id), "isStream=false");
+    // a streaming job's result says so, as the Python SDK's does for a generator handler
+    let url = with_query(
+        &env.done_url.replace("$ID", job_id),
+        if streamed {
+            "isStream=true"
+        } else {
+            "isStream=false"
+        },
+    );
     let bytes = serde_json::to_vec(body).expect("JSON");
     let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(500);
@@ -347,7 +360,7 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
 async fn run_one(
     id: &str,
     job: Value,
-    env: &RunpodEnv,
+    env: &Arc<RunpodEnv>,
     worker: &Arc<Worker>,
     client: &reqwest::Client,
     running: &Running,
@@ -358,8 +371,29 @@ async fn run_one(
     let cancel = CancelToken::new();
     let input = job["input"].clone();
     let (w, c) = (worker.clone(), cancel.clone());
+    // a call (contract Part 3) streams its items as the job's partial outputs, in order, from
+    // one task; the result is posted only after the last of them
+    let streamed = crate::calls::is_call(&input);
+    let (items_tx, items_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let poster = streamed.then(|| {
+        tokio::spawn(
+            post_stream(client.clone(), env.clone(), id.to_string(), items_rx)
+                .instrument(tracing::Span::current()),
+        )
+    });
     let mut task = tokio::spawn(
-        async move { w.run_job(&input, c).await }.instrument(tracing::Span::current()),
+        async move {
+            if streamed {
+                let sink: crate::calls::Sink = Arc::new(move |item| {
+                    let _ = items_tx.send(item);
+                });
+                w.run_call(&input, c, sink).await
+            } else {
+                drop(items_tx);
+                w.run_job(&input, c).await
+            }
+        }
+        .instrument(tracing::Span::current()),
     );
     let outcome = tokio::select! {
         o = &mut task => o,
@@ -401,9 +435,63 @@ async fn run_one(
             )
         }
     };
-    post_result(client, env, id, &body).await;
+    if let Some(poster) = poster {
+        // the task (and with it the sink) has ended: the poster drains what is left and ends
+        if tokio::time::timeout(Duration::from_secs(60), poster)
+            .await
+            .is_err()
+        {
+            tracing::warn!("stream items still unsent after 60 s; posting the result");
+        }
+    }
+    post_result(client, env, id, &body, streamed).await;
     *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
     (callbacks, device_lost)
+}
+
+/// Posts a call's stream items in order as the job's partial outputs (`{"output": item}` to
+/// `RUNPOD_WEBHOOK_POST_STREAM`, as the Python SDK posts a generator's yields), until the
+/// sender is gone. An item that cannot be delivered after a few tries is dropped (progress is
+/// advisory; the final item is also the job's result).
+async fn post_stream(
+    client: reqwest::Client,
+    env: Arc<RunpodEnv>,
+    job_id: String,
+    mut items: tokio::sync::mpsc::UnboundedReceiver<Value>,
+) {
+    let Some(template) = env.stream_url.clone() else {
+        while items.recv().await.is_some() {}
+        tracing::warn!("RUNPOD_WEBHOOK_POST_STREAM is not set: the call's stream was not sent");
+        return;
+    };
+    let url = with_query(&template.replace("$ID", &job_id), "isStream=false");
+    while let Some(item) = items.recv().await {
+        let body = serde_json::to_vec(&json!({"output": item})).expect("JSON");
+        for attempt in 1..=3u32 {
+            let sent = env
+                .auth(client.post(&url))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header("X-Request-ID", &job_id)
+                .timeout(Duration::from_secs(10))
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => break,
+                Ok(r) if !(r.status().is_server_error() || r.status().as_u16() == 429) => {
+                    tracing::warn!(status = %r.status(), "a stream item was refused");
+                    break;
+                }
+                other => {
+                    let why = other
+                        .map(|r| r.status().to_string())
+                        .unwrap_or_else(|e| e.to_string());
+                    tracing::warn!(attempt, error = %why, "posting a stream item failed");
+                    tokio::time::sleep(Duration::from_millis(300 * attempt as u64)).await;
+                }
+            }
+        }
+    }
 }
 
 /// The outcome of a job that was given up on.

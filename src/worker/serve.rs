@@ -1,7 +1,9 @@
-//! `reelgpu serve`: a local HTTP API like the Python SDK's `--rp_serve_api`, for driving the
-//! worker from the web app in development. `POST /run` queues a job, `POST /runsync` runs one
-//! and answers with its result, `GET /status/{id}` reports a job; jobs run one at a time.
-//! When a request carries `webhook`, the final status is also POSTed there.
+//! `reelgpu serve`: a local HTTP API like RunPod's endpoint API, for driving the worker from
+//! the web app in development. `POST /run` queues a job or a call, `POST /runsync` runs one and
+//! answers with its result, `GET /status/{id}` reports it, `GET /stream/{id}` returns a call's
+//! stream items not yet returned (waiting up to [`STREAM_WAIT`] for the next one), as RunPod's
+//! `/stream` does, and `POST /cancel/{id}` stops it. Jobs run one at a time. When a request
+//! carries `webhook`, the final status is also POSTed there.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,12 +39,46 @@ struct Api {
     queue: mpsc::UnboundedSender<Queued>,
 }
 
-type Jobs = Arc<Mutex<HashMap<String, Value>>>;
+/// How long `GET /stream/{id}` waits for an item before answering with none.
+pub const STREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One job's state: its status object, its stream and how much of it was returned, its
+/// cancel signal.
+struct Entry {
+    status: Value,
+    items: Vec<Value>,
+    returned: usize,
+    cancel: CancelToken,
+}
+
+#[derive(Clone, Default)]
+struct Jobs {
+    table: Arc<Mutex<HashMap<String, Entry>>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Jobs {
+    fn with<T>(&self, id: &str, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
+        let out = self
+            .table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+            .map(f);
+        self.changed.notify_waiters();
+        out
+    }
+}
 
 fn set(jobs: &Jobs, id: &str, status: Value) {
-    jobs.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.to_string(), status);
+    jobs.with(id, |e| e.status = status);
+}
+
+fn terminal(status: &Value) -> bool {
+    matches!(
+        status["status"].as_str(),
+        Some("COMPLETED" | "FAILED" | "CANCELLED")
+    )
 }
 
 impl Api {
@@ -52,7 +88,19 @@ impl Api {
         done: Option<oneshot::Sender<Value>>,
     ) -> Result<String, (StatusCode, Json<Value>)> {
         let id = uuid::Uuid::new_v4().to_string();
-        set(&self.jobs, &id, json!({"id": id, "status": "IN_QUEUE"}));
+        self.jobs
+            .table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                id.clone(),
+                Entry {
+                    status: json!({"id": id, "status": "IN_QUEUE"}),
+                    items: Vec::new(),
+                    returned: 0,
+                    cancel: CancelToken::new(),
+                },
+            );
         self.queue
             .send(Queued {
                 id: id.clone(),
@@ -78,7 +126,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
     let api = Api {
-        jobs: Arc::default(),
+        jobs: Jobs::default(),
         queue: tx,
     };
     // The runner holds the job table but not the queue's sender, so it ends once the
@@ -88,16 +136,34 @@ pub async fn serve(
         // the local API: webhooks may go to loopback
         let http = super::callbacks::http_client(Default::default());
         while let Some(job) = rx.recv().await {
-            set(
-                &jobs,
-                &job.id,
-                json!({"id": job.id, "status": "IN_PROGRESS"}),
-            );
-            let outcome = worker.run_job(&job.input, CancelToken::new()).await;
-            let status = match &outcome.failure {
-                None => json!({"id": job.id, "status": "COMPLETED", "output": outcome.output}),
-                Some(f) => {
-                    json!({"id": job.id, "status": "FAILED", "error": f.to_string(), "output": outcome.output})
+            let Some(cancel) = jobs.with(&job.id, |e| e.cancel.clone()) else {
+                continue;
+            };
+            let status = if cancel.is_cancelled() {
+                json!({"id": job.id, "status": "CANCELLED"})
+            } else {
+                set(
+                    &jobs,
+                    &job.id,
+                    json!({"id": job.id, "status": "IN_PROGRESS"}),
+                );
+                let outcome = if crate::calls::is_call(&job.input) {
+                    let (j, id) = (jobs.clone(), job.id.clone());
+                    let sink: crate::calls::Sink = Arc::new(move |item| {
+                        j.with(&id, |e| e.items.push(item));
+                    });
+                    worker.run_call(&job.input, cancel.clone(), sink).await
+                } else {
+                    worker.run_job(&job.input, cancel.clone()).await
+                };
+                match &outcome.failure {
+                    None => json!({"id": job.id, "status": "COMPLETED", "output": outcome.output}),
+                    Some(_) if cancel.is_cancelled() => {
+                        json!({"id": job.id, "status": "CANCELLED", "output": outcome.output})
+                    }
+                    Some(f) => {
+                        json!({"id": job.id, "status": "FAILED", "error": f.to_string(), "output": outcome.output})
+                    }
                 }
             };
             set(&jobs, &job.id, status.clone());
@@ -126,6 +192,8 @@ pub async fn serve(
         .route("/run", post(run))
         .route("/runsync", post(runsync))
         .route("/status/{id}", get(status).post(status))
+        .route("/stream/{id}", get(stream).post(stream))
+        .route("/cancel/{id}", post(cancel))
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .with_state(api);
     tracing::info!(addr = %listener.local_addr()?, "local API listening");
@@ -161,18 +229,76 @@ async fn runsync(
     })
 }
 
+fn no_job(id: &str) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": format!("no job {id}")})),
+    )
+}
+
 async fn status(
     State(api): State<Api>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
     api.jobs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&id)
-        .cloned()
+        .with(&id, |e| e.status.clone())
         .map(Json)
-        .ok_or((
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no job {id}")})),
-        ))
+        .ok_or_else(|| no_job(&id))
+}
+
+/// RunPod's `/stream/{id}`: `{"id", "status", "stream": [{"output": item}, ...]}` with the
+/// items not returned before; waits up to [`STREAM_WAIT`] while there are none and the job
+/// has not ended.
+async fn stream(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let deadline = tokio::time::Instant::now() + STREAM_WAIT;
+    loop {
+        let changed = api.jobs.changed.notified();
+        let ready = api
+            .jobs
+            .table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&id)
+            .map(|e| {
+                let fresh = e.items.len() > e.returned;
+                if !fresh && !terminal(&e.status) && tokio::time::Instant::now() < deadline {
+                    return None;
+                }
+                let items: Vec<Value> = e.items[e.returned..]
+                    .iter()
+                    .map(|i| json!({"output": i}))
+                    .collect();
+                e.returned = e.items.len();
+                Some(json!({"id": id, "status": e.status["status"], "stream": items}))
+            })
+            .ok_or_else(|| no_job(&id))?;
+        if let Some(answer) = ready {
+            return Ok(Json(answer));
+        }
+        let _ = tokio::time::timeout_at(deadline, changed).await;
+    }
+}
+
+/// RunPod's `/cancel/{id}`: a queued job never starts, a running one is stopped (its children
+/// killed, nothing written) and ends `CANCELLED`.
+async fn cancel(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let status = api
+        .jobs
+        .with(&id, |e| {
+            if !terminal(&e.status) {
+                e.cancel.cancel(crate::cancel::CancelReason::Requested);
+                if e.status["status"] == "IN_QUEUE" {
+                    e.status = json!({"id": id, "status": "CANCELLED"});
+                }
+            }
+            e.status["status"].clone()
+        })
+        .ok_or_else(|| no_job(&id))?;
+    Ok(Json(json!({"id": id, "status": status})))
 }

@@ -1,0 +1,417 @@
+//! Running a call against storage: its objects fetched (or served by range), the engine run on
+//! a blocking thread, the output uploaded under the user's prefix, every step reported on the
+//! call's [`Stream`] with the milestones of contract §12–§14. A call that fails ends with one
+//! error item; its output is never written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+
+use super::clips::{ClipsCall, SourceFacts};
+use super::overlay::OverlayCall;
+use super::stitch::StitchCall;
+use super::stream::Stream;
+use super::{Call, SR_OFF_ENV};
+use crate::cancel::CancelToken;
+use crate::export::reel::{self, PreparedReel};
+use crate::export::{self, DecoderChoice, ExportRequest, ExportSummary, Prepared};
+use crate::gpu::{GpuContext, GpuStartup};
+use crate::job::{JobParams, JobSpec, Limits};
+use crate::storage::{Storage, VIDEO_CONTENT_TYPE};
+use crate::task::{JobFailure, LET_GO, cancelled_for, open_sources, until_cancelled};
+use crate::video::encode::{EncodeQuality, EncoderKind};
+use crate::video::probe::probe_with;
+
+/// What every call runs with (one per worker process).
+pub struct CallContext {
+    pub storage: Arc<dyn Storage>,
+    pub gpu: Arc<GpuContext>,
+    pub encoder: EncoderKind,
+    pub decoder: DecoderChoice,
+    pub limits: Limits,
+    /// Parent of each call's temporary folder.
+    pub work_dir: PathBuf,
+}
+
+/// Runs a parsed call; its items go to `stream`, the last one is returned too.
+pub async fn run(
+    ctx: &CallContext,
+    call: Call,
+    stream: &Stream,
+    cancel: &CancelToken,
+) -> (Value, Option<JobFailure>) {
+    let result = match call {
+        Call::RenderOverlay(c) => overlay(ctx, c, stream, cancel).await,
+        Call::ClipsAi(c) => clips(ctx, c, stream, cancel).await,
+        Call::Stitch(c) => stitch(ctx, c, stream, cancel).await,
+    };
+    match result {
+        Ok((message, extra)) => (stream.success(message, extra), None),
+        Err(f) => (error_item(stream, &f), Some(f)),
+    }
+}
+
+/// The final error item for `f`.
+pub fn error_item(stream: &Stream, f: &JobFailure) -> Value {
+    let mut extra = Map::new();
+    extra.insert("error_type".into(), json!(f.kind));
+    extra.insert("should_retry".into(), json!(f.should_retry));
+    stream.error(&f.to_string(), extra)
+}
+
+fn work_folder(ctx: &CallContext, job_id: Option<&str>) -> Result<tempfile::TempDir, JobFailure> {
+    let id: String = job_id
+        .unwrap_or("call")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    tempfile::Builder::new()
+        .prefix(&format!("call-{id}-"))
+        .tempdir_in(&ctx.work_dir)
+        .map_err(|e| JobFailure::new("InternalError", format!("call folder: {e}"), true))
+}
+
+/// Runs `work` (an export) on a blocking thread; a cancelled one that does not let go within
+/// [`LET_GO`] is left behind.
+async fn blocking<T: Send + 'static>(
+    cancel: &CancelToken,
+    work: impl FnOnce() -> Result<T, export::ExportError> + Send + 'static,
+) -> Result<T, JobFailure> {
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
+        work()
+    });
+    tokio::select! {
+        done = task => done
+            .map_err(|e| JobFailure::new("InternalError", format!("export task: {e}"), true))?
+            .map_err(JobFailure::export),
+        reason = cancelled_for(cancel, LET_GO) => Err(JobFailure::cancelled(reason)),
+    }
+}
+
+async fn upload(
+    ctx: &CallContext,
+    cancel: &CancelToken,
+    file: &Path,
+    key: &str,
+) -> Result<(), JobFailure> {
+    let t = Instant::now();
+    until_cancelled(cancel, ctx.storage.upload(file, key, VIDEO_CONTENT_TYPE))
+        .await?
+        .map_err(|e| JobFailure::storage(e, "kwargs.output_key"))?;
+    tracing::info!(%key, secs = t.elapsed().as_secs_f64(), "uploaded");
+    Ok(())
+}
+
+fn summary_fields(s: &ExportSummary, extra: &mut Map<String, Value>) {
+    for (k, v) in [
+        ("frames", json!(s.frames)),
+        ("width", json!(s.width)),
+        ("height", json!(s.height)),
+        ("duration", json!(s.duration_s)),
+        ("decoder", json!(s.decoder)),
+        ("encoder", json!(s.encoder)),
+        ("adapter", json!(s.adapter)),
+        (
+            "timings",
+            json!({"export_s": s.wall_s, "fps": s.fps, "decode_busy_s": s.decode_s,
+                "gpu_busy_s": s.gpu_s, "encode_busy_s": s.encode_s}),
+        ),
+    ] {
+        extra.insert(k.into(), v);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn request(
+    ctx: &CallContext,
+    input: PathBuf,
+    default_key: String,
+    sources: Vec<(String, String)>,
+    params: JobParams,
+    ignored: Vec<String>,
+    output: PathBuf,
+    cancel: &CancelToken,
+) -> ExportRequest {
+    ExportRequest {
+        input,
+        default_key,
+        sources,
+        job: JobSpec {
+            params,
+            tolerate_decode_errors: false,
+            ignored_fields: ignored,
+            input_key: None,
+        },
+        output,
+        limits: ctx.limits,
+        decoder: ctx.decoder,
+        // as the app encodes: libx264 fast crf 23, AAC 192 kb/s
+        quality: EncodeQuality::APP,
+        cancel: cancel.clone(),
+    }
+}
+
+/// `render_overlay` (§12).
+async fn overlay(
+    ctx: &CallContext,
+    call: OverlayCall,
+    stream: &Stream,
+    cancel: &CancelToken,
+) -> Result<(&'static str, Map<String, Value>), JobFailure> {
+    stream.item(5, "initializing", "Initializing...");
+    let dir = work_folder(ctx, call.job_id.as_deref())?;
+    let source = dir.path().join("input.mp4");
+    stream.item(10, "downloading", "Downloading video...");
+    until_cancelled(cancel, ctx.storage.download(&call.input, &source))
+        .await?
+        .map_err(|e| JobFailure::storage(e, "kwargs.input_key"))?;
+    stream.item(20, "downloading", "Download complete");
+    let mut extra = Map::new();
+    extra.insert("output_key".into(), json!(call.output_key));
+    if !call.ignored.is_empty() {
+        extra.insert("ignored_fields".into(), json!(call.ignored));
+    }
+    if call.copies() {
+        // nothing is drawn on any frame: the reel is uploaded as it is (still a video)
+        let info = {
+            let (s, c) = (source.clone(), cancel.clone());
+            blocking(cancel, move || Ok(probe_with(&s, Some(&c))?)).await?
+        };
+        stream.item(85, "uploading", "Uploading result...");
+        upload(ctx, cancel, &source, &call.output).await?;
+        extra.insert("copied".into(), json!(true));
+        extra.insert("duration".into(), json!(info.duration_s));
+        return Ok(("Overlay complete", extra));
+    }
+    stream.item(25, "processing", "Applying highlights...");
+    let output = dir.path().join("output.mp4");
+    let req = request(
+        ctx,
+        source,
+        call.input.clone(),
+        Vec::new(),
+        JobParams::OverlayV2(call.params.clone()),
+        call.ignored.clone(),
+        output.clone(),
+        cancel,
+    );
+    let (gpu, encoder, s) = (ctx.gpu.clone(), ctx.encoder, stream.clone());
+    let summary = blocking(cancel, move || {
+        let prepared = export::prepare(&req)?;
+        let gpu = GpuStartup::ready(gpu);
+        export::run(&gpu, &req, &prepared, encoder, &mut |done, total| {
+            let p = 25 + (55 * done / total.max(1)).min(55) as u8;
+            s.item(p, "processing", "Applying highlights...");
+            true
+        })
+    })
+    .await?;
+    stream.item(85, "uploading", "Uploading result...");
+    upload(ctx, cancel, &output, &call.output).await?;
+    summary_fields(&summary, &mut extra);
+    Ok(("Overlay complete", extra))
+}
+
+/// Which upscaler a reel uses, and why (`REELGPU_SR=off` forces Lanczos).
+fn upscaler() -> (&'static str, String) {
+    let off = std::env::var(SR_OFF_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
+    let why = if off {
+        format!("{SR_OFF_ENV}=off: crops are resized with Lanczos (a = 4), not the AI x4 network")
+    } else {
+        "the AI x4 network (realesr-general-x4v3) is not in this version of reelgpu yet: crops \
+         are resized with Lanczos (a = 4)"
+            .to_string()
+    };
+    ("lanczos", why)
+}
+
+/// `process_clips_ai` (§13).
+async fn clips(
+    ctx: &CallContext,
+    call: ClipsCall,
+    stream: &Stream,
+    cancel: &CancelToken,
+) -> Result<(&'static str, Map<String, Value>), JobFailure> {
+    let n = call.clips.len();
+    stream.set_extra("clip", json!(0));
+    stream.set_extra("total_clips", json!(n));
+    stream.item(2, "initializing", "Initializing...");
+    let dir = work_folder(ctx, call.job_id.as_deref())?;
+    // only the bytes each clip needs are read, through the range bridge
+    let mut named: Vec<(String, String)> = Vec::new();
+    for (i, k) in call.sources.iter().enumerate() {
+        if call.clips.iter().any(|c| c.source == i) && !named.iter().any(|(have, _)| have == k) {
+            named.push((k.clone(), format!("kwargs.source_keys[{i}]")));
+        }
+    }
+    let bridge = open_sources(&ctx.storage, &named, cancel).await?;
+    let urls: Vec<(String, String)> = named
+        .iter()
+        .map(|(k, _)| (k.clone(), bridge.url(k).expect("served")))
+        .collect();
+    let unmask = |mut f: JobFailure| {
+        f.message = bridge.unmask(&f.message);
+        f
+    };
+    let output = dir.path().join("output.mp4");
+    let first = urls[0].clone();
+    let limits = ctx.limits;
+    let probe_req = request(
+        ctx,
+        PathBuf::from(&first.1),
+        first.0.clone(),
+        urls.clone(),
+        JobParams::Reel(
+            call.to_reel(
+                &vec![
+                    SourceFacts {
+                        fps: 30.0,
+                        length_s: f64::INFINITY
+                    };
+                    call.sources.len()
+                ],
+                &limits,
+            )
+            .map_err(|e| JobFailure::invalid(e.to_string()))?,
+        ),
+        Vec::new(),
+        output.clone(),
+        cancel,
+    );
+    // probe every source once: the facts the kwargs need (frame rates, lengths), then place
+    let (prepared, req) = {
+        let call = call.clone();
+        let req0 = probe_req;
+        blocking(cancel, move || {
+            let JobParams::Reel(p0) = &req0.job.params else {
+                unreachable!("built above")
+            };
+            let (sources, clip_source) = reel::probe_sources(&req0, p0)?;
+            let facts: Vec<SourceFacts> = call
+                .sources
+                .iter()
+                .map(|k| {
+                    sources
+                        .iter()
+                        .find(|s| &s.key == k)
+                        .map(|s| SourceFacts {
+                            fps: s.info.frame_rate.map(|r| r.as_f64()).unwrap_or(30.0),
+                            length_s: s.length_s,
+                        })
+                        .unwrap_or(SourceFacts {
+                            fps: 30.0,
+                            length_s: f64::INFINITY,
+                        })
+                })
+                .collect();
+            let p = call.to_reel(&facts, &limits).map_err(|e| call.kwarg(e))?;
+            let placed: PreparedReel =
+                reel::place(&p, sources, clip_source).map_err(|e| match e {
+                    export::ExportError::Job(pe) => export::ExportError::Job(call.kwarg(pe)),
+                    other => other,
+                })?;
+            let mut req = req0;
+            req.job.params = JobParams::Reel(p);
+            Ok((Prepared::reel(placed), req))
+        })
+        .await
+        .map_err(unmask)?
+    };
+    stream.item(10, "initializing", "Sources resolved");
+    let (upscale, why) = upscaler();
+    tracing::warn!("{why}");
+    stream.item(12, "loading_model", "Loading AI model...");
+    stream.item(15, "loading_model", "AI model loaded");
+    let timeline = prepared.reel.as_ref().expect("a reel").timeline.clone();
+    let (gpu, encoder, s) = (ctx.gpu.clone(), ctx.encoder, stream.clone());
+    let summary = blocking(cancel, move || {
+        let gpu = GpuStartup::ready(gpu);
+        let mut current = usize::MAX;
+        let mut last_frame = 0u64;
+        export::run(&gpu, &req, &prepared, encoder, &mut |done, _total| {
+            let m = done
+                .saturating_sub(1)
+                .min(timeline.total_frames.saturating_sub(1));
+            let (i, k) = timeline.locate(m);
+            let clip = &timeline.clips[i];
+            let (lo, span) = (15.0 + 60.0 * i as f64 / n as f64, 60.0 / n as f64);
+            if i != current {
+                current = i;
+                last_frame = 0;
+                s.set_extra("clip", json!(i + 1));
+                s.item(
+                    lo as u8,
+                    "upscaling",
+                    &format!("Processing clip {}/{n}...", i + 1),
+                );
+            }
+            let k = k + 1;
+            if k - last_frame >= 15 || k == clip.frames {
+                last_frame = k;
+                let mut own = Map::new();
+                own.insert("current_frame".into(), json!(k));
+                own.insert("total_frames".into(), json!(clip.frames));
+                let p = lo + span * k as f64 / clip.frames.max(1) as f64;
+                s.item_with(
+                    p as u8,
+                    "upscaling",
+                    &format!("Clip {}: frame {k}/{}", i + 1, clip.frames),
+                    own,
+                );
+            }
+            true
+        })
+    })
+    .await
+    .map_err(unmask)?;
+    drop(bridge);
+    stream.set_extra("clip", json!(0));
+    stream.item(78, "concatenating", "Finalizing video...");
+    stream.item(90, "uploading", "Uploading result...");
+    upload(ctx, cancel, &output, &call.output).await?;
+    let mut extra = Map::new();
+    extra.insert("output_key".into(), json!(call.output_key));
+    extra.insert("clips_processed".into(), json!(n));
+    extra.insert("upscale".into(), json!(upscale));
+    extra.insert("warnings".into(), json!([why]));
+    if !call.ignored.is_empty() {
+        extra.insert("ignored_fields".into(), json!(call.ignored));
+    }
+    summary_fields(&summary, &mut extra);
+    Ok(("Processing complete", extra))
+}
+
+/// `stitch_members` (§14).
+async fn stitch(
+    ctx: &CallContext,
+    call: StitchCall,
+    _stream: &Stream,
+    cancel: &CancelToken,
+) -> Result<(&'static str, Map<String, Value>), JobFailure> {
+    let dir = work_folder(ctx, None)?;
+    let mut files = Vec::new();
+    for (i, key) in call.inputs.iter().enumerate() {
+        let path = dir.path().join(format!("member-{i}.mp4"));
+        until_cancelled(cancel, ctx.storage.download(key, &path))
+            .await?
+            .map_err(|e| JobFailure::storage(e, &format!("kwargs.input_keys[{i}]")))?;
+        files.push(path);
+    }
+    let output = dir.path().join("stitched.mp4");
+    let (out, encoder, c) = (output.clone(), ctx.encoder, cancel.clone());
+    let summary = blocking(cancel, move || {
+        export::stitch::stitch(&files, &out, encoder, &c)
+    })
+    .await?;
+    upload(ctx, cancel, &output, &call.output).await?;
+    let mut extra = Map::new();
+    extra.insert("output_key".into(), json!(call.output_key));
+    extra.insert("duration".into(), json!(summary.duration_s));
+    extra.insert("mode".into(), json!(summary.mode));
+    Ok(("Stitch complete", extra))
+}
