@@ -143,7 +143,8 @@ fn stream_copy(inputs: &[PathBuf], temp: &Path, cancel: &CancelToken) -> Result<
     for p in inputs {
         let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
         list.push_str(&format!(
-            "file '{}'\n",
+            // `file:` explicitly: relative to a list read from a pipe, a bare path is `pipe:`'s
+            "file 'file:{}'\n",
             abs.display().to_string().replace('\'', "'\\''")
         ));
     }

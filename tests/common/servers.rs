@@ -183,7 +183,8 @@ pub async fn hanging_server() -> String {
 
 /// A RunPod-protocol server: hands out queued jobs on `/job-take/{pod}` (after answering
 /// `take_errors` first), records results on
-/// `/job-done/{pod}/{job}` (failing the first `fail_results` with 503) and pings on
+/// `/job-done/{pod}/{job}` (failing the first `fail_results` with 503), a call's stream items on
+/// `/job-stream/{pod}/{job}` and pings on
 /// `/ping/{pod}`.
 #[derive(Clone, Default)]
 pub struct Runpod {
@@ -192,6 +193,8 @@ pub struct Runpod {
     pub take_errors: Arc<Mutex<VecDeque<u16>>>,
     pub takes: Log,
     pub results: Log,
+    /// Stream items posted to `/job-stream/{pod}/{job}` (a call's partial outputs).
+    pub streams: Log,
     pub pings: Log,
     pub fail_results: Arc<Mutex<u32>>,
 }
@@ -243,6 +246,19 @@ impl Runpod {
                 ),
             )
             .route(
+                "/job-stream/{pod}/{job}",
+                post(
+                    |State(rp): State<Runpod>,
+                     Path((_pod, job)): Path<(String, String)>,
+                     Query(q): Query<std::collections::HashMap<String, String>>,
+                     headers: HeaderMap,
+                     body: Bytes| async move {
+                        record(&rp.streams, job, q, headers, &body);
+                        StatusCode::OK
+                    },
+                ),
+            )
+            .route(
                 "/ping/{pod}",
                 get(
                     |State(rp): State<Runpod>,
@@ -266,6 +282,10 @@ impl Runpod {
             (
                 "RUNPOD_WEBHOOK_POST_OUTPUT",
                 format!("{base}/job-done/$RUNPOD_POD_ID/$ID"),
+            ),
+            (
+                "RUNPOD_WEBHOOK_POST_STREAM",
+                format!("{base}/job-stream/$RUNPOD_POD_ID/$ID"),
             ),
             ("RUNPOD_WEBHOOK_PING", format!("{base}/ping/$RUNPOD_POD_ID")),
             ("RUNPOD_POD_ID", "pod-1".into()),

@@ -1,0 +1,89 @@
+"""The client against a running `reelgpu serve` (started by tests/calls.rs, which sets
+REELGPU_URL, REELGPU_STORAGE and REELGPU_USER and has put the sources there)."""
+
+import os
+import pathlib
+import sys
+import time
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from reelgpu_client import Endpoint, encode_kwargs  # noqa: E402
+
+URL = os.environ["REELGPU_URL"]
+STORAGE = pathlib.Path(os.environ["REELGPU_STORAGE"])
+USER = os.environ["REELGPU_USER"]
+
+
+def region():
+    kf = lambda t, x: {"time": t, "x": x, "y": 180, "radiusX": 40, "radiusY": 80,
+                       "color": "#FFD400", "fromDetection": True}
+    return {"id": "r1", "start_time": 0.1, "end_time": 0.9, "enabled": True, "label": "7",
+            "keyframes": [kf(0.1, 200), kf(0.9, 400)]}
+
+
+class ClientTest(unittest.TestCase):
+    def setUp(self):
+        self.ep = Endpoint("", base_url=URL, timeout=20)
+
+    def test_remote_gen_yields_the_apps_items_in_order(self):
+        items = list(self.ep.remote_gen(
+            "render_overlay", job_id="py-1", user_id=USER, input_key="reels/a.mp4",
+            output_key="overlays/py.mp4", highlight_regions=[region()],
+            effect_type="dark_overlay", overlay_settings={"stroke_width": 3}, text_layers=[]))
+        self.assertEqual(items[0], {"progress": 5, "phase": "initializing", "message": "Initializing..."})
+        progress = [i["progress"] for i in items[:-1]]
+        self.assertEqual(progress, sorted(progress))
+        phases = [i["phase"] for i in items]
+        self.assertEqual(phases[-1], "complete")
+        self.assertIn("processing", phases)
+        final = items[-1]
+        self.assertEqual(final["status"], "success", final)
+        self.assertEqual(final["output_key"], "overlays/py.mp4")
+        self.assertTrue((STORAGE / USER / "overlays/py.mp4").stat().st_size > 0)
+
+    def test_remote_returns_the_final_item(self):
+        final = self.ep.remote("stitch_members", user_id=USER,
+                               input_keys=["reels/a.mp4", "reels/a.mp4"], output_key="tmp/two.mp4")
+        self.assertEqual(final["status"], "success", final)
+        self.assertAlmostEqual(final["duration"], 2.0, delta=0.1)
+
+    def test_a_failing_call_ends_with_an_error_item(self):
+        final = self.ep.remote("render_overlay", job_id="py-2", user_id=USER,
+                               input_key="reels/missing.mp4", output_key="overlays/never.mp4",
+                               highlight_regions=[region()])
+        self.assertEqual(final["status"], "error")
+        self.assertEqual(final["phase"], "error")
+        self.assertIn("kwargs.input_key", final["error"])
+        bad = self.ep.remote("render_overlay", user_id=USER, input_key="reels/a.mp4",
+                             output_key="x.mp4", highlight_region=[])
+        self.assertIn("did you mean highlight_regions", bad["error"])
+        self.assertFalse((STORAGE / USER / "overlays/never.mp4").exists())
+
+    def test_closing_the_generator_cancels_the_job(self):
+        gen = self.ep.remote_gen(
+            "process_clips_ai", job_id="py-3", user_id=USER, source_keys=["reels/long.mp4"],
+            output_key="final/cancelled.mp4",
+            clips_data=[{"rotation": -3.2, "segment_data": {}, "keyframes": []}],
+            target_width=180, target_height=320, fps=30, include_audio=True,
+            transition={"type": "cut", "duration": 0})
+        for item in gen:
+            self.assertNotIn("status", item, item)
+            if item["phase"] == "upscaling":
+                break
+        gen.close()
+        # jobs run one at a time: the next one finishing means the cancelled one has ended
+        t = time.time()
+        final = self.ep.remote("stitch_members", user_id=USER, input_keys=["reels/a.mp4"],
+                               output_key="tmp/after.mp4")
+        self.assertEqual(final["status"], "success", final)
+        self.assertLess(time.time() - t, 60)
+        self.assertFalse((STORAGE / USER / "final/cancelled.mp4").exists())
+
+    def test_bytes_are_sent_as_base64(self):
+        self.assertEqual(encode_kwargs({"png": b"\x89PNG", "t": (1, 2)}), {"png": "iVBORw==", "t": [1, 2]})
+
+
+if __name__ == "__main__":
+    unittest.main()
