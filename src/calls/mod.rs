@@ -116,6 +116,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn every_call_in_the_job_docs_is_a_valid_call() {
+        let doc = include_str!("../../docs/jobs.md");
+        let mut functions = std::collections::BTreeSet::new();
+        for block in doc.split("```json").skip(1) {
+            let text = block.split("```").next().unwrap();
+            let v: Value = serde_json::from_str(text).unwrap();
+            if v.get("function").is_none() {
+                continue;
+            }
+            let call = parse(&v, &Limits::default())
+                .unwrap_or_else(|e| panic!("docs/jobs.md call fails: {e}:{text}"));
+            functions.insert(call.function());
+        }
+        assert_eq!(
+            functions.into_iter().collect::<Vec<_>>(),
+            ["process_clips_ai", "render_overlay", "stitch_members"],
+            "an example of every call"
+        );
+    }
+
+    #[test]
     fn the_function_is_checked_and_never_mixed_with_job_fields() {
         let l = Limits::default();
         let e = |v: Value| parse(&v, &l).unwrap_err().to_string();

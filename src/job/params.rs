@@ -522,6 +522,10 @@ mod tests {
             let text = block.split("```").next().unwrap();
             let v: Value = serde_json::from_str(text)
                 .unwrap_or_else(|e| panic!("docs/jobs.md example is not JSON ({e}):{text}"));
+            if v.get("function").is_some() {
+                // one of the app's calls (Part 3): checked by the calls layer's own test
+                continue;
+            }
             let spec = JobSpec::from_json(&v, &Limits::default())
                 .unwrap_or_else(|e| panic!("docs/jobs.md example fails: {e}:{text}"));
             assert!(spec.ignored_fields.is_empty(), "{text}");
