@@ -215,6 +215,19 @@ fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
     rx
 }
 
+/// A cancel signal that fires on SIGTERM or SIGINT (inside the runtime).
+fn cancel_on_stop() -> reelgpu::cancel::CancelToken {
+    let cancel = reelgpu::cancel::CancelToken::new();
+    let mut stop = stop_signal();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        if stop.wait_for(|s| *s).await.is_ok() {
+            token.cancel(reelgpu::cancel::CancelReason::Shutdown);
+        }
+    });
+    cancel
+}
+
 /// What `reelgpu worker` does: RunPod's loop, or one local test job.
 enum WorkerMode {
     Production(RunpodEnv),
@@ -285,14 +298,7 @@ fn worker_run(args: WorkerArgs, rt: &tokio::runtime::Runtime) -> ExitCode {
         WorkerMode::TestInput(input) => input,
     };
     rt.block_on(async {
-        let cancel = reelgpu::cancel::CancelToken::new();
-        let mut stop = stop_signal();
-        let token = cancel.clone();
-        tokio::spawn(async move {
-            if stop.wait_for(|s| *s).await.is_ok() {
-                token.cancel(reelgpu::cancel::CancelReason::Shutdown);
-            }
-        });
+        let cancel = cancel_on_stop();
         let outcome = worker.run_job(&input, cancel).await;
         let mut result = serde_json::json!({"output": outcome.output});
         if let Some(f) = &outcome.failure {
@@ -343,13 +349,22 @@ fn call_main(args: CallArgs) -> ExitCode {
     };
     let input = serde_json::json!({"function": args.function, "kwargs": kwargs});
     let limits = Limits::default();
+    let sink: reelgpu::calls::Sink = std::sync::Arc::new(|item| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{item}");
+        let _ = out.flush();
+    });
+    let stream = reelgpu::calls::Stream::new(sink);
     // a bad call is refused before the GPU starts
-    if let Err(e) = reelgpu::calls::parse(&input, &limits) {
-        let stream = reelgpu::calls::Stream::new(std::sync::Arc::new(|item| println!("{item}")));
-        let f = reelgpu::task::JobFailure::invalid(e.to_string());
-        reelgpu::calls::run::error_item(&stream, &f);
-        return ExitCode::FAILURE;
-    }
+    let call = match reelgpu::calls::parse(&input, &limits) {
+        Ok(call) => call,
+        Err(e) => {
+            let f = reelgpu::task::JobFailure::invalid(e.to_string());
+            reelgpu::calls::run::error_item(&stream, &f);
+            return ExitCode::FAILURE;
+        }
+    };
     let gpu = match GpuContext::new() {
         Ok(g) => g,
         Err(e) => return fail(e.to_string()),
@@ -364,22 +379,7 @@ fn call_main(args: CallArgs) -> ExitCode {
     };
     let rt = runtime();
     let failed = rt.block_on(async {
-        let cancel = reelgpu::cancel::CancelToken::new();
-        let mut stop = stop_signal();
-        let token = cancel.clone();
-        tokio::spawn(async move {
-            if stop.wait_for(|s| *s).await.is_ok() {
-                token.cancel(reelgpu::cancel::CancelReason::Shutdown);
-            }
-        });
-        let sink: reelgpu::calls::Sink = std::sync::Arc::new(|item| {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{item}");
-            let _ = out.flush();
-        });
-        let stream = reelgpu::calls::Stream::new(sink);
-        let call = reelgpu::calls::parse(&input, &limits).expect("checked above");
+        let cancel = cancel_on_stop();
         let (_, failure) = reelgpu::calls::run(&ctx, call, &stream, &cancel).await;
         failure.is_some()
     });

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cli::*;
@@ -383,20 +383,6 @@ fn process_clips_ai_and_stitch_through_reelgpu_call() {
     );
 }
 
-fn worker_command(args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
-    cmd.args(args)
-        .env_remove("RUNPOD_WEBHOOK_GET_JOB")
-        .env("REELGPU_ALLOW_CPU", "1")
-        .env("REELGPU_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_through_the_runpod_loop_stream_their_items() {
     let root = storage("runpod");
@@ -409,7 +395,7 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
     let (rp, base) = rp.start().await;
     let mut env = Runpod::env(&base);
     env.push(("R2_ENDPOINT", format!("file://{}", root.display())));
-    let mut worker = Proc(worker_command(&["worker"], &env).spawn().unwrap());
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     let t = Instant::now();
     while rp.results.lock().unwrap().len() < 3 {
         assert!(
@@ -484,7 +470,7 @@ fn the_python_client_against_reelgpu_serve() {
         ("REELGPU_LOG", "warn".to_string()),
     ];
     let mut serve = Proc(
-        worker_command(&["serve", "--port", &port.to_string()], &env)
+        reelgpu_command(&["serve", "--port", &port.to_string()], &env)
             .spawn()
             .unwrap(),
     );
@@ -508,6 +494,4 @@ fn the_python_client_against_reelgpu_serve() {
     assert!(text.contains("Ran 5 tests"), "{text}");
     serve.signal(libc::SIGTERM);
     assert!(serve.wait_exit(Duration::from_secs(30)).success());
-    // no call left a file in the work folder, no child behind
-    let _ = &mut serve;
 }

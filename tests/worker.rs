@@ -6,10 +6,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::cli::reelgpu_command;
 use common::servers::{self, Log, Moto, Proc, Runpod};
 use hmac::{Hmac, Mac};
 use reelgpu::cancel::CancelToken;
@@ -471,20 +472,6 @@ async fn a_disallowed_callback_host_is_refused() {
 
 // ---- the binary: RunPod protocol, signals, local modes ----
 
-fn reelgpu(args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
-    cmd.args(args)
-        .env_remove("RUNPOD_WEBHOOK_GET_JOB")
-        .env("REELGPU_ALLOW_CPU", "1")
-        .env("REELGPU_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
 fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
     vec![
         ("R2_ENDPOINT", endpoint.into()),
@@ -545,7 +532,7 @@ async fn the_worker_loop_runs_a_job_end_to_end() {
     env.push(("RUNPOD_ENDPOINT_ID", "ep-1".into()));
     let log_path = tmp("e2e.log");
     let mut worker = Proc(
-        reelgpu(&["worker"], &env)
+        reelgpu_command(&["worker"], &env)
             .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap(),
@@ -716,7 +703,7 @@ async fn sigterm_mid_job(
     let mut env = s3_env(&moto.endpoint);
     env.extend(Runpod::env(&base));
     env.push(("REELGPU_STOP_GRACE_MS", grace_ms.into()));
-    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     wait_for("processing progress", Duration::from_secs(120), || {
         callbacks
             .lock()
@@ -770,7 +757,7 @@ async fn a_failed_self_check_is_reported_unhealthy() {
     let mut env = Runpod::env(&base);
     env.push(("REELGPU_FFMPEG", "/nonexistent/ffmpeg".into()));
     env.extend(s3_env("file:///tmp"));
-    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     let status = worker.wait_exit(Duration::from_secs(30));
     assert_eq!(status.code(), Some(1));
     let pings = rp.pings.lock().unwrap().clone();
@@ -786,7 +773,7 @@ async fn a_failed_self_check_is_reported_unhealthy() {
     let mut env = Runpod::env(&base);
     env.extend(s3_env("file:///tmp"));
     env.push(("WGPU_ADAPTER_NAME", "llvmpipe".into()));
-    let mut cmd = reelgpu(&["worker"], &env);
+    let mut cmd = reelgpu_command(&["worker"], &env);
     cmd.env_remove("REELGPU_ALLOW_CPU");
     let mut worker = Proc(cmd.spawn().unwrap());
     assert_eq!(worker.wait_exit(Duration::from_secs(60)).code(), Some(1));
@@ -810,7 +797,7 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
 
     // worker --test-input: one job, exit 0 / 1.
     let job = json!({"input": overlay_input("local-1", None)}).to_string();
-    let out = reelgpu(&["worker", "--test-input", &job], &env)
+    let out = reelgpu_command(&["worker", "--test-input", &job], &env)
         .output()
         .unwrap();
     assert!(
@@ -825,7 +812,7 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
     );
     assert!(root.join("output/local-1/video.mp4").is_file());
     let bad = json!({"input": {"job_id": "x", "type": "overlay"}}).to_string();
-    let out = reelgpu(&["worker", "--test-input", &bad], &env)
+    let out = reelgpu_command(&["worker", "--test-input", &bad], &env)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -838,7 +825,7 @@ async fn local_modes_test_input_and_http_api_with_folder_storage() {
     // serve: /runsync, /run + /status.
     let port = servers::free_port();
     let mut server = Proc(
-        reelgpu(&["serve", "--port", &port.to_string()], &env)
+        reelgpu_command(&["serve", "--port", &port.to_string()], &env)
             .spawn()
             .unwrap(),
     );
@@ -941,7 +928,7 @@ async fn sigterm_with_a_hung_ffmpeg_still_posts_the_result() {
         hanging_ffmpeg(marker).display().to_string(),
     ));
     env.push(("REELGPU_FFPROBE", "ffprobe".into()));
-    let mut worker = Proc(reelgpu(&["worker"], &env).spawn().unwrap());
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     // the export has started (progress 10) and its decoder is stuck
     wait_for("the export to start", Duration::from_secs(120), || {
         !still_running(marker).is_empty()
@@ -989,7 +976,7 @@ fn a_job_past_its_deadline_ends_with_a_timeout_even_when_ffmpeg_hangs() {
     ];
     let job = json!({"input": overlay_input("late", None)}).to_string();
     let t = Instant::now();
-    let out = reelgpu(&["worker", "--test-input", &job], &env)
+    let out = reelgpu_command(&["worker", "--test-input", &job], &env)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

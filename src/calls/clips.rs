@@ -105,20 +105,7 @@ pub fn parse(kwargs: &Value, limits: &Limits) -> Result<ClipsCall, ParamError> {
     let user = UserPrefix::new(kw.str("user_id")?, "kwargs.user_id")?;
     let output_key = kw.str("output_key")?;
     let output = user.output(output_key, "kwargs.output_key")?;
-    let mut sources = Vec::new();
-    for (i, k) in kw.list("source_keys")?.iter().enumerate() {
-        let field = format!("kwargs.source_keys[{i}]");
-        let k = k
-            .as_str()
-            .ok_or_else(|| ParamError::new(&field, "must be a string"))?;
-        sources.push(user.object(k, &field)?);
-    }
-    if sources.is_empty() {
-        return Err(ParamError::new(
-            "kwargs.source_keys",
-            "must hold at least one key",
-        ));
-    }
+    let sources = user.objects(&kw, "source_keys")?;
     let mut clips = Vec::new();
     for (i, c) in kw.list("clips_data")?.iter().enumerate() {
         let path = format!("kwargs.clips_data[{i}]");

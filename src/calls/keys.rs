@@ -38,6 +38,27 @@ impl UserPrefix {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The full keys of the non-empty key list `name` of `kw` (`source_keys`, `input_keys`).
+    pub fn objects(&self, kw: &super::kwargs::Obj, name: &str) -> Result<Vec<String>, ParamError> {
+        let list = kw.list(name)?;
+        if list.is_empty() {
+            return Err(ParamError::new(
+                kw.field(name),
+                "must hold at least one key",
+            ));
+        }
+        list.iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let field = format!("{}[{i}]", kw.field(name));
+                let k = k
+                    .as_str()
+                    .ok_or_else(|| ParamError::new(&field, "must be a string"))?;
+                self.object(k, &field)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

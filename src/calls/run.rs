@@ -204,9 +204,14 @@ async fn overlay(
     let summary = blocking(cancel, move || {
         let prepared = export::prepare(&req)?;
         let gpu = GpuStartup::ready(gpu);
+        let mut last = 25;
         export::run(&gpu, &req, &prepared, encoder, &mut |done, total| {
+            // one item per percent, not per frame (each is a POST through RunPod)
             let p = 25 + (55 * done / total.max(1)).min(55) as u8;
-            s.item(p, "processing", "Applying highlights...");
+            if p != last {
+                last = p;
+                s.item(p, "processing", "Applying highlights...");
+            }
             true
         })
     })

@@ -26,20 +26,7 @@ pub fn parse(kwargs: &Value) -> Result<StitchCall, ParamError> {
     let user = UserPrefix::new(kw.str("user_id")?, "kwargs.user_id")?;
     let output_key = kw.str("output_key")?;
     let output = user.output(output_key, "kwargs.output_key")?;
-    let mut inputs = Vec::new();
-    for (i, k) in kw.list("input_keys")?.iter().enumerate() {
-        let field = format!("kwargs.input_keys[{i}]");
-        let k = k
-            .as_str()
-            .ok_or_else(|| ParamError::new(&field, "must be a string"))?;
-        inputs.push(user.object(k, &field)?);
-    }
-    if inputs.is_empty() {
-        return Err(ParamError::new(
-            "kwargs.input_keys",
-            "must hold at least one key",
-        ));
-    }
+    let inputs = user.objects(&kw, "input_keys")?;
     Ok(StitchCall {
         user,
         inputs,

@@ -92,14 +92,7 @@ impl Worker {
             Err(failure) => return failed(failure, None),
         };
         let progress = callbacks.progress();
-        let deadline = {
-            let (token, limit) = (cancel.clone(), self.job_timeout);
-            tokio::spawn(async move {
-                tokio::time::sleep(limit).await;
-                tracing::warn!("the job ran past its deadline ({limit:?}): stopping it");
-                token.cancel(CancelReason::Deadline(limit));
-            })
-        };
+        let deadline = self.deadline(&cancel);
         let result = self.run_checked(input, &progress, &cancel).await;
         deadline.abort();
         match result {
@@ -245,6 +238,17 @@ impl Worker {
 }
 
 impl Worker {
+    /// Cancels `cancel` once the job has run for `REELGPU_JOB_TIMEOUT_S` (abort the handle when
+    /// it ends first).
+    fn deadline(&self, cancel: &CancelToken) -> JoinHandle<()> {
+        let (token, limit) = (cancel.clone(), self.job_timeout);
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            tracing::warn!("the job ran past its deadline ({limit:?}): stopping it");
+            token.cancel(CancelReason::Deadline(limit));
+        })
+    }
+
     /// What the app's calls run with.
     pub fn call_context(&self) -> CallContext {
         CallContext {
@@ -276,14 +280,7 @@ impl Worker {
             }
         };
         tracing::info!(function = call.function(), "call");
-        let deadline = {
-            let (token, limit) = (cancel.clone(), self.job_timeout);
-            tokio::spawn(async move {
-                tokio::time::sleep(limit).await;
-                tracing::warn!("the call ran past its deadline ({limit:?}): stopping it");
-                token.cancel(CancelReason::Deadline(limit));
-            })
-        };
+        let deadline = self.deadline(&cancel);
         let (output, failure) = calls::run(&self.call_context(), call, &stream, &cancel).await;
         deadline.abort();
         if let Some(f) = &failure {

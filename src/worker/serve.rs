@@ -58,20 +58,25 @@ struct Jobs {
 }
 
 impl Jobs {
+    /// Reads (or changes, see [`Self::update`]) job `id`'s entry.
     fn with<T>(&self, id: &str, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
-        let out = self
-            .table
+        self.table
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get_mut(id)
-            .map(f);
+            .map(f)
+    }
+
+    /// Changes job `id`'s entry and wakes the streams waiting for news.
+    fn update<T>(&self, id: &str, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
+        let out = self.with(id, f);
         self.changed.notify_waiters();
         out
     }
 }
 
 fn set(jobs: &Jobs, id: &str, status: Value) {
-    jobs.with(id, |e| e.status = status);
+    jobs.update(id, |e| e.status = status);
 }
 
 fn terminal(status: &Value) -> bool {
@@ -150,7 +155,7 @@ pub async fn serve(
                 let outcome = if crate::calls::is_call(&job.input) {
                     let (j, id) = (jobs.clone(), job.id.clone());
                     let sink: crate::calls::Sink = Arc::new(move |item| {
-                        j.with(&id, |e| e.items.push(item));
+                        j.update(&id, |e| e.items.push(item));
                     });
                     worker.run_call(&job.input, cancel.clone(), sink).await
                 } else {
@@ -290,7 +295,7 @@ async fn cancel(
 ) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
     let status = api
         .jobs
-        .with(&id, |e| {
+        .update(&id, |e| {
             if !terminal(&e.status) {
                 e.cancel.cancel(crate::cancel::CancelReason::Requested);
                 if e.status["status"] == "IN_QUEUE" {

@@ -143,3 +143,19 @@ pub fn ffmpeg_stand_in(path: &Path, body: &str) -> PathBuf {
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     path.to_path_buf()
 }
+
+/// The `reelgpu` binary with `args`, as the worker tests run it: RunPod's variables only from
+/// `env`, a software GPU allowed, info logs, stdout piped, stderr dropped.
+pub fn reelgpu_command(args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
+    cmd.args(args)
+        .env_remove("RUNPOD_WEBHOOK_GET_JOB")
+        .env("REELGPU_ALLOW_CPU", "1")
+        .env("REELGPU_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
