@@ -11,6 +11,11 @@ process, alternating rounds of:
   spotlight   reelgpu export, overlay spotlight, same players
   crop 9:16   reelgpu export, framing: a panning 608x1080 crop resized to 1080x1920
   blur 70%    reelgpu export, overlay blur, the two players active on 70% of the frames
+  §9 overlay  reelgpu export, a §9 job: a keyframed highlight (dim, fill, stroke) on every frame
+  render_overlay call
+              reelgpu call render_overlay with the same highlight as the app sends it, on a
+              storage folder holding the source (download and upload are file copies; the call
+              encodes as the app does: x264 fast, AAC 192k)
   original    the original design (benches/original_design.py: Python + OpenCV per frame,
               raw frames to a temp file, then x264) on the same job as blur 70%: run in
               alternating rounds with blur 70% (--design-rounds)
@@ -34,7 +39,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "reelgpu"
+# the build's folder as cargo reports it (bench_export.sh sets it; CARGO_TARGET_DIR respected)
+TARGET = Path(os.environ.get("REELGPU_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR")
+              or ROOT / "target")
+BIN = TARGET / "release" / "reelgpu"
 DESIGN_PY = ROOT / ".venv-bench" / "bin" / "python3"
 FFMPEG = os.environ.get("REELGPU_FFMPEG", "ffmpeg")
 W, H, FPS = 1920, 1080, 30
@@ -113,6 +121,7 @@ def jobs(frames):
         "blur": {"type": "overlay", "params": {"effect_type": "blur", "highlight_regions": players}},
         "spotlight": {"type": "overlay",
                       "params": {"effect_type": "spotlight", "highlight_regions": players}},
+        "§9 overlay": {"type": "overlay", "params": v2_params(frames)},
         "crop 9:16": {"type": "framing", "params": {
             "crop_keyframes": [
                 {"frame": 0, "x": 200, "y": 0, "width": 608, "height": 1080},
@@ -121,6 +130,31 @@ def jobs(frames):
             "output_width": 1080, "output_height": 1920,
             "start_frame": 0, "end_frame": last}},
     }
+
+
+def v2_params(frames):
+    """A §9 highlight on every frame: a player followed through three keyframes."""
+    end = frames / FPS
+    kf = lambda t, x: {"time": t, "x": x, "y": 560, "radiusX": 110, "radiusY": 240,
+                       "color": "#FFD400"}
+    return {"effect_type": "dark_overlay",
+            "overlay_settings": {"stroke_width": 3, "fill_enabled": True, "dim_strength": 0.3},
+            "highlight_regions": [{"start_time": 0.0, "end_time": end, "keyframes": [
+                kf(0.0, 600), kf(end / 2, 960), kf(end, 1300)]}]}
+
+
+CALL_USER = "production/users/bench/profiles/00000000"
+
+
+def call_kwargs(frames):
+    """The §9 overlay job's highlight as the app's render_overlay call."""
+    p = v2_params(frames)
+    return {"job_id": "bench", "user_id": CALL_USER, "input_key": "reels/src.mp4",
+            "output_key": "overlays/out.mp4", "effect_type": p["effect_type"],
+            "overlay_settings": p["overlay_settings"],
+            "highlight_regions": [dict(r, enabled=True, label="bench", fps=FPS)
+                                  for r in p["highlight_regions"]],
+            "text_layers": []}
 
 
 def commands(src, work, job_files):
@@ -133,6 +167,17 @@ def commands(src, work, job_files):
         cmds[name] = [str(BIN), "export", "--json", "--decoder", "software", "--job", str(job),
                       "--input", str(src), "--output",
                       str(out / f"{name.replace(' ', '_').replace('%', '')}.mp4")]
+    storage = work / "storage"
+    reel = storage / CALL_USER / "reels" / "src.mp4"
+    reel.parent.mkdir(parents=True, exist_ok=True)
+    if reel.exists():
+        reel.unlink()
+    os.link(src, reel)
+    kwargs = work / f"kwargs_{src.stem}.json"
+    frames = int(round(float(src.stem.rsplit("_", 1)[1].rstrip("s")) * FPS))
+    kwargs.write_text(json.dumps(call_kwargs(frames)))
+    cmds["render_overlay call"] = [str(BIN), "call", "render_overlay", "--decoder", "software",
+                                   "--kwargs", str(kwargs), "--storage", str(storage)]
     if DESIGN_PY.exists():
         cmds["original"] = [str(DESIGN_PY), str(ROOT / "benches" / "original_design.py"),
                             str(src), str(out / "original.mp4"), str(job_files["blur 70%"])]
@@ -143,13 +188,24 @@ def run_once(name, cmd, env, work):
     out = work / "out"
     for f in out.iterdir():
         f.unlink()
+    call_out = work / "storage" / CALL_USER / "overlays"
+    if call_out.exists():
+        for f in call_out.iterdir():
+            f.unlink()
     wall, rss, stdout = timed(cmd, env)
-    left = sorted(p.name for p in out.iterdir())
+    is_call = name == "render_overlay call"
+    left = sorted(p.name for p in (call_out if is_call else out).iterdir())
     tmp_left = sorted(os.listdir(env["TMPDIR"]))
     if len(left) != 1 or tmp_left:
         sys.exit(f"{name}: files left beyond the output: {left} {tmp_left}")
-    summary = (json.loads(stdout.strip().splitlines()[-1])
-               if name not in ("floor", "original") else None)
+    summary = None
+    if name not in ("floor", "original"):
+        summary = json.loads(stdout.strip().splitlines()[-1])
+    if is_call:
+        # the call's final item carries the same busy times as the export's summary
+        t = summary["timings"]
+        summary = {"decode_s": t["decode_busy_s"], "gpu_s": t["gpu_busy_s"],
+                   "encode_s": t["encode_busy_s"], "frames": summary["frames"]}
     return wall, rss, summary
 
 
@@ -161,9 +217,12 @@ def main():
     ap.add_argument("--long-seconds", type=int, default=60, help="0 skips the memory runs")
     ap.add_argument("--design-rounds", type=int, default=3,
                     help="rounds of blur 70%% and the original design, alternating")
+    ap.add_argument("--only", default="",
+                    help="comma-separated runs to make (floor always runs); default all")
     a = ap.parse_args()
+    only = {n.strip() for n in a.only.split(",") if n.strip()}
 
-    work = ROOT / "target" / "bench-export"
+    work = TARGET / "bench-export"
     (work / "out").mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix="reelgpu-bench-tmp."))
     env = dict(os.environ, TMPDIR=str(tmpdir))
@@ -183,11 +242,25 @@ def main():
         return files
 
     cmds = commands(src, work, write_jobs(a.seconds * FPS, "short"))
+    if only:
+        unknown = only - set(cmds)
+        if unknown:
+            sys.exit(f"--only: no run named {sorted(unknown)} (runs: {sorted(cmds)})")
+        cmds = {k: v for k, v in cmds.items() if k == "floor" or k in only}
     results = {name: [] for name in cmds}
     gpu_s = {name: [] for name in cmds}
-    for r in range(max(a.rounds, a.design_rounds)):
+    for r in range(max(a.rounds, a.design_rounds, a.effect_rounds)):
         for name, cmd in cmds.items():
             paired = name in ("blur 70%", "original")
+            # the §9 job and the call it corresponds to alternate like the design pair
+            if name in ("§9 overlay", "render_overlay call"):
+                if r >= max(a.effect_rounds, 1):
+                    continue
+                wall, rss, summary = run_once(name, cmd, env, work)
+                results[name].append((wall, rss))
+                gpu_s[name].append(summary)
+                print(f"round {r + 1} {name:10s} {wall:7.2f} s  {rss:7.1f} MiB", file=sys.stderr)
+                continue
             if paired and r >= a.design_rounds:
                 continue
             if not paired and r >= a.rounds:
@@ -201,8 +274,9 @@ def main():
             print(f"round {r + 1} {name:10s} {wall:7.2f} s  {rss:7.1f} MiB", file=sys.stderr)
 
     long_rss = {}
-    long_cmds = commands(long_src, work, write_jobs(a.long_seconds * FPS, "long"))
-    for name in ["floor", "no-effect", "blur"] if a.long_seconds else []:
+    long_cmds = (commands(long_src, work, write_jobs(a.long_seconds * FPS, "long"))
+                 if a.long_seconds else {})
+    for name in [n for n in ["floor", "no-effect", "blur"] if n in cmds and long_cmds]:
         _, rss, _ = run_once(name, long_cmds[name], env, work)
         long_rss[name] = rss
         print(f"long  {name:10s} {rss:7.1f} MiB", file=sys.stderr)
@@ -233,6 +307,11 @@ def main():
         theirs = statistics.median(w for w, _ in results["original"])
         print(f"\nblur 70% / original design: {ours:.2f} s / {theirs:.2f} s = "
               f"{ours / theirs:.2f} (median of {a.design_rounds} alternating rounds)")
+    pair = [statistics.median(s["gpu_s"] for s in gpu_s[n]) / frames
+            for n in ("§9 overlay", "render_overlay call") if gpu_s.get(n)]
+    if len(pair) == 2:
+        print(f"\nGPU busy per frame: §9 job {pair[0] * 1e3:.1f} ms, render_overlay call "
+              f"{pair[1] * 1e3:.1f} ms = {pair[1] / pair[0]:.2f}")
     print(f"\nall runs: {json.dumps({k: [round(w, 2) for w, _ in v] for k, v in results.items()})}")
 
 
