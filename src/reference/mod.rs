@@ -11,6 +11,7 @@ pub mod overlay;
 pub mod paint;
 pub mod resize;
 pub mod rotate;
+pub mod sr;
 pub mod text;
 
 /// OpenCV's `BORDER_REFLECT_101` (`gfedcb|abcdefgh|gfedcba`) for any offset.

@@ -1,0 +1,242 @@
+//! The AI ×4 upscaler: the GPU network (sr.wgsl) against its CPU reference on random weights
+//! and random crops at odd and tiny sizes, both depths, and against ncnn itself (PyPI `ncnn`,
+//! CPU, in the test venv) on the shipped model.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::cli::tmp_in;
+use rand::{Rng, SeedableRng};
+use reelgpu::effects::sr::{SrNetwork, SrRunner};
+use reelgpu::models::{Conv, SrModel, Storage, ncnn};
+use reelgpu::reference;
+
+/// SRVGGNetCompact with random weights (scaled so activations stay in range over depth).
+fn random_model(body: usize, width: usize, scale: usize, seed: u64) -> SrModel {
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    let mut convs = Vec::new();
+    let mut in_ch = 3;
+    for k in 0..body + 2 {
+        let out = if k == body + 1 {
+            3 * scale * scale
+        } else {
+            width
+        };
+        let r = (3.0 / (9.0 * in_ch as f32)).sqrt();
+        convs.push(Conv {
+            in_ch,
+            out_ch: out,
+            weights: (0..in_ch * out * 9)
+                .map(|_| rng.random_range(-r..r))
+                .collect(),
+            bias: (0..out).map(|_| rng.random_range(-0.05..0.05)).collect(),
+            prelu: (k <= body).then(|| (0..out).map(|_| rng.random_range(0.0..0.3)).collect()),
+        });
+        in_ch = out;
+    }
+    SrModel {
+        name: format!("random-{body}x{width}"),
+        scale,
+        convs,
+        storage: Storage::F32,
+    }
+}
+
+fn random_rgb(w: usize, h: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    (0..3 * w * h).map(|_| rng.random_range(0.0..1.0)).collect()
+}
+
+fn gpu_run(m: &SrModel, rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let ctx = common::gpu();
+    let net = SrNetwork::new(&ctx, m);
+    let mut runner = SrRunner::new(&ctx, &net, w as u32, h as u32).unwrap();
+    let first = runner.run(&ctx, rgb).unwrap();
+    // the runner is reused frame after frame: a second run gives the same
+    assert_eq!(runner.run(&ctx, rgb).unwrap(), first);
+    first
+}
+
+/// Largest difference relative to the reference's largest magnitude.
+fn relative_error(gpu: &[f32], cpu: &[f32]) -> f32 {
+    assert_eq!(gpu.len(), cpu.len());
+    let scale = cpu.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    gpu.iter()
+        .zip(cpu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max)
+        / scale
+}
+
+/// GPU against CPU: f32 on both sides, only the order of the sums differs: 1e-4 of the
+/// output's range.
+const TOLERANCE: f32 = 1e-4;
+
+#[test]
+fn gpu_matches_cpu_on_random_networks_and_crops() {
+    for (body, width, scale, w, h, seed) in [
+        (16, 64, 4, 19, 33, 1),
+        (32, 64, 4, 8, 8, 2),
+        (16, 64, 4, 1, 1, 3),
+        (2, 24, 2, 13, 7, 4),
+        (3, 16, 3, 6, 5, 5),
+    ] {
+        let m = random_model(body, width, scale, seed);
+        let rgb = random_rgb(w, h, seed + 100);
+        let cpu = reference::sr::run(&m, &rgb, w, h);
+        assert!(cpu.iter().any(|v| *v != 0.0));
+        let gpu = gpu_run(&m, &rgb, w, h);
+        let err = relative_error(&gpu, &cpu);
+        eprintln!("{body} convs x {width}, x{scale}, {w}x{h}: relative error {err:.2e}");
+        assert!(
+            err <= TOLERANCE,
+            "{body}x{width} x{scale} at {w}x{h}: {err}"
+        );
+    }
+}
+
+#[test]
+fn fp16_weights_load_and_match_the_cpu_on_the_same_weights() {
+    let m = random_model(4, 32, 4, 7);
+    let p = tmp_in("sr", "random16.param");
+    ncnn::write(&m, &p, Storage::F16).unwrap();
+    let m16 = ncnn::load(&p).unwrap();
+    let (w, h) = (11, 9);
+    let rgb = random_rgb(w, h, 8);
+    let err = relative_error(
+        &gpu_run(&m16, &rgb, w, h),
+        &reference::sr::run(&m16, &rgb, w, h),
+    );
+    assert!(err <= TOLERANCE, "{err}");
+}
+
+/// A crop of a generated test frame, planar RGB 0–1.
+fn frame_crop(w: usize, h: usize) -> Vec<f32> {
+    let path = tmp_in("sr", "frame.rgb");
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=1",
+            "-frames:v",
+            "1",
+        ])
+        .args([
+            "-vf",
+            &format!("crop={w}:{h}:100:40"),
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let mut rgb = vec![0f32; 3 * w * h];
+    for (i, px) in bytes.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            rgb[c * w * h + i] = px[c] as f32 / 255.0;
+        }
+    }
+    rgb
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("REELGPU_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python"))
+}
+
+/// ncnn's own output for `model` on `rgb`.
+fn ncnn_run(param: &Path, rgb: &[f32], w: usize, h: usize, s: usize) -> Vec<f32> {
+    let (src, dst) = (tmp_in("sr", "in.f32"), tmp_in("sr", "out.f32"));
+    std::fs::write(&src, bytemuck::cast_slice(rgb)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/ncnn_sr.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(param)
+        .arg(&src)
+        .args([w.to_string(), h.to_string()])
+        .arg(&dst)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (scripts/test.sh installs ncnn in .venv-test)",
+                python().display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "ncnn: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&dst).unwrap();
+    let v: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+    assert_eq!(v.len(), 3 * w * h * s * s);
+    v
+}
+
+/// Luma PSNR (BT.709 weights on 0–255, clamped) inside a `border`-pixel margin.
+fn luma_psnr(a: &[f32], b: &[f32], w: usize, h: usize, border: usize) -> f64 {
+    let luma = |v: &[f32], x: usize, y: usize| {
+        let c = |k: usize| (v[(k * h + y) * w + x] * 255.0).clamp(0.0, 255.0) as f64;
+        0.2126 * c(0) + 0.7152 * c(1) + 0.0722 * c(2)
+    };
+    let (mut se, mut n) = (0.0, 0.0);
+    for y in border..h - border {
+        for x in border..w - border {
+            se += (luma(a, x, y) - luma(b, x, y)).powi(2);
+            n += 1.0;
+        }
+    }
+    let mse = se / n;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64.powi(2) / mse).log10()
+    }
+}
+
+#[test]
+fn the_shipped_model_matches_ncnn_itself() {
+    let param = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.param");
+    let m = ncnn::load(&param).unwrap();
+    let (w, h) = (40, 36);
+    let rgb = frame_crop(w, h);
+    let theirs = ncnn_run(&param, &rgb, w, h, 4);
+    let gpu = gpu_run(&m, &rgb, w, h);
+    let cpu = reference::sr::run(&m, &rgb, w, h);
+    let (ow, oh) = (w * 4, h * 4);
+    let gpu_db = luma_psnr(&gpu, &theirs, ow, oh, 16);
+    let cpu_db = luma_psnr(&cpu, &theirs, ow, oh, 16);
+    let whole = luma_psnr(&gpu, &theirs, ow, oh, 0);
+    // and the network does something: the plain nearest upsample is far from it
+    let nearest: Vec<f32> = (0..3 * ow * oh)
+        .map(|i| {
+            let (c, y, x) = (i / (ow * oh), (i / ow) % oh, i % ow);
+            rgb[(c * h + y / 4) * w + x / 4]
+        })
+        .collect();
+    let nearest_db = luma_psnr(&nearest, &theirs, ow, oh, 16);
+    eprintln!(
+        "luma PSNR against ncnn: GPU {gpu_db:.1} dB (whole frame {whole:.1}), CPU reference \
+         {cpu_db:.1} dB; nearest upsample {nearest_db:.1} dB"
+    );
+    assert!(
+        gpu_db >= 40.0 && cpu_db >= 40.0,
+        "GPU {gpu_db} dB, CPU {cpu_db} dB"
+    );
+    assert!(nearest_db < gpu_db - 10.0, "nearest {nearest_db} dB");
+}
