@@ -3,6 +3,7 @@
 //! and 4K) and §10 (a rotated crop to 810x1440 in one resample), side by side in one process
 //! on whatever adapter is there. `cargo bench --bench engine -- 810` runs the cases whose
 //! name contains `810`.
+//! The AI x4 network has its own table (`-- SR` runs only it).
 //! Run: `cargo bench --bench engine` (set `WGPU_BACKEND=vulkan` for lavapipe).
 
 use std::time::Instant;
@@ -337,6 +338,8 @@ fn main() {
         "\n* 1920x2160 in 4:2:0 has as many samples (6.2 M) as a 1920x1080 frame in planar RGB."
     );
 
+    sr_rows(&ctx, only.as_deref());
+
     if only.is_some() {
         return;
     }
@@ -355,6 +358,98 @@ fn main() {
         engine.process(&input.data, p, &mut out.data).unwrap();
         let cpu = reference::overlay::apply(&input, p, (0, 0));
         println!("| {name} | {} |", diff_u8(&out.data, &cpu.data));
+    }
+}
+
+/// The AI x4 network's rows: the shipped animevideov3 model (`REELGPU_SR_MODEL`, else
+/// `models/realesr-animevideov3-x4.param`) on a 135x240 crop, and a general-x4v3-sized network
+/// (32 convolutions of 64 channels, random weights) on 203x360; ms per frame (upload and
+/// readback included) and the GFLOP/s achieved. `REELGPU_BENCH_SR_FRAMES` timed frames
+/// (default 3: a frame takes tens of seconds on lavapipe), `REELGPU_BENCH_SR=0` skips them.
+fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
+    use reelgpu::effects::sr::{SrNetwork, SrRunner};
+    use reelgpu::models::{Conv, SrModel, Storage, ncnn};
+    if std::env::var("REELGPU_BENCH_SR").as_deref() == Ok("0")
+        || only.is_some_and(|o| !"SR x4".contains(o) && !o.contains("SR"))
+    {
+        return;
+    }
+    let frames = std::env::var("REELGPU_BENCH_SR_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(3);
+    let path = std::env::var_os("REELGPU_SR_MODEL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("models/realesr-animevideov3-x4.param")
+        });
+    let mut models = Vec::new();
+    match ncnn::load(&path) {
+        Ok(m) => models.push((format!("SR x4 {}", m.name), m, (135usize, 240usize))),
+        Err(e) => println!("\n(SR x4 model not loaded: {e})"),
+    }
+    // general-x4v3's shape with random weights: the cost is the shape's, not the values'
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let mut convs = Vec::new();
+    let mut in_ch = 3;
+    for k in 0..34 {
+        let out = if k == 33 { 48 } else { 64 };
+        convs.push(Conv {
+            in_ch,
+            out_ch: out,
+            weights: (0..in_ch * out * 9).map(|_| rnd() * 0.1).collect(),
+            bias: (0..out).map(|_| rnd() * 0.01).collect(),
+            prelu: (k < 33).then(|| vec![0.1; out]),
+        });
+        in_ch = out;
+    }
+    let general = SrModel {
+        name: "general-size".into(),
+        scale: 4,
+        convs,
+        storage: Storage::F32,
+    };
+    models.push((
+        "SR x4 general-size (32 convs, random weights)".into(),
+        general,
+        (203, 360),
+    ));
+    println!(
+        "\n| network (f32 portable kernel) | crop | ms/frame (median of {frames}) | GFLOP/s | GFLOP/frame |"
+    );
+    println!("|---|---|---:|---:|---:|");
+    for (name, m, (w, h)) in models {
+        let net = SrNetwork::new(ctx, &m);
+        let mut runner = match SrRunner::new(ctx, &net, w as u32, h as u32) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("| {name} | {w}x{h} | failed: {e} | | |");
+                continue;
+            }
+        };
+        let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 251.0).collect();
+        runner.run(ctx, &rgb).unwrap();
+        let mut times: Vec<f64> = (0..frames)
+            .map(|_| {
+                let t = Instant::now();
+                runner.run(ctx, &rgb).unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        let ms = median(&mut times);
+        let gflop = m.flops_per_pixel() * (w * h) as f64 / 1e9;
+        println!(
+            "| {name} | {w}x{h} | {ms:.1} | {:.1} | {gflop:.1} |",
+            gflop / (ms / 1e3)
+        );
     }
 }
 

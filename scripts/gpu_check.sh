@@ -35,7 +35,15 @@ prepare() {
     command -v "$tool" >/dev/null ||
       { echo "gpu_check: $tool is needed (apt-get install xz-utils binutils)" >&2; exit 1; }
   done
-  cargo build --release --locked --bin reelgpu
+  # build outputs found through cargo (CARGO_TARGET_DIR respected), never by a fixed path
+  local bin
+  bin=$(cargo build --release --locked --bin reelgpu --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "reelgpu":
+        print(m["executable"])' | tail -1)
+  [ -x "$bin" ] || { echo "gpu_check: reelgpu did not build" >&2; exit 1; }
   local bench
   bench=$(cargo bench --bench engine --no-run --locked --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
@@ -64,14 +72,17 @@ with zipfile.ZipFile(sys.argv[1]) as z:
         dst.write(src.read())
 PY
   chmod +x "$tmp/ffmpeg"
-  cp target/release/reelgpu "$tmp/reelgpu"
+  cp "$bin" "$tmp/reelgpu"
+  # the AI x4 model (fetched by setup.sh) travels with the kit
+  cp models/realesr-animevideov3-x4.param models/realesr-animevideov3-x4.bin "$tmp/"
   cp "$bench" "$tmp/engine-bench"
   strip "$tmp/reelgpu" "$tmp/engine-bench"
   local loader
   loader=$(ldconfig -p | awk '/libvulkan.so.1 .*x86-64/ {print $NF; exit}')
   [ -n "$loader" ] || { echo "gpu_check: libvulkan.so.1 not found (apt-get install libvulkan1)" >&2; exit 1; }
   cp -L "$loader" "$tmp/libvulkan.so.1"
-  for f in reelgpu engine-bench ffmpeg libvulkan.so.1; do
+  for f in reelgpu engine-bench ffmpeg libvulkan.so.1 \
+    realesr-animevideov3-x4.param realesr-animevideov3-x4.bin; do
     xz -6 -T0 -c "$tmp/$f" > "$BUNDLE/$f.xz"
   done
   {
@@ -106,6 +117,7 @@ run() {
     name=$(basename "$f" .xz)
     local dest="$work/bin/$name"
     [ "$name" = libvulkan.so.1 ] && dest="$work/lib/$name"
+    case "$name" in realesr-*) dest="$work/$name" ;; esac
     if command -v xz >/dev/null; then
       xz -dc "$f" > "$dest"
     else
@@ -118,6 +130,7 @@ run() {
   # no ffprobe in the bundle: reelgpu probes with ffmpeg's stream dump
   export REELGPU_FFPROBE="$work/bin/ffprobe-not-bundled"
   export REELGPU_LOG="${REELGPU_LOG:-warn}"
+  export REELGPU_SR_MODEL="$work/realesr-animevideov3-x4.param"
   echo "# reelgpu GPU check — $(date -u +%FT%TZ)"
   sed -n 1,2p "$BUNDLE/MANIFEST"
 
@@ -166,9 +179,12 @@ run() {
   local frames=20
   [ "$quick" = 1 ] && frames=2
   if [ "$quick" = 1 ]; then
-    REELGPU_BENCH_FRAMES=$frames engine-bench 2>&1 | grep -v '^$' || echo "engine bench failed: $?"
+    # one timed frame of the AI x4 rows: tens of seconds each on lavapipe
+    REELGPU_BENCH_FRAMES=$frames REELGPU_BENCH_SR_FRAMES=1 engine-bench 2>&1 | grep -v '^$' ||
+      echo "engine bench failed: $?"
   else
-    REELGPU_BENCH_FRAMES=$frames REELGPU_BENCH_4K=1 engine-bench 2>&1 | grep -v '^$' || echo "engine bench failed: $?"
+    REELGPU_BENCH_FRAMES=$frames REELGPU_BENCH_4K=1 REELGPU_BENCH_SR_FRAMES=10 engine-bench 2>&1 |
+      grep -v '^$' || echo "engine bench failed: $?"
   fi
 
   section "Whole exports (generated 1080p clip with audio; libx264)"
