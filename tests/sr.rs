@@ -240,3 +240,17 @@ fn the_shipped_model_matches_ncnn_itself() {
     );
     assert!(nearest_db < gpu_db - 10.0, "nearest {nearest_db} dB");
 }
+
+#[test]
+fn a_tiled_crop_matches_the_whole_crop_on_the_gpu() {
+    let ctx = common::gpu();
+    let m = random_model(3, 16, 4, 11);
+    let net = SrNetwork::new(&ctx, &m);
+    let (w, h) = (29, 23);
+    let rgb = random_rgb(w, h, 12);
+    let whole = gpu_run(&m, &rgb, w, h);
+    let mut tiled = reelgpu::effects::sr::SrTiled::new(&net, 10);
+    let got = tiled.run(&ctx, &net, &rgb, w, h).unwrap();
+    let err = relative_error(&got, &whole);
+    assert!(err <= TOLERANCE, "{err}");
+}

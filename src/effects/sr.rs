@@ -110,6 +110,8 @@ pub struct SrNetwork {
     pub scale: u32,
     pub name: String,
     pub flops_per_pixel: f64,
+    /// Input pixels one output pixel depends on, each way.
+    pub receptive_radius: usize,
 }
 
 impl SrNetwork {
@@ -124,6 +126,7 @@ impl SrNetwork {
             scale: m.scale as u32,
             name: m.name.clone(),
             flops_per_pixel: m.flops_per_pixel(),
+            receptive_radius: m.receptive_radius(),
         }
     }
 }
@@ -287,11 +290,184 @@ impl SrRunner {
     }
 }
 
+/// One tile of a crop: the part it contributes (`core`) and the part it reads (`read`, the core
+/// grown by the overlap and cut at the crop's edges), as `(x, y, w, h)` in input pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tile {
+    pub core: (usize, usize, usize, usize),
+    pub read: (usize, usize, usize, usize),
+}
+
+/// Tiles of at most `tile` input pixels a side covering a `w x h` crop, each reading
+/// `overlap` more pixels on every side where the crop has them. With an overlap of at least
+/// the network's receptive radius ([`SrModel::receptive_radius`]), every core pixel sees
+/// exactly what it sees in the whole crop, so the result does not depend on the tiling.
+pub fn tiles(w: usize, h: usize, tile: usize, overlap: usize) -> Vec<Tile> {
+    let tile = tile.max(1);
+    let mut out = Vec::new();
+    for y in (0..h).step_by(tile) {
+        for x in (0..w).step_by(tile) {
+            let (cw, ch) = (tile.min(w - x), tile.min(h - y));
+            let (rx, ry) = (x.saturating_sub(overlap), y.saturating_sub(overlap));
+            let (rx1, ry1) = ((x + cw + overlap).min(w), (y + ch + overlap).min(h));
+            out.push(Tile {
+                core: (x, y, cw, ch),
+                read: (rx, ry, rx1 - rx, ry1 - ry),
+            });
+        }
+    }
+    out
+}
+
+/// Runs `run` (planar RGB of a `w x h` region → planar RGB `scale`× it) over the crop tile by
+/// tile and puts the cores' outputs together.
+pub fn run_tiled<E>(
+    rgb: &[f32],
+    (w, h): (usize, usize),
+    scale: usize,
+    tiling: &[Tile],
+    mut run: impl FnMut(&[f32], usize, usize) -> Result<Vec<f32>, E>,
+) -> Result<Vec<f32>, E> {
+    let (ow, oh) = (w * scale, h * scale);
+    let mut out = vec![0f32; 3 * ow * oh];
+    let mut part = Vec::new();
+    for t in tiling {
+        let (rx, ry, rw, rh) = t.read;
+        part.clear();
+        for c in 0..3 {
+            for y in ry..ry + rh {
+                let row = (c * h + y) * w;
+                part.extend_from_slice(&rgb[row + rx..row + rx + rw]);
+            }
+        }
+        let got = run(&part, rw, rh)?;
+        let (x, y, cw, ch) = t.core;
+        let (tw, th) = (rw * scale, rh * scale);
+        for c in 0..3 {
+            for yy in 0..ch * scale {
+                let src = (c * th + (y - ry) * scale + yy) * tw + (x - rx) * scale;
+                let dst = (c * oh + y * scale + yy) * ow + x * scale;
+                out[dst..dst + cw * scale].copy_from_slice(&got[src..src + cw * scale]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The network over crops of any size: tiles of at most `tile` pixels a side with the model's
+/// receptive radius of overlap, one [`SrRunner`] per tile size (made once, reused).
+pub struct SrTiled {
+    tile: usize,
+    overlap: usize,
+    runners: std::collections::HashMap<(usize, usize), SrRunner>,
+}
+
+impl SrTiled {
+    pub fn new(net: &SrNetwork, tile: usize) -> Self {
+        Self {
+            tile,
+            overlap: net.receptive_radius,
+            runners: Default::default(),
+        }
+    }
+
+    pub fn run(
+        &mut self,
+        ctx: &GpuContext,
+        net: &SrNetwork,
+        rgb: &[f32],
+        w: usize,
+        h: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        let tiling = tiles(w, h, self.tile, self.overlap);
+        let runners = &mut self.runners;
+        run_tiled(rgb, (w, h), net.scale as usize, &tiling, |part, rw, rh| {
+            let runner = match runners.entry((rw, rh)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(SrRunner::new(ctx, net, rw as u32, rh as u32)?)
+                }
+            };
+            runner.run(ctx, part)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::gpu::shaders::{SR, wgsl_u32_constant};
     use crate::models::{Conv, Storage};
+
+    #[test]
+    fn tiles_cover_the_crop_once_and_read_their_overlap() {
+        let t = tiles(10, 7, 4, 2);
+        assert_eq!(t.len(), 3 * 2);
+        let mut seen = vec![0; 70];
+        for tile in &t {
+            let (x, y, w, h) = tile.core;
+            let (rx, ry, rw, rh) = tile.read;
+            assert!(rx <= x && ry <= y && rx + rw >= x + w && ry + rh >= y + h);
+            assert!(x - rx <= 2 && y - ry <= 2 && rx + rw <= 10 && ry + rh <= 7);
+            for yy in y..y + h {
+                for xx in x..x + w {
+                    seen[yy * 10 + xx] += 1;
+                }
+            }
+        }
+        assert!(
+            seen.iter().all(|&n| n == 1),
+            "every pixel in exactly one core"
+        );
+        assert_eq!(t[4].core, (4, 4, 4, 3));
+        assert_eq!(t[4].read, (2, 2, 8, 5));
+    }
+
+    /// Tiled with the receptive radius of overlap, the CPU reference gives exactly the whole
+    /// crop's result; with less, it does not (so the test can tell).
+    #[test]
+    fn tiling_does_not_change_the_result() {
+        let conv = |i: usize, o: usize, k: usize, prelu: bool| Conv {
+            in_ch: i,
+            out_ch: o,
+            weights: (0..i * o * 9)
+                .map(|n| (((n * 7 + k) % 13) as f32 - 6.0) / 40.0)
+                .collect(),
+            bias: (0..o).map(|n| n as f32 / 100.0).collect(),
+            prelu: prelu.then(|| vec![0.2; o]),
+        };
+        let m = SrModel {
+            name: "t".into(),
+            scale: 2,
+            convs: vec![
+                conv(3, 8, 0, true),
+                conv(8, 8, 1, true),
+                conv(8, 12, 2, false),
+            ],
+            storage: Storage::F32,
+        };
+        let (w, h) = (17, 11);
+        let rgb: Vec<f32> = (0..3 * w * h)
+            .map(|n| ((n * 31) % 97) as f32 / 97.0)
+            .collect();
+        let whole = crate::reference::sr::run(&m, &rgb, w, h);
+        let cpu = |p: &[f32], rw, rh| Ok::<_, ()>(crate::reference::sr::run(&m, p, rw, rh));
+        for tile in [1, 4, 5, 16] {
+            let tiled = run_tiled(
+                &rgb,
+                (w, h),
+                2,
+                &tiles(w, h, tile, m.receptive_radius()),
+                cpu,
+            );
+            assert_eq!(tiled.unwrap(), whole, "tile {tile}");
+        }
+        let short = run_tiled(&rgb, (w, h), 2, &tiles(w, h, 5, 1), cpu).unwrap();
+        assert_ne!(
+            short, whole,
+            "an overlap below the receptive radius shows at the seams"
+        );
+    }
 
     #[test]
     fn the_host_matches_the_shader() {
