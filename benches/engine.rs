@@ -368,7 +368,7 @@ fn main() {
 /// (default 3: a frame takes tens of seconds on lavapipe), `REELGPU_BENCH_SR=0` skips them.
 fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
     use reelgpu::effects::sr::{SrNetwork, SrRunner};
-    use reelgpu::models::{Conv, SrModel, Storage, ncnn};
+    use reelgpu::models::{Conv, SrModel, Storage};
     if std::env::var("REELGPU_BENCH_SR").as_deref() == Ok("0")
         || only.is_some_and(|o| !"SR x4".contains(o) && !o.contains("SR"))
     {
@@ -379,14 +379,9 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         .and_then(|v| v.parse().ok())
         .filter(|&n: &usize| n > 0)
         .unwrap_or(3);
-    let path = std::env::var_os("REELGPU_SR_MODEL")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("models/realesr-animevideov3-x4.param")
-        });
+    let path = reelgpu::models::model_path();
     let mut models = Vec::new();
-    match ncnn::load(&path) {
+    match reelgpu::models::load(&path) {
         Ok(m) => models.push((format!("SR x4 {}", m.name), m, (135usize, 240usize))),
         Err(e) => println!("\n(SR x4 model not loaded: {e})"),
     }

@@ -1,9 +1,10 @@
 //! Neural network weights the engine runs, loaded from files users already have and checked
 //! before any output exists: the SRVGGNetCompact super-resolution network (Real-ESRGAN's
-//! `realesr-animevideov3` and `realesr-general-x4v3`) from ncnn's `.param`/`.bin` ([`ncnn`]).
-//! Nothing is downloaded at run time.
+//! `realesr-animevideov3` and `realesr-general-x4v3`) from ncnn's `.param`/`.bin` ([`ncnn`])
+//! or a `.safetensors` state dict ([`safetensors`]). Nothing is downloaded at run time.
 
 pub mod ncnn;
+pub mod safetensors;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,32 @@ impl ModelError {
             file: file.to_path_buf(),
             message: message.into(),
         }
+    }
+}
+
+/// `REELGPU_SR_MODEL` names the model file: an ncnn `.param` (its `.bin` beside it) or a
+/// `.safetensors`.
+pub const MODEL_ENV: &str = "REELGPU_SR_MODEL";
+
+/// The model to run: `REELGPU_SR_MODEL`, else the default the set-up fetches
+/// (`models/realesr-animevideov3-x4.param` of this checkout).
+pub fn model_path() -> PathBuf {
+    std::env::var_os(MODEL_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.param")
+        })
+}
+
+/// Loads the model at `path`, by its extension.
+pub fn load(path: &Path) -> Result<SrModel, ModelError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("param") => ncnn::load(path),
+        Some("safetensors") => safetensors::load(path),
+        _ => Err(ModelError::new(
+            path,
+            "must be an ncnn .param (with its .bin beside it) or a .safetensors file",
+        )),
     }
 }
 
