@@ -481,17 +481,32 @@ fn the_python_client_against_reelgpu_serve() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/python");
+    let calls = tmp_in("calls", "serve-calls.json");
+    let items_out = tmp_in("calls", "serve-items.json");
+    let _ = std::fs::remove_file(&items_out);
+    std::fs::write(
+        &calls,
+        json!({"render_overlay": overlay_kwargs(), "process_clips_ai": clips_kwargs()}).to_string(),
+    )
+    .unwrap();
     let out = Command::new("python3")
         .args(["-m", "unittest", "-v", "tests.test_client"])
         .current_dir(&client)
         .env("REELGPU_URL", &url)
         .env("REELGPU_STORAGE", &root)
         .env("REELGPU_USER", USER)
+        .env("REELGPU_CALLS", &calls)
+        .env("REELGPU_ITEMS_OUT", &items_out)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Ran 5 tests"), "{text}");
+    assert!(text.contains("Ran 6 tests"), "{text}");
+    // the same calls as everywhere else, through the client: the same items, the same reel
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(&items_out).unwrap()).unwrap();
+    let items = |f: &str| seen[f].as_array().unwrap().clone();
+    check_overlay(&items("render_overlay"), &root, "overlays/out.mp4");
+    check_clips(&items("process_clips_ai"), &root);
     serve.signal(libc::SIGTERM);
     assert!(serve.wait_exit(Duration::from_secs(30)).success());
 }

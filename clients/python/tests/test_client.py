@@ -1,6 +1,7 @@
 """The client against a running `reelgpu serve` (started by tests/calls.rs, which sets
 REELGPU_URL, REELGPU_STORAGE and REELGPU_USER and has put the sources there)."""
 
+import json
 import os
 import pathlib
 import sys
@@ -80,6 +81,17 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(final["status"], "success", final)
         self.assertLess(time.time() - t, 60)
         self.assertFalse((STORAGE / USER / "final/cancelled.mp4").exists())
+
+    def test_the_suites_calls_through_remote_gen(self):
+        """The calls tests/calls.rs runs everywhere (a render_overlay with a full-frame text
+        layer, a three-clip process_clips_ai): their items go back to it to be checked."""
+        calls = json.loads(pathlib.Path(os.environ["REELGPU_CALLS"]).read_text())
+        seen = {}
+        for function, kwargs in calls.items():
+            items = list(self.ep.remote_gen(function, **kwargs))
+            self.assertEqual(items[-1]["status"], "success", items[-1])
+            seen[function] = items
+        pathlib.Path(os.environ["REELGPU_ITEMS_OUT"]).write_text(json.dumps(seen))
 
     def test_bytes_are_sent_as_base64(self):
         self.assertEqual(encode_kwargs({"png": b"\x89PNG", "t": (1, 2)}), {"png": "iVBORw==", "t": [1, 2]})
