@@ -78,7 +78,9 @@ PY
   cp "$bench" "$tmp/engine-bench"
   strip "$tmp/reelgpu" "$tmp/engine-bench"
   local loader
-  loader=$(ldconfig -p | awk '/libvulkan.so.1 .*x86-64/ {print $NF; exit}')
+  # awk reads all of ldconfig's list: quitting at the first match could end ldconfig with
+  # SIGPIPE mid-write, which pipefail turns into a failed prepare
+  loader=$(ldconfig -p | awk '/libvulkan.so.1 .*x86-64/ && !found {print $NF; found = 1}')
   [ -n "$loader" ] || { echo "gpu_check: libvulkan.so.1 not found (apt-get install libvulkan1)" >&2; exit 1; }
   cp -L "$loader" "$tmp/libvulkan.so.1"
   for f in reelgpu engine-bench ffmpeg libvulkan.so.1 \
@@ -144,7 +146,7 @@ run() {
 
   section "Vulkan"
   if ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '; then
-    echo "- loader: the system's ($(ldconfig -p | awk '/libvulkan.so.1 / {print $NF; exit}'))"
+    echo "- loader: the system's ($(ldconfig -p | awk '/libvulkan.so.1 / && !found {print $NF; found = 1}'))"
   else
     export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     echo "- loader: none installed; the bundle's libvulkan.so.1"
@@ -160,7 +162,7 @@ run() {
     if [ -z "$icd" ]; then
       # the NVIDIA driver's Vulkan entry points live in libGLX_nvidia: describe it ourselves
       local glx
-      glx=$( (ldconfig -p 2>/dev/null | awk '/libGLX_nvidia.so.0 / {print $NF; exit}') || true)
+      glx=$( (ldconfig -p 2>/dev/null | awk '/libGLX_nvidia.so.0 / && !found {print $NF; found = 1}') || true)
       [ -z "$glx" ] && glx=$(ls /usr/local/nvidia/lib64/libGLX_nvidia.so.0 /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 2>/dev/null | head -1 || true)
       if [ -n "$glx" ]; then
         printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s", "api_version": "1.3"}}\n' "$glx" > "$work/nvidia_icd.json"
