@@ -89,7 +89,7 @@ PY
   done
   {
     echo "reelgpu $(git rev-parse --short HEAD 2>/dev/null || echo unknown), built $(date -u +%FT%TZ)"
-    echo "ffmpeg: imageio-ffmpeg $WHEEL_VERSION ($("$tmp/ffmpeg" -hide_banner -version | head -1))"
+    echo "ffmpeg: imageio-ffmpeg $WHEEL_VERSION ($("$tmp/ffmpeg" -hide_banner -version | sed -n 1p))"
     (cd "$BUNDLE" && sha256sum ./*.xz)
   } > "$BUNDLE/MANIFEST"
   local size
