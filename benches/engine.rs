@@ -367,7 +367,7 @@ fn main() {
 /// readback included) and the GFLOP/s achieved. `REELGPU_BENCH_SR_FRAMES` timed frames
 /// (default 3: a frame takes tens of seconds on lavapipe), `REELGPU_BENCH_SR=0` skips them.
 fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
-    use reelgpu::effects::sr::{SrNetwork, SrRunner};
+    use reelgpu::effects::sr::{SrIo, SrNetwork, SrUpscaler};
     use reelgpu::models::{Conv, SrModel, Storage};
     if std::env::var("REELGPU_BENCH_SR").as_deref() == Ok("0")
         || only.is_some_and(|o| !"SR x4".contains(o) && !o.contains("SR"))
@@ -423,7 +423,7 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
     println!("|---|---|---:|---:|---:|");
     for (name, m, (w, h)) in models {
         let net = SrNetwork::new(ctx, &m);
-        let mut runner = match SrRunner::new(ctx, &net, w as u32, h as u32) {
+        let mut runner = match SrUpscaler::new(ctx, &net, (w as u32, h as u32), None, SrIo::Rgb) {
             Ok(r) => r,
             Err(e) => {
                 println!("| {name} | {w}x{h} | failed: {e} | | |");
@@ -431,11 +431,11 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
             }
         };
         let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 251.0).collect();
-        runner.run(ctx, &rgb).unwrap();
+        runner.run_rgb(ctx, &rgb).unwrap();
         let mut times: Vec<f64> = (0..frames)
             .map(|_| {
                 let t = Instant::now();
-                runner.run(ctx, &rgb).unwrap();
+                runner.run_rgb(ctx, &rgb).unwrap();
                 t.elapsed().as_secs_f64() * 1e3
             })
             .collect();

@@ -1,10 +1,16 @@
-// The AI x4 upscaler (SRVGGNetCompact) as two kernels over channels-last activations with a
-// one-pixel zero border, so the inner loop reads without bounds checks:
-//   sr_conv     one 3x3 convolution + PReLU: each invocation computes SR_PX pixels of a row x 8
-//               output channels in registers; a workgroup shares its row and its 8 channels,
-//               so every weight it reads is the same for all its invocations
-//   sr_shuffle  pixel shuffle of the last convolution plus the input upsampled by nearest
-//               neighbour, to planar RGB
+// The AI x4 upscaler (SRVGGNetCompact) over channels-last activations with a one-pixel zero
+// border, so the inner loop reads without bounds checks. A crop is processed tile by tile
+// (each tile reads its core plus the network's receptive radius of overlap):
+//   sr_pack_yuv  the tile's region of a packed YUV 4:2:0 frame to RGB 0-1 (rounded to 8 bits,
+//                as the frame's pixels), channels-last with its zero border
+//   sr_pack_rgb  the same from planar RGB floats (tests and benches)
+//   sr_conv      one 3x3 convolution + PReLU: each invocation computes SR_PX pixels of a row x
+//                8 output channels in registers; a workgroup shares its row and its 8
+//                channels, so every weight it reads is the same for all its invocations; it
+//                also writes its output's zero border, so any tile size can follow any other
+//   sr_shuffle   pixel shuffle of the last convolution plus the input upsampled by nearest
+//                neighbour, for the tile's core, into the whole crop's planar RGB at scale x
+//   sr_to_yuv    that RGB, clamped to 0-1, to a packed YUV 4:2:0 frame (2x2 mean chroma)
 // Weights are laid out [ky][kx][in][out padded to 8], biases and slopes padded to 8, all in
 // one buffer of vec4s.
 
@@ -86,15 +92,56 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
             sr_dst[at + 1u] = b;
         }
     }
+    // the border around this invocation's pixels: left and right of the row, and the rows
+    // above the first and below the last (corners included)
+    let last = x0 + SR_PX >= sr_layer.width;
+    sr_zero_row(y + 1u, x0, last, og, ovec);
+    if (y == 0u) {
+        sr_zero_row_span(0u, x0, last, og, ovec);
+    }
+    if (y + 1u == sr_layer.height) {
+        sr_zero_row_span(sr_layer.height + 1u, x0, last, og, ovec);
+    }
+}
+
+fn sr_zero(cell: u32, og: u32, ovec: u32) {
+    sr_dst[cell * ovec + og] = vec4<f32>(0.0);
+    sr_dst[cell * ovec + og + 1u] = vec4<f32>(0.0);
+}
+
+// The border cells of bordered row `r` at the ends of the span of pixels x0..x0 + SR_PX.
+fn sr_zero_row(r: u32, x0: u32, last: bool, og: u32, ovec: u32) {
+    let row = sr_layer.width + 2u;
+    if (x0 == 0u) {
+        sr_zero(r * row, og, ovec);
+    }
+    if (last) {
+        sr_zero(r * row + sr_layer.width + 1u, og, ovec);
+    }
+}
+
+// All cells of bordered row `r` under the span (a top or bottom border row).
+fn sr_zero_row_span(r: u32, x0: u32, last: bool, og: u32, ovec: u32) {
+    let row = sr_layer.width + 2u;
+    for (var p = 0u; p < SR_PX; p++) {
+        if (x0 + p < sr_layer.width) {
+            sr_zero(r * row + x0 + p + 1u, og, ovec);
+        }
+    }
+    sr_zero_row(r, x0, last, og, ovec);
 }
 
 struct SrShuffle {
-    // the input's size (the output is `scale` times it)
+    // the tile's read size (its activations' size without the border)
     width: u32,
     height: u32,
     scale: u32,
     // channels per pixel of the last convolution's output
     stride: u32,
+    // the tile's core inside its read region: x, y, w, h in input pixels
+    core: vec4<u32>,
+    // where the core's first output pixel lands in the crop's output, and that output's size
+    out: vec4<u32>,
 };
 
 @group(0) @binding(0) var<uniform> sr_sh: SrShuffle;
@@ -105,17 +152,162 @@ struct SrShuffle {
 @compute @workgroup_size(64, 1, 1)
 fn sr_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
     let s = sr_sh.scale;
-    let ow = sr_sh.width * s;
-    let oh = sr_sh.height * s;
-    if (gid.x >= ow || gid.y >= oh) {
+    if (gid.x >= sr_sh.core.z * s || gid.y >= sr_sh.core.w * s) {
         return;
     }
-    let x = gid.x / s;
-    let y = gid.y / s;
+    let x = sr_sh.core.x + gid.x / s;
+    let y = sr_sh.core.y + gid.y / s;
     let k = (gid.y % s) * s + gid.x % s;
     let at = (y + 1u) * (sr_sh.width + 2u) + x + 1u;
+    let ox = sr_sh.out.x + gid.x;
+    let oy = sr_sh.out.y + gid.y;
+    let plane = sr_sh.out.z * sr_sh.out.w;
     for (var c = 0u; c < 3u; c++) {
         let v = sr_last[at * sr_sh.stride + c * s * s + k] + sr_input[at * 3u + c];
-        sr_rgb[(c * oh + gid.y) * ow + gid.x] = v;
+        sr_rgb[c * plane + oy * sr_sh.out.z + ox] = v;
     }
+}
+
+struct SrPack {
+    // the source's packed YUV planes (sr_pack_yuv)
+    planes: array<Plane, 3>,
+    // YUV (0-255) to RGB (0-255)
+    rows: array<vec4<f32>, 3>,
+    // the region read: x, y, w, h in source pixels
+    region: vec4<u32>,
+    // the source's size (sr_pack_rgb)
+    size: vec4<u32>,
+};
+
+@group(0) @binding(0) var<uniform> sr_pk: SrPack;
+@group(0) @binding(1) var<storage, read> sr_yuv: array<u32>;
+@group(0) @binding(1) var<storage, read> sr_planar: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sr_packed: array<f32>;
+
+// Where bordered cell `gid` of the region reads: (x, y, 1) in source pixels, or (0, 0, 0)
+// for a border cell (and (0, 0, 2) past the grid).
+fn sr_pack_site(gid: vec3<u32>) -> vec3<u32> {
+    let rw = sr_pk.region.z;
+    let rh = sr_pk.region.w;
+    if (gid.x >= rw + 2u || gid.y >= rh + 2u) {
+        return vec3<u32>(0u, 0u, 2u);
+    }
+    if (gid.x == 0u || gid.y == 0u || gid.x > rw || gid.y > rh) {
+        return vec3<u32>(0u);
+    }
+    return vec3<u32>(sr_pk.region.x + gid.x - 1u, sr_pk.region.y + gid.y - 1u, 1u);
+}
+
+fn sr_pack_store(gid: vec3<u32>, rgb: vec3<f32>) {
+    let at = (gid.y * (sr_pk.region.z + 2u) + gid.x) * 3u;
+    sr_packed[at] = rgb.x;
+    sr_packed[at + 1u] = rgb.y;
+    sr_packed[at + 2u] = rgb.z;
+}
+
+fn sr_yuv_at(p: Plane, x: u32, y: u32) -> f32 {
+    return byte_at(sr_yuv[p.offset + y * p.stride + (x >> 2u)], x & 3u);
+}
+
+// Centre-sited chroma, bilinear at luma pixel (x, y) (as convert.wgsl's yuv_to_rgba).
+fn sr_chroma(p: Plane, x: u32, y: u32) -> f32 {
+    let fx = (f32(x) + 0.5) * 0.5 - 0.5;
+    let fy = (f32(y) + 0.5) * 0.5 - 0.5;
+    let x0 = floor(fx);
+    let y0 = floor(fy);
+    let tx = fx - x0;
+    let ty = fy - y0;
+    let xa = min(u32(max(x0, 0.0)), p.width - 1u);
+    let ya = min(u32(max(y0, 0.0)), p.height - 1u);
+    let xb = min(u32(max(x0 + 1.0, 0.0)), p.width - 1u);
+    let yb = min(u32(max(y0 + 1.0, 0.0)), p.height - 1u);
+    let top = sr_yuv_at(p, xa, ya) * (1.0 - tx) + sr_yuv_at(p, xb, ya) * tx;
+    let bottom = sr_yuv_at(p, xa, yb) * (1.0 - tx) + sr_yuv_at(p, xb, yb) * tx;
+    return top * (1.0 - ty) + bottom * ty;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn sr_pack_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let site = sr_pack_site(gid);
+    if (site.z == 2u) {
+        return;
+    }
+    var rgb = vec3<f32>(0.0);
+    if (site.z == 1u) {
+        let yuv = vec3<f32>(
+            sr_yuv_at(sr_pk.planes[0], site.x, site.y),
+            sr_chroma(sr_pk.planes[1], site.x, site.y),
+            sr_chroma(sr_pk.planes[2], site.x, site.y),
+        );
+        let v = vec3<f32>(
+            dot(sr_pk.rows[0].xyz, yuv) + sr_pk.rows[0].w,
+            dot(sr_pk.rows[1].xyz, yuv) + sr_pk.rows[1].w,
+            dot(sr_pk.rows[2].xyz, yuv) + sr_pk.rows[2].w,
+        );
+        rgb = clamp(round(v), vec3<f32>(0.0), vec3<f32>(255.0)) / 255.0;
+    }
+    sr_pack_store(gid, rgb);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn sr_pack_rgb(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let site = sr_pack_site(gid);
+    if (site.z == 2u) {
+        return;
+    }
+    var rgb = vec3<f32>(0.0);
+    if (site.z == 1u) {
+        let plane = sr_pk.size.x * sr_pk.size.y;
+        let at = site.y * sr_pk.size.x + site.x;
+        rgb = vec3<f32>(sr_planar[at], sr_planar[plane + at], sr_planar[2u * plane + at]);
+    }
+    sr_pack_store(gid, rgb);
+}
+
+struct SrToYuv {
+    // RGB (0-255) to YUV (0-255)
+    rows: array<vec4<f32>, 3>,
+    planes: array<Plane, 3>,
+    // width, height, -, -
+    size: vec4<u32>,
+};
+
+@group(0) @binding(0) var<uniform> sr_ty: SrToYuv;
+@group(0) @binding(1) var<storage, read> sr_up: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sr_frame: array<u32>;
+
+fn sr_up_at(x: u32, y: u32) -> vec3<f32> {
+    let w = sr_ty.size.x;
+    let at = min(y, sr_ty.size.y - 1u) * w + min(x, w - 1u);
+    let plane = w * sr_ty.size.y;
+    let v = vec3<f32>(sr_up[at], sr_up[plane + at], sr_up[2u * plane + at]);
+    return clamp(v, vec3<f32>(0.0), vec3<f32>(1.0)) * 255.0;
+}
+
+// One invocation per packed output word of plane z.
+@compute @workgroup_size(64, 1, 1)
+fn sr_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = sr_ty.planes[gid.z];
+    if (gid.x >= p.stride || gid.y >= p.height) {
+        return;
+    }
+    let row = sr_ty.rows[gid.z];
+    var out = vec4<f32>(0.0);
+    for (var k = 0u; k < 4u; k++) {
+        let x = gid.x * 4u + k;
+        if (x >= p.width) {
+            break;
+        }
+        var rgb: vec3<f32>;
+        if (gid.z == 0u) {
+            rgb = sr_up_at(x, gid.y);
+        } else {
+            let x0 = 2u * x;
+            let y0 = 2u * gid.y;
+            rgb = 0.25 * (sr_up_at(x0, y0) + sr_up_at(x0 + 1u, y0) + sr_up_at(x0, y0 + 1u)
+                + sr_up_at(x0 + 1u, y0 + 1u));
+        }
+        out[k] = dot(row.xyz, rgb) + row.w;
+    }
+    sr_frame[p.offset + gid.y * p.stride + gid.x] = pack4(out);
 }

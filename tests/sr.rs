@@ -9,7 +9,7 @@ use std::process::Command;
 
 use common::cli::tmp_in;
 use rand::{Rng, SeedableRng};
-use reelgpu::effects::sr::{SrNetwork, SrRunner};
+use reelgpu::effects::sr::{SrIo, SrNetwork, SrUpscaler};
 use reelgpu::models::{Conv, SrModel, Storage, ncnn};
 use reelgpu::reference;
 
@@ -52,10 +52,11 @@ fn random_rgb(w: usize, h: usize, seed: u64) -> Vec<f32> {
 fn gpu_run(m: &SrModel, rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
     let ctx = common::gpu();
     let net = SrNetwork::new(&ctx, m);
-    let mut runner = SrRunner::new(&ctx, &net, w as u32, h as u32).unwrap();
-    let first = runner.run(&ctx, rgb).unwrap();
-    // the runner is reused frame after frame: a second run gives the same
-    assert_eq!(runner.run(&ctx, rgb).unwrap(), first);
+    let mut up = SrUpscaler::new(&ctx, &net, (w as u32, h as u32), None, SrIo::Rgb).unwrap();
+    assert_eq!(up.tiling().1, 1, "small crops run as one tile");
+    let first = up.run_rgb(&ctx, rgb).unwrap();
+    // the upscaler is reused frame after frame: a second run gives the same
+    assert_eq!(up.run_rgb(&ctx, rgb).unwrap(), first);
     first
 }
 
@@ -249,8 +250,14 @@ fn a_tiled_crop_matches_the_whole_crop_on_the_gpu() {
     let (w, h) = (29, 23);
     let rgb = random_rgb(w, h, 12);
     let whole = gpu_run(&m, &rgb, w, h);
-    let mut tiled = reelgpu::effects::sr::SrTiled::new(&net, 10);
-    let got = tiled.run(&ctx, &net, &rgb, w, h).unwrap();
-    let err = relative_error(&got, &whole);
-    assert!(err <= TOLERANCE, "{err}");
+    // tiles of 8 and 12 (corners, edges and the middle all of different sizes, each
+    // following one of another size in the same buffers) give the whole crop's result
+    for tile in [8, 12] {
+        let mut tiled =
+            SrUpscaler::new(&ctx, &net, (w as u32, h as u32), Some(tile), SrIo::Rgb).unwrap();
+        assert!(tiled.tiling().1 > 3, "{:?}", tiled.tiling());
+        let got = tiled.run_rgb(&ctx, &rgb).unwrap();
+        let err = relative_error(&got, &whole);
+        assert!(err <= TOLERANCE, "tile {tile}: {err}");
+    }
 }

@@ -1,9 +1,13 @@
 //! The AI ×4 upscaler (SRVGGNetCompact) on the GPU (sr.wgsl): the network's weights uploaded
-//! once ([`SrNetwork`]), and a runner for one crop size ([`SrRunner`]) whose activations are
-//! channels-last with a one-pixel zero border, ping-ponged between two buffers, every layer
-//! recorded in one submission. f32 storage and arithmetic (the portable kernel). CPU reference:
-//! [`crate::reference::sr`].
+//! once ([`SrNetwork`]), and an upscaler for one crop size ([`SrUpscaler`]) that runs the crop
+//! tile by tile (each tile grown by the receptive radius, so the result does not depend on
+//! the tiling), its activations channels-last with a one-pixel zero border, ping-ponged
+//! between two buffers, every layer of every tile recorded into one compute pass. f32 storage
+//! and arithmetic (the portable kernel). CPU reference: [`crate::reference::sr`].
 
+use super::params::GpuPlane;
+use crate::color::ColorSpec;
+use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, dispatch, storage, uniform};
 use crate::gpu::{GpuContext, GpuError};
 use crate::models::SrModel;
@@ -30,11 +34,13 @@ pub struct LayerUniform {
 /// sr.wgsl `SrShuffle`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct ShuffleUniform {
-    width: u32,
-    height: u32,
-    scale: u32,
-    stride: u32,
+pub struct ShuffleUniform {
+    pub width: u32,
+    pub height: u32,
+    pub scale: u32,
+    pub stride: u32,
+    pub core: [u32; 4],
+    pub out: [u32; 4],
 }
 
 /// Where one layer's parameters sit in the packed buffer (in vec4s) and its channel strides.
@@ -131,158 +137,342 @@ impl SrNetwork {
     }
 }
 
-/// The network for crops of one size: buffers and bind groups made once, reused per frame.
-pub struct SrRunner {
+/// sr.wgsl `SrPack`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct PackUniform {
+    pub planes: [GpuPlane; 3],
+    pub rows: [[f32; 4]; 3],
+    pub region: [u32; 4],
+    pub size: [u32; 4],
+}
+
+/// sr.wgsl `SrToYuv`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ToYuvUniform {
+    pub rows: [[f32; 4]; 3],
+    pub planes: [GpuPlane; 3],
+    pub size: [u32; 4],
+}
+
+/// Where an [`SrUpscaler`] reads its crop and writes the result.
+pub enum SrIo<'a> {
+    /// Planar RGB floats (0–1) given to [`SrUpscaler::run_rgb`], and planar RGB read back
+    /// (tests and benches).
+    Rgb,
+    /// A packed YUV 4:2:0 frame of the crop's size in `src` (the engine's cropped frame), and
+    /// a packed YUV 4:2:0 frame `scale`× its size written to `dst`, both in `color`.
+    Yuv {
+        src: &'a wgpu::Buffer,
+        dst: &'a wgpu::Buffer,
+        color: ColorSpec,
+    },
+}
+
+/// One tile's bind groups and dispatch sizes, made once.
+struct TileRun {
+    /// Input pixels the tile reads (its activations' size).
+    read: (u32, u32),
+    /// Input pixels of its core.
+    core: (u32, u32),
+    pack: wgpu::BindGroup,
+    convs: Vec<(wgpu::BindGroup, u32)>,
+    shuffle: wgpu::BindGroup,
+}
+
+/// The network over a crop of one size, on the GPU from end to end: each tile of the crop
+/// packed from the source (YUV frame or planar RGB), every layer, the shuffle into the whole
+/// crop's RGB at `scale`×, and (from YUV) the conversion back to YUV, recorded into the
+/// caller's compute pass. Buffers, uniforms and bind groups are made once; a frame allocates
+/// nothing. Activations of the largest tile live in two buffers every tile reuses (each
+/// layer writes its own zero border, so tiles of any size follow one another).
+pub struct SrUpscaler {
     width: u32,
     height: u32,
     scale: u32,
-    input: wgpu::Buffer,
-    ping: [wgpu::Buffer; 2],
-    output: wgpu::Buffer,
-    groups: Vec<(wgpu::BindGroup, u32)>,
-    /// Layers whose output buffer held another channel stride before (its border is cleared).
-    clears: Vec<bool>,
-    shuffle_group: wgpu::BindGroup,
-    readback: Readback,
-    packed: Vec<f32>,
-    _uniforms: Vec<wgpu::Buffer>,
+    tile: usize,
+    tiles: Vec<TileRun>,
+    pack_pipeline: wgpu::ComputePipeline,
+    /// Planar RGB in (the `Rgb` source).
+    rgb_in: Option<wgpu::Buffer>,
+    /// The crop's RGB at `scale`×, planar.
+    up: wgpu::Buffer,
+    /// From `up` to the `Yuv` destination: the bind group and the destination's format.
+    to_yuv: Option<(wgpu::BindGroup, FrameFormat)>,
+    readback: Option<Readback>,
+    _buffers: Vec<wgpu::Buffer>,
 }
 
-impl SrRunner {
+/// The largest tile side (a multiple of 4) whose activations fit in `limit` bytes, or the
+/// whole crop's larger side when it fits as one tile.
+pub fn tile_for(limit: u64, net: &SrNetwork, w: usize, h: usize) -> usize {
+    let stride = net.layers.iter().map(|l| l.cout_stride).max().unwrap_or(8) as u64;
+    let fits = |rw: u64, rh: u64| activation_bytes(rw, rh, stride) <= limit;
+    if fits(w as u64, h as u64) {
+        return w.max(h).max(1);
+    }
+    let r = net.receptive_radius as u64;
+    let mut t = 4u64;
+    while fits(t + 4 + 2 * r, t + 4 + 2 * r) {
+        t += 4;
+    }
+    t.max(4) as usize
+}
+
+/// Bytes of one activation buffer for a `w x h` read region of `stride` channels: the
+/// bordered grid, plus the pixels the last group of the last row reads past it.
+fn activation_bytes(w: u64, h: u64, stride: u64) -> u64 {
+    ((w + 2) * (h + 2) * stride + (SR_PX as u64 + 2) * stride) * 4
+}
+
+impl SrUpscaler {
+    /// The upscaler for `width x height` crops in tiles of at most `tile` pixels a side
+    /// (`None`: as large as the device's buffers allow, see [`tile_for`]).
     pub fn new(
         ctx: &GpuContext,
         net: &SrNetwork,
-        width: u32,
-        height: u32,
+        (width, height): (u32, u32),
+        tile: Option<usize>,
+        io: SrIo<'_>,
     ) -> Result<Self, GpuError> {
         let d = &ctx.device;
-        let (w, h) = (width as u64, height as u64);
+        let k = &ctx.kernels;
+        let (w, h) = (width as usize, height as usize);
+        let limit = ctx.max_buffer_bytes();
+        let tile = tile.unwrap_or_else(|| tile_for(limit, net, w, h)).max(1);
+        let tiling = tiles(w, h, tile, net.receptive_radius);
         let max_stride = net.layers.iter().map(|l| l.cout_stride).max().unwrap_or(8) as u64;
-        // the last group of a row reads up to SR_PX + 1 pixels past the border
-        let slack = (SR_PX as u64 + 2) * max_stride;
-        let act = ((w + 2) * (h + 2) * max_stride + slack) * 4;
-        if act > ctx.max_buffer_bytes() {
-            return Err(GpuError::Validation(format!(
-                "a {width}x{height} crop needs {act} bytes of activations, more than the device's \
-                 largest buffer ({}): it must be tiled",
-                ctx.max_buffer_bytes()
-            )));
+        let (mut rw_max, mut rh_max) = (1u64, 1u64);
+        for t in &tiling {
+            rw_max = rw_max.max(t.read.2 as u64);
+            rh_max = rh_max.max(t.read.3 as u64);
         }
-        let input = storage(
-            d,
-            "sr input",
-            ((w + 2) * (h + 2) * 3 + (SR_PX as u64 + 2) * 3) * 4,
-        );
-        let ping = [storage(d, "sr ping", act), storage(d, "sr pong", act)];
+        let act = activation_bytes(rw_max, rh_max, max_stride);
         let s = net.scale as u64;
-        let out_bytes = 3 * w * s * h * s * 4;
-        let output = storage(d, "sr output", out_bytes);
-        let mut uniforms = Vec::new();
-        let mut groups = Vec::new();
-        let mut clears = Vec::new();
-        let mut strides = [0u32; 2];
-        for (k, l) in net.layers.iter().enumerate() {
-            let u = uniform::<LayerUniform>(d, "sr layer");
+        let up_bytes = 3 * (w as u64 * s) * (h as u64 * s) * 4;
+        for (what, bytes) in [("activations", act), ("output", up_bytes)] {
+            if bytes > limit {
+                return Err(GpuError::Validation(format!(
+                    "the x{} upscaler on a {width}x{height} crop needs {bytes} bytes of {what}, \
+                     more than the device's largest buffer ({limit})",
+                    net.scale
+                )));
+            }
+        }
+        let input = storage(d, "sr input", activation_bytes(rw_max, rh_max, 3));
+        let ping = [storage(d, "sr ping", act), storage(d, "sr pong", act)];
+        let up = storage(d, "sr up", up_bytes);
+        let mut buffers = Vec::new();
+        let (rgb_in, pack_pipeline, src_planes, rows, src_buffer) = match &io {
+            SrIo::Rgb => {
+                let b = storage(d, "sr rgb in", 3 * (w * h) as u64 * 4);
+                (
+                    Some(b.clone()),
+                    k.sr_pack_rgb.clone(),
+                    [GpuPlane::default(); 3],
+                    [[0.0; 4]; 3],
+                    b,
+                )
+            }
+            SrIo::Yuv { src, color, .. } => {
+                let f = FrameFormat::new(width, height, *color);
+                (
+                    None,
+                    k.sr_pack_yuv.clone(),
+                    f.gpu_packed_planes().map(GpuPlane::from),
+                    color.yuv_to_rgb().to_gpu_rows(),
+                    (*src).clone(),
+                )
+            }
+        };
+        let mut runs = Vec::with_capacity(tiling.len());
+        for t in &tiling {
+            let (rx, ry, rw, rh) = t.read;
+            let pu = uniform::<PackUniform>(d, "sr pack");
             ctx.queue.write_buffer(
-                &u,
+                &pu,
                 0,
-                bytemuck::bytes_of(&LayerUniform {
-                    width,
-                    height,
-                    cin: l.cin,
-                    cin_stride: l.cin_stride,
-                    cout_stride: l.cout_stride,
-                    w_off: l.w_off,
-                    b_off: l.b_off,
-                    p_off: l.p_off,
+                bytemuck::bytes_of(&PackUniform {
+                    planes: src_planes,
+                    rows,
+                    region: [rx as u32, ry as u32, rw as u32, rh as u32],
+                    size: [width, height, 0, 0],
                 }),
             );
-            let src = if k == 0 { &input } else { &ping[(k - 1) % 2] };
-            let dst = &ping[k % 2];
-            clears.push(strides[k % 2] != 0 && strides[k % 2] != l.cout_stride);
-            strides[k % 2] = l.cout_stride;
-            groups.push((
-                bind(
-                    d,
-                    "sr conv",
-                    &ctx.kernels.sr_conv,
-                    &[(0, &u), (1, src), (2, dst), (3, &net.params)],
-                ),
-                l.cout_stride,
-            ));
-            uniforms.push(u);
+            let pack = bind(
+                d,
+                "sr pack",
+                &pack_pipeline,
+                &[(0, &pu), (1, &src_buffer), (2, &input)],
+            );
+            buffers.push(pu);
+            let mut convs = Vec::with_capacity(net.layers.len());
+            for (n, l) in net.layers.iter().enumerate() {
+                let u = uniform::<LayerUniform>(d, "sr layer");
+                ctx.queue.write_buffer(
+                    &u,
+                    0,
+                    bytemuck::bytes_of(&LayerUniform {
+                        width: rw as u32,
+                        height: rh as u32,
+                        cin: l.cin,
+                        cin_stride: l.cin_stride,
+                        cout_stride: l.cout_stride,
+                        w_off: l.w_off,
+                        b_off: l.b_off,
+                        p_off: l.p_off,
+                    }),
+                );
+                let src = if n == 0 { &input } else { &ping[(n - 1) % 2] };
+                let dst = &ping[n % 2];
+                convs.push((
+                    bind(
+                        d,
+                        "sr conv",
+                        &k.sr_conv,
+                        &[(0, &u), (1, src), (2, dst), (3, &net.params)],
+                    ),
+                    l.cout_stride,
+                ));
+                buffers.push(u);
+            }
+            let (cx, cy, cw, ch) = t.core;
+            let su = uniform::<ShuffleUniform>(d, "sr shuffle");
+            ctx.queue.write_buffer(
+                &su,
+                0,
+                bytemuck::bytes_of(&ShuffleUniform {
+                    width: rw as u32,
+                    height: rh as u32,
+                    scale: net.scale,
+                    stride: net.layers.last().map_or(0, |l| l.cout_stride),
+                    core: [(cx - rx) as u32, (cy - ry) as u32, cw as u32, ch as u32],
+                    out: [
+                        cx as u32 * net.scale,
+                        cy as u32 * net.scale,
+                        width * net.scale,
+                        height * net.scale,
+                    ],
+                }),
+            );
+            let last = &ping[(net.layers.len() - 1) % 2];
+            let shuffle = bind(
+                d,
+                "sr shuffle",
+                &k.sr_shuffle,
+                &[(0, &su), (1, last), (2, &input), (3, &up)],
+            );
+            buffers.push(su);
+            runs.push(TileRun {
+                read: (rw as u32, rh as u32),
+                core: (cw as u32, ch as u32),
+                pack,
+                convs,
+                shuffle,
+            });
         }
-        let last = &ping[(net.layers.len() - 1) % 2];
-        let su = uniform::<ShuffleUniform>(d, "sr shuffle");
-        ctx.queue.write_buffer(
-            &su,
-            0,
-            bytemuck::bytes_of(&ShuffleUniform {
-                width,
-                height,
-                scale: net.scale,
-                stride: net.layers.last().map_or(0, |l| l.cout_stride),
-            }),
-        );
-        let shuffle_group = bind(
-            d,
-            "sr shuffle",
-            &ctx.kernels.sr_shuffle,
-            &[(0, &su), (1, last), (2, &input), (3, &output)],
-        );
-        uniforms.push(su);
+        let (sw, sh) = (width * net.scale, height * net.scale);
+        let to_yuv = match &io {
+            SrIo::Rgb => None,
+            SrIo::Yuv { dst, color, .. } => {
+                let f = FrameFormat::new(sw, sh, *color);
+                let u = uniform::<ToYuvUniform>(d, "sr to yuv");
+                ctx.queue.write_buffer(
+                    &u,
+                    0,
+                    bytemuck::bytes_of(&ToYuvUniform {
+                        rows: color.rgb_to_yuv().to_gpu_rows(),
+                        planes: f.gpu_packed_planes().map(GpuPlane::from),
+                        size: [sw, sh, 0, 0],
+                    }),
+                );
+                let g = bind(d, "sr to yuv", &k.sr_to_yuv, &[(0, &u), (1, &up), (2, dst)]);
+                buffers.push(u);
+                Some((g, f))
+            }
+        };
+        let readback = matches!(io, SrIo::Rgb).then(|| Readback::new(d, up_bytes));
+        buffers.extend([input, ping[0].clone(), ping[1].clone(), src_buffer]);
         Ok(Self {
             width,
             height,
             scale: net.scale,
-            input,
-            ping,
-            output,
-            groups,
-            clears,
-            shuffle_group,
-            readback: Readback::new(d, out_bytes),
-            packed: Vec::new(),
-            _uniforms: uniforms,
+            tile,
+            tiles: runs,
+            pack_pipeline,
+            rgb_in,
+            up,
+            to_yuv,
+            readback,
+            _buffers: buffers,
         })
     }
 
-    /// Runs the network on planar RGB (`3·w·h`, 0–1); returns planar RGB `scale`× the size.
-    pub fn run(&mut self, ctx: &GpuContext, rgb: &[f32]) -> Result<Vec<f32>, GpuError> {
-        let (w, h) = (self.width as usize, self.height as usize);
-        assert_eq!(rgb.len(), 3 * w * h, "planar RGB of the runner's size");
-        pack_input(rgb, w, h, &mut self.packed);
-        ctx.queue
-            .write_buffer(&self.input, 0, bytemuck::cast_slice(&self.packed));
-        let mut enc = ctx.device.create_command_encoder(&Default::default());
-        for (k, clear) in self.clears.iter().enumerate() {
-            if *clear {
-                enc.clear_buffer(&self.ping[k % 2], 0, None);
-            }
-        }
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            for (group, cout_stride) in &self.groups {
-                let groups_x = self.width.div_ceil(SR_PX);
+    /// The crop size it runs on.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The tile side it uses, and how many tiles a crop takes.
+    pub fn tiling(&self) -> (usize, usize) {
+        (self.tile, self.tiles.len())
+    }
+
+    /// Records the whole network (every tile) into `pass`.
+    pub fn record(&self, ctx: &GpuContext, pass: &mut wgpu::ComputePass<'_>) {
+        let k = &ctx.kernels;
+        let s = self.scale;
+        for t in &self.tiles {
+            let (rw, rh) = t.read;
+            dispatch(pass, &self.pack_pipeline, &t.pack, (rw + 2, rh + 2, 1));
+            for (group, cout_stride) in &t.convs {
                 dispatch(
-                    &mut pass,
-                    &ctx.kernels.sr_conv,
+                    pass,
+                    &k.sr_conv,
                     group,
-                    (groups_x, self.height, cout_stride / OUT_GROUP as u32),
+                    (rw.div_ceil(SR_PX), rh, cout_stride / OUT_GROUP as u32),
                 );
             }
-            let s = self.scale;
             dispatch(
-                &mut pass,
-                &ctx.kernels.sr_shuffle,
-                &self.shuffle_group,
-                (self.width * s, self.height * s, 1),
+                pass,
+                &k.sr_shuffle,
+                &t.shuffle,
+                (t.core.0 * s, t.core.1 * s, 1),
             );
         }
-        let bytes = (3 * w * h * (self.scale * self.scale) as usize * 4) as u64;
-        self.readback.copy_from(&mut enc, &self.output, bytes);
+        if let Some((group, f)) = &self.to_yuv {
+            let words = f.gpu_packed_planes()[0].stride;
+            dispatch(pass, &k.sr_to_yuv, group, (words, f.height, 3));
+        }
+    }
+
+    /// Runs the network on planar RGB (`3·w·h`, 0–1) of an upscaler made with [`SrIo::Rgb`];
+    /// returns planar RGB `scale`× the size, unclamped.
+    pub fn run_rgb(&mut self, ctx: &GpuContext, rgb: &[f32]) -> Result<Vec<f32>, GpuError> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (Some(rgb_in), Some(readback)) = (&self.rgb_in, &self.readback) else {
+            return Err(GpuError::Validation(
+                "run_rgb needs an upscaler made for RGB".into(),
+            ));
+        };
+        if rgb.len() != 3 * w * h {
+            return Err(GpuError::FrameSize {
+                expected: 3 * w * h * 4,
+                got: rgb.len() * 4,
+            });
+        }
+        ctx.queue.write_buffer(rgb_in, 0, bytemuck::cast_slice(rgb));
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            self.record(ctx, &mut pass);
+        }
+        let s = self.scale as usize;
+        let bytes = (3 * w * h * s * s * 4) as u64;
+        readback.copy_from(&mut enc, &self.up, bytes);
         ctx.queue.submit([enc.finish()]);
-        let out = self.readback.read(&ctx.device, bytes, |b| {
+        let out = readback.read(&ctx.device, bytes, |b| {
             bytemuck::cast_slice::<u8, f32>(b).to_vec()
         })?;
         ctx.check()?;
@@ -352,45 +542,6 @@ pub fn run_tiled<E>(
         }
     }
     Ok(out)
-}
-
-/// The network over crops of any size: tiles of at most `tile` pixels a side with the model's
-/// receptive radius of overlap, one [`SrRunner`] per tile size (made once, reused).
-pub struct SrTiled {
-    tile: usize,
-    overlap: usize,
-    runners: std::collections::HashMap<(usize, usize), SrRunner>,
-}
-
-impl SrTiled {
-    pub fn new(net: &SrNetwork, tile: usize) -> Self {
-        Self {
-            tile,
-            overlap: net.receptive_radius,
-            runners: Default::default(),
-        }
-    }
-
-    pub fn run(
-        &mut self,
-        ctx: &GpuContext,
-        net: &SrNetwork,
-        rgb: &[f32],
-        w: usize,
-        h: usize,
-    ) -> Result<Vec<f32>, GpuError> {
-        let tiling = tiles(w, h, self.tile, self.overlap);
-        let runners = &mut self.runners;
-        run_tiled(rgb, (w, h), net.scale as usize, &tiling, |part, rw, rh| {
-            let runner = match runners.entry((rw, rh)) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(SrRunner::new(ctx, net, rw as u32, rh as u32)?)
-                }
-            };
-            runner.run(ctx, part)
-        })
-    }
 }
 
 #[cfg(test)]

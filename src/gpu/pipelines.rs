@@ -24,6 +24,9 @@ pub struct Kernels {
     pub mix: wgpu::ComputePipeline,
     pub sr_conv: wgpu::ComputePipeline,
     pub sr_shuffle: wgpu::ComputePipeline,
+    pub sr_pack_yuv: wgpu::ComputePipeline,
+    pub sr_pack_rgb: wgpu::ComputePipeline,
+    pub sr_to_yuv: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
@@ -88,6 +91,9 @@ impl Kernels {
             mix: pipeline(device, &mix, "mix_frames"),
             sr_conv: pipeline(device, &sr, "sr_conv"),
             sr_shuffle: pipeline(device, &sr, "sr_shuffle"),
+            sr_pack_yuv: pipeline(device, &sr, "sr_pack_yuv"),
+            sr_pack_rgb: pipeline(device, &sr, "sr_pack_rgb"),
+            sr_to_yuv: pipeline(device, &sr, "sr_to_yuv"),
         })
     }
 }
