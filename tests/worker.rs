@@ -785,6 +785,25 @@ async fn a_failed_self_check_is_reported_unhealthy() {
         "{:?}",
         pings[0].query
     );
+
+    // The AI x4 model is loaded at start-up: a broken one fails the check naming the file.
+    let broken = tmp("broken-model.param");
+    std::fs::write(&broken, "7767517\n1 1\nInput data 0 1 data\n").unwrap();
+    let (rp, base) = Runpod::default().start().await;
+    let mut env = Runpod::env(&base);
+    env.extend(s3_env("file:///tmp"));
+    env.push(("REELGPU_SR_MODEL", broken.display().to_string()));
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
+    assert_eq!(worker.wait_exit(Duration::from_secs(60)).code(), Some(1));
+    let pings = rp.pings.lock().unwrap().clone();
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0].query["check"], "upscaler");
+    assert!(
+        pings[0].query["reason"].contains("broken-model.param"),
+        "{:?}",
+        pings[0].query
+    );
+    assert!(rp.takes.lock().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

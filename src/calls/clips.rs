@@ -320,7 +320,8 @@ impl ClipsCall {
             fps: self.fps,
             include_audio: self.include_audio,
             transition: self.transition,
-            upscale: Upscale::Lanczos,
+            // every crop through the AI x4 network, as the app does (REELGPU_SR=off: Lanczos)
+            upscale: Upscale::Ai,
         };
         framing_v2::validate_built(&p, limits).map_err(|e| self.kwarg(e))?;
         Ok(p)

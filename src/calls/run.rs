@@ -18,6 +18,7 @@ use crate::cancel::CancelToken;
 use crate::export::reel::{self, PreparedReel};
 use crate::export::{self, DecoderChoice, ExportRequest, ExportSummary, Prepared};
 use crate::gpu::{GpuContext, GpuStartup};
+use crate::job::framing_v2::Upscale;
 use crate::job::{JobParams, JobSpec, Limits};
 use crate::storage::{Storage, VIDEO_CONTENT_TYPE};
 use crate::task::{JobFailure, LET_GO, cancelled_for, open_sources, until_cancelled};
@@ -124,6 +125,9 @@ fn summary_fields(s: &ExportSummary, extra: &mut Map<String, Value>) {
     ] {
         extra.insert(k.into(), v);
     }
+    if let Some(u) = &s.upscaler {
+        extra.insert("upscaler".into(), json!(u));
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -222,17 +226,19 @@ async fn overlay(
     Ok(("Overlay complete", extra))
 }
 
-/// Which upscaler a reel uses, and why (`REELGPU_SR=off` forces Lanczos).
-fn upscaler() -> (&'static str, String) {
+/// Which upscaler a reel uses: the AI x4 network, unless `REELGPU_SR=off` (then Lanczos,
+/// with the warning that says so).
+fn upscaler() -> (Upscale, Option<String>) {
     let off = std::env::var(SR_OFF_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
-    let why = if off {
-        format!("{SR_OFF_ENV}=off: crops are resized with Lanczos (a = 4), not the AI x4 network")
-    } else {
-        "the AI x4 network (realesr-general-x4v3) is not in this version of reelgpu yet: crops \
-         are resized with Lanczos (a = 4)"
-            .to_string()
-    };
-    ("lanczos", why)
+    match off {
+        true => (
+            Upscale::Lanczos,
+            Some(format!(
+                "{SR_OFF_ENV}=off: crops are resized with Lanczos (a = 4), not the AI x4 network"
+            )),
+        ),
+        false => (Upscale::Ai, None),
+    }
 }
 
 /// `process_clips_ai` (§13).
@@ -314,7 +320,8 @@ async fn clips(
                         })
                 })
                 .collect();
-            let p = call.to_reel(&facts, &limits).map_err(|e| call.kwarg(e))?;
+            let mut p = call.to_reel(&facts, &limits).map_err(|e| call.kwarg(e))?;
+            p.upscale = upscaler().0;
             let placed: PreparedReel =
                 reel::place(&p, sources, clip_source).map_err(|e| match e {
                     export::ExportError::Job(pe) => export::ExportError::Job(call.kwarg(pe)),
@@ -329,7 +336,10 @@ async fn clips(
     };
     stream.item(10, "initializing", "Sources resolved");
     let (upscale, why) = upscaler();
-    tracing::warn!("{why}");
+    if let Some(why) = &why {
+        tracing::warn!("{why}");
+    }
+    // (the model was loaded and checked with the sources, before anything was decoded)
     stream.item(12, "loading_model", "Loading AI model...");
     stream.item(15, "loading_model", "AI model loaded");
     let timeline = prepared.reel.as_ref().expect("a reel").timeline.clone();
@@ -382,8 +392,16 @@ async fn clips(
     let mut extra = Map::new();
     extra.insert("output_key".into(), json!(call.output_key));
     extra.insert("clips_processed".into(), json!(n));
-    extra.insert("upscale".into(), json!(upscale));
-    extra.insert("warnings".into(), json!([why]));
+    extra.insert(
+        "upscale".into(),
+        json!(match upscale {
+            Upscale::Ai => "ai",
+            Upscale::Lanczos => "lanczos",
+        }),
+    );
+    if let Some(why) = why {
+        extra.insert("warnings".into(), json!([why]));
+    }
     if !call.ignored.is_empty() {
         extra.insert("ignored_fields".into(), json!(call.ignored));
     }

@@ -121,6 +121,13 @@ impl CropPass {
         })
     }
 
+    /// Writes the uniforms for `crop` (the next frames recorded use it).
+    pub fn set_crop(&self, q: &wgpu::Queue, crop: &CropRect) {
+        let (wp, rp) = self.params(crop);
+        q.write_buffer(&self.weight_params, 0, bytemuck::bytes_of(&wp));
+        q.write_buffer(&self.resize_params, 0, bytemuck::bytes_of(&rp));
+    }
+
     fn params(&self, crop: &CropRect) -> (WeightParams, ResizeParams) {
         let (ow, oh) = (self.output.width, self.output.height);
         let axes = [0u32, 1].map(|shift| plane_axes(crop, &self.input, ow, oh, shift));
@@ -174,9 +181,7 @@ impl Pass for CropPass {
 
     fn prepare(&mut self, q: &wgpu::Queue, plan: &FramePlan) {
         if let Some(crop) = plan.crop {
-            let (wp, rp) = self.params(&crop);
-            q.write_buffer(&self.weight_params, 0, bytemuck::bytes_of(&wp));
-            q.write_buffer(&self.resize_params, 0, bytemuck::bytes_of(&rp));
+            self.set_crop(q, &crop);
         }
     }
 

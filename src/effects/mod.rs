@@ -5,7 +5,8 @@
 //!
 //! Frame passes, in the order a plan runs them: [`feather`] (§5 blur/spotlight), [`paint`]
 //! (§9 dim/boost/fill/outline/stroke), [`text`] (§9 text layers), [`crop`] (crop + Lanczos) or [`rotate`] (§10 rotation + crop +
-//! Lanczos in one resample), [`mix`] (§10 transitions).
+//! Lanczos in one resample), [`upscale`] (§10 AI ×4 network + Lanczos, built on [`sr`]),
+//! [`mix`] (§10 transitions).
 //! Others: [`convert`] (RGB ⇄ YUV for previews), [`label`] (annotate labels).
 
 pub mod convert;
@@ -21,3 +22,4 @@ pub mod reduce;
 pub mod rotate;
 pub mod sr;
 pub mod text;
+pub mod upscale;

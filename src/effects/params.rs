@@ -194,6 +194,26 @@ mod tests {
                 "ConvertParams",
                 size_of::<ConvertParams>(),
             ),
+            (
+                shaders::SR,
+                "SrLayer",
+                size_of::<crate::effects::sr::LayerUniform>(),
+            ),
+            (
+                shaders::SR,
+                "SrShuffle",
+                size_of::<crate::effects::sr::ShuffleUniform>(),
+            ),
+            (
+                shaders::SR,
+                "SrPack",
+                size_of::<crate::effects::sr::PackUniform>(),
+            ),
+            (
+                shaders::SR,
+                "SrToYuv",
+                size_of::<crate::effects::sr::ToYuvUniform>(),
+            ),
         ];
         for (file, name, rust) in cases {
             assert_eq!(rust, wgsl_size(file, name), "{name} in {}", file.name);

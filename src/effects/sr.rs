@@ -121,6 +121,9 @@ pub struct SrNetwork {
 }
 
 impl SrNetwork {
+    /// The kernel the network runs on, as summaries report it.
+    pub const KERNEL: &'static str = "f32";
+
     pub fn new(ctx: &GpuContext, m: &SrModel) -> Self {
         let (packed, layers) = pack_params(m);
         let params = storage(&ctx.device, "sr params", (packed.len() * 4) as u64);

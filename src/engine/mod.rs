@@ -16,10 +16,12 @@ use crate::effects::feather::FeatherPass;
 use crate::effects::label::LabelBand;
 use crate::effects::mix::MixPass;
 use crate::effects::paint::PaintPass;
-use crate::effects::pass::{FrameBuffers, Pass, Slot};
+use crate::effects::pass::{FrameBuffers, Pass, Slot, sized_storage};
 use crate::effects::reduce::planes_len;
 use crate::effects::rotate::RotatePass;
+use crate::effects::sr::SrNetwork;
 use crate::effects::text::TextPass;
+use crate::effects::upscale::UpscalePass;
 use crate::frame::{FrameFormat, PlaneGeom};
 use crate::gpu::buffers::Readback;
 use crate::gpu::{GpuContext, GpuError};
@@ -33,6 +35,16 @@ pub struct StageTimes {
     pub stages: Vec<(&'static str, Duration)>,
 }
 
+/// The AI ×4 upscaler an engine runs after its crop: the network, the size the crop is
+/// resampled to for it (in source pixels: the clip's largest crop), and the tile side
+/// (`None`: as large as the device allows).
+#[derive(Clone)]
+pub struct UpscaleSpec {
+    pub net: Arc<SrNetwork>,
+    pub input: (u32, u32),
+    pub tile: Option<usize>,
+}
+
 /// Runs frame plans on frames of one format.
 pub struct FrameEngine {
     ctx: Arc<GpuContext>,
@@ -43,7 +55,10 @@ pub struct FrameEngine {
     text: TextPass,
     crop: CropPass,
     rotate: RotatePass,
+    upscale: Option<UpscalePass>,
     mix: MixPass,
+    /// Frames through the network and the time their network submissions took.
+    network: (u64, Duration),
 }
 
 impl FrameEngine {
@@ -54,6 +69,30 @@ impl FrameEngine {
         input: FrameFormat,
         output_size: Option<(u32, u32)>,
         quality: BlurQuality,
+    ) -> Result<Self, GpuError> {
+        Self::build(ctx, input, output_size, quality, None)
+    }
+
+    /// An engine whose crops go through the AI ×4 upscaler before Lanczos to `output_size`:
+    /// every resizing plan it runs must say `upscale`. With it the crop or rotate pass writes
+    /// the network's input frame (`spec.input`, at the source's resolution) and the upscale
+    /// pass takes that to the output.
+    pub fn with_upscaler(
+        ctx: Arc<GpuContext>,
+        input: FrameFormat,
+        output_size: (u32, u32),
+        quality: BlurQuality,
+        spec: UpscaleSpec,
+    ) -> Result<Self, GpuError> {
+        Self::build(ctx, input, Some(output_size), quality, Some(spec))
+    }
+
+    fn build(
+        ctx: Arc<GpuContext>,
+        input: FrameFormat,
+        output_size: Option<(u32, u32)>,
+        quality: BlurQuality,
+        upscale: Option<UpscaleSpec>,
     ) -> Result<Self, GpuError> {
         let (ow, oh) = output_size.unwrap_or((input.width, input.height));
         let output = FrameFormat::new(ow, oh, input.color);
@@ -74,17 +113,68 @@ impl FrameEngine {
             &ctx.device,
             (input.gpu_packed_words().max(output.gpu_packed_words()) as u64) * 4,
         );
+        let (crop, rotate, upscale) = match upscale {
+            None => (
+                CropPass::new(&ctx, &frames)?,
+                RotatePass::new(&ctx, &frames),
+                None,
+            ),
+            Some(spec) => {
+                let (sw, sh) = spec.input;
+                if sw == 0 || sh == 0 || sw % 2 == 1 || sh % 2 == 1 {
+                    return Err(GpuError::Validation(format!(
+                        "the network's input frame must have an even, non-zero size, not \
+                         {sw}x{sh}"
+                    )));
+                }
+                // the crop and rotate passes write the network's input frame instead
+                let sr_in = FrameFormat::new(spec.input.0, spec.input.1, input.color);
+                let sr_frame = sized_storage(
+                    &ctx,
+                    "network input frame",
+                    sr_in.gpu_packed_words() as u64 * 4,
+                    &sr_in,
+                )?;
+                let view = FrameBuffers {
+                    input_format: input,
+                    output_format: sr_in,
+                    input: frames.input.clone(),
+                    mid: frames.mid.clone(),
+                    output: sr_frame.clone(),
+                    other: frames.other.clone(),
+                };
+                let up = UpscalePass::new(&ctx, spec.net, &sr_frame, sr_in, &frames, spec.tile)?;
+                (
+                    CropPass::new(&ctx, &view)?,
+                    RotatePass::new(&ctx, &view),
+                    Some(up),
+                )
+            }
+        };
         Ok(Self {
             feather: FeatherPass::new(&ctx, &frames, quality)?,
             paint: PaintPass::new(&ctx, &frames),
             text: TextPass::new(&ctx, &frames, &[])?,
-            crop: CropPass::new(&ctx, &frames)?,
-            rotate: RotatePass::new(&ctx, &frames),
+            crop,
+            rotate,
+            upscale,
             mix: MixPass::new(&ctx, &frames),
+            network: (0, Duration::ZERO),
             ctx,
             frames,
             readback,
         })
+    }
+
+    /// The upscale pass, when the engine has one.
+    pub fn upscaler(&self) -> Option<&UpscalePass> {
+        self.upscale.as_ref()
+    }
+
+    /// Frames that went through the network, and the time the network took on them (its own
+    /// submission, waited for).
+    pub fn network_time(&self) -> (u64, Duration) {
+        self.network
     }
 
     /// Uploads the job's text layers (rendered for the input format), once; plans refer to
@@ -192,6 +282,10 @@ impl FrameEngine {
             PassKind::Text => &mut self.text,
             PassKind::Crop => &mut self.crop,
             PassKind::Rotate => &mut self.rotate,
+            PassKind::Upscale => self
+                .upscale
+                .as_mut()
+                .expect("checked before the frame: an upscaling plan has an upscaler"),
             PassKind::Mix => &mut self.mix,
         }
     }
@@ -244,6 +338,19 @@ impl FrameEngine {
                 "a transition's mix needs a crop to the output size".into(),
             ));
         }
+        match (plan.upscale && plan.resizes(), self.upscale.is_some()) {
+            (true, false) => {
+                return Err(GpuError::Validation(
+                    "the plan upscales, but the engine was made without the network".into(),
+                ));
+            }
+            (false, true) if plan.resizes() => {
+                return Err(GpuError::Validation(
+                    "the engine upscales every crop, but the plan does not say upscale".into(),
+                ));
+            }
+            _ => {}
+        }
         if plan.crop.is_some() && plan.rotated.is_some() {
             return Err(GpuError::Validation(
                 "a frame is cropped or rotated-and-cropped, not both".into(),
@@ -269,20 +376,36 @@ impl FrameEngine {
         let mut encoder = device.create_command_encoder(&Default::default());
         let mut at = Slot::Input;
         for kind in plan.passes() {
-            let started = Instant::now();
-            {
-                let mut cpass = encoder.begin_compute_pass(&Default::default());
-                at = self.pass_mut(kind).record(&mut cpass, plan, at);
-            }
-            if let Some(t) = times.as_deref_mut() {
+            let network = kind == PassKind::Upscale;
+            if network && times.is_none() {
+                // the network in its own submission, so that its time is its own
                 let done = std::mem::replace(
                     &mut encoder,
                     device.create_command_encoder(&Default::default()),
                 );
                 self.ctx.queue.submit([done.finish()]);
                 self.wait()?;
-                t.stages
-                    .push((self.pass_mut(kind).name(), started.elapsed()));
+            }
+            let started = Instant::now();
+            {
+                let mut cpass = encoder.begin_compute_pass(&Default::default());
+                at = self.pass_mut(kind).record(&mut cpass, plan, at);
+            }
+            if times.is_some() || network {
+                let done = std::mem::replace(
+                    &mut encoder,
+                    device.create_command_encoder(&Default::default()),
+                );
+                self.ctx.queue.submit([done.finish()]);
+                self.wait()?;
+                let took = started.elapsed();
+                if let Some(t) = times.as_deref_mut() {
+                    t.stages.push((self.pass_mut(kind).name(), took));
+                }
+                if network {
+                    self.network.0 += 1;
+                    self.network.1 += took;
+                }
             }
         }
         let bytes = out_format.gpu_packed_words() as u64 * 4;

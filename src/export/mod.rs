@@ -48,6 +48,9 @@ pub enum ExportError {
     Label(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The AI upscaler's model file (`REELGPU_SR_MODEL`) cannot be used.
+    #[error("params.upscale \"ai\": the model {0}")]
+    Model(#[from] crate::models::ModelError),
     #[error("export stopped: {0}")]
     Cancelled(CancelReason),
 }
@@ -61,6 +64,7 @@ impl ExportError {
             | ExportError::NoFrames { .. }
             | ExportError::TooLarge { .. }
             | ExportError::Unsupported(_)
+            | ExportError::Model(_)
             | ExportError::Label(_) => false,
             ExportError::Video(v) => !matches!(
                 v,
@@ -138,6 +142,26 @@ pub struct ExportSummary {
     pub encode_s: f64,
     pub wall_s: f64,
     pub fps: f64,
+    /// The AI ×4 upscaler, when the job used it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upscaler: Option<UpscaleReport>,
+}
+
+/// What the AI ×4 upscaler did in an export.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UpscaleReport {
+    /// The model file's name (`realesr-animevideov3-x4`).
+    pub model: String,
+    /// The kernel the network ran on (`f32` portable).
+    pub kernel: &'static str,
+    /// The size each clip's crops were resampled to for the network, in clip order.
+    pub input_sizes: Vec<(u32, u32)>,
+    /// Frames through the network.
+    pub frames: u64,
+    /// Seconds the network took on them (its own submissions, waited for).
+    pub network_s: f64,
+    /// `network_s` per frame, in milliseconds.
+    pub network_ms_per_frame: f64,
 }
 
 /// Loads a job file: `{"type", "params"}` or a full contract input object.
@@ -341,6 +365,7 @@ pub fn run(
         encode_s: stats.encode_s,
         wall_s: stats.wall_s,
         fps: stats.frames as f64 / stats.wall_s.max(1e-9),
+        upscaler: None,
     })
 }
 

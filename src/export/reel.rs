@@ -13,19 +13,22 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::time::{Duration, Instant};
 
 use super::segments::SEEK_MARGIN_S;
-use super::{ExportError, ExportRequest, ExportSummary, cancelled_or, color_tags};
+use super::{ExportError, ExportRequest, ExportSummary, UpscaleReport, cancelled_or, color_tags};
 use crate::cancel::CancelReason;
-use crate::engine::{BlurQuality, FrameEngine};
+use crate::effects::sr::SrNetwork;
+use crate::engine::{BlurQuality, FrameEngine, UpscaleSpec};
 use crate::frame::FrameFormat;
 use crate::gpu::GpuStartup;
 use crate::job::framing_v2::{ReelParams, TransitionKind};
 use crate::job::reel::{Blend, ReelTimeline};
 use crate::job::timeline::FramePlan;
 use crate::job::{JobParams, ParamError};
+use crate::models::SrModel;
 use crate::video::decode::{DecodeOptions, Decoder, DecoderKind, first_frame_pts};
 use crate::video::encode::{AudioGraph, AudioInput, EncodeSettings, Encoder, EncoderKind};
 use crate::video::probe::{Rational, VideoInfo, probe_with};
@@ -54,6 +57,17 @@ pub struct PreparedReel {
     /// Clip `i`'s source (index into `sources`).
     pub clip_source: Vec<usize>,
     pub timeline: ReelTimeline,
+    /// `"upscale": "ai"`: the network, loaded and checked, and the size each clip's crops are
+    /// resampled to for it.
+    pub upscaler: Option<ReelUpscaler>,
+}
+
+/// The AI ×4 upscaler of a reel.
+#[derive(Debug, Clone)]
+pub struct ReelUpscaler {
+    pub model: Arc<SrModel>,
+    /// Clip `i`'s network input size ([`ReelTimeline::network_input`]).
+    pub inputs: Vec<(u32, u32)>,
 }
 
 /// The reel's params.
@@ -140,10 +154,27 @@ pub fn place(
 ) -> Result<PreparedReel, ExportError> {
     let lens: Vec<f64> = clip_source.iter().map(|&s| sources[s].length_s).collect();
     let timeline = ReelTimeline::new(p, &lens)?;
+    let upscaler = match timeline.upscale_ai {
+        false => None,
+        true => {
+            let model = crate::models::load(&crate::models::model_path())?;
+            let inputs = (0..timeline.clips.len())
+                .map(|i| {
+                    let info = &sources[clip_source[i]].info;
+                    timeline.network_input(i, (info.width, info.height))
+                })
+                .collect();
+            Some(ReelUpscaler {
+                model: Arc::new(model),
+                inputs,
+            })
+        }
+    };
     Ok(PreparedReel {
         sources,
         clip_source,
         timeline,
+        upscaler,
     })
 }
 
@@ -374,9 +405,11 @@ pub fn run(
             busy += t0.elapsed();
             Ok((path, busy.as_secs_f64()))
         });
+        let mut engines = Engines::default();
         let gpu_result = gpu_stage(
             gpu,
             prepared,
+            &mut engines,
             out_format,
             from_decoder,
             to_encoder,
@@ -392,6 +425,17 @@ pub fn run(
         let (path, encode_s) = encoded.map_err(|e| cancelled_or(req, e))?;
         let wall_s = started.elapsed().as_secs_f64();
         let decoder_name = DecoderKind::Software.name();
+        let upscaler = prepared.upscaler.as_ref().map(|u| {
+            let (n, d) = engines.network_time();
+            UpscaleReport {
+                model: u.model.name.clone(),
+                kernel: SrNetwork::KERNEL,
+                input_sizes: u.inputs.clone(),
+                frames: n,
+                network_s: d.as_secs_f64(),
+                network_ms_per_frame: d.as_secs_f64() * 1e3 / n.max(1) as f64,
+            }
+        });
         Ok(ExportSummary {
             output: path,
             kind: "framing",
@@ -411,6 +455,7 @@ pub fn run(
             encode_s,
             wall_s,
             fps: frames as f64 / wall_s.max(1e-9),
+            upscaler,
         })
     })
 }
@@ -540,12 +585,34 @@ fn decode_clips(
     Ok((busy.as_secs_f64(), errors))
 }
 
+type EngineFor = (FrameFormat, Option<(u32, u32)>, FrameEngine);
+
+/// The GPU stage's engines: one per source format (and network input size); with the
+/// upscaler only the current clip's, the network time of those dropped kept in `retired`.
+#[derive(Default)]
+struct Engines {
+    /// Each engine with the source format and network input size it was made for.
+    live: Vec<EngineFor>,
+    retired: (u64, Duration),
+}
+
+impl Engines {
+    /// Frames through the network and its time, over every engine.
+    fn network_time(&self) -> (u64, Duration) {
+        self.live
+            .iter()
+            .map(|(_, _, e)| e.network_time())
+            .fold(self.retired, |(n, d), (m, e)| (n + m, d + e))
+    }
+}
+
 /// Renders every output frame in reel order; returns frames written, GPU seconds and the
 /// adapter.
 #[allow(clippy::too_many_arguments)]
 fn gpu_stage(
     gpu: &GpuStartup,
     prepared: &PreparedReel,
+    all: &mut Engines,
     out_format: FrameFormat,
     from_decoder: Receiver<Shown>,
     to_encoder: SyncSender<Vec<u8>>,
@@ -554,7 +621,6 @@ fn gpu_stage(
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<(u64, f64, String), ExportError> {
     let t = &prepared.timeline;
-    let mut engines: Vec<(FrameFormat, FrameEngine)> = Vec::new();
     let mut plan = FramePlan::default();
     // a dissolve's held frames: the outgoing clip's last `transition_frames` outputs
     let mut tail: Vec<Vec<u8>> = if t.transition == TransitionKind::Dissolve {
@@ -568,17 +634,51 @@ fn gpu_stage(
     let mut gpu_time = Duration::ZERO;
     let mut adapter = String::from("none");
     let out_size = t.out_size;
+    let mut net: Option<Arc<SrNetwork>> = None;
+    let Engines {
+        live: engines,
+        retired,
+    } = all;
     while let Ok(shown) = from_decoder.recv() {
         let i = shown.clip;
         let clip = &t.clips[i];
-        let engine = match engines.iter().position(|(f, _)| *f == shown.format) {
-            Some(k) => &mut engines[k].1,
+        let sr_input = prepared.upscaler.as_ref().map(|u| u.inputs[i]);
+        let engine = match engines
+            .iter()
+            .position(|(f, k, _)| *f == shown.format && *k == sr_input)
+        {
+            Some(k) => &mut engines[k].2,
             None => {
                 let ctx = gpu.wait()?;
                 adapter = ctx.adapter.to_string();
-                let e = FrameEngine::new(ctx, shown.format, Some(out_size), BlurQuality::Fast)?;
-                engines.push((shown.format, e));
-                &mut engines.last_mut().expect("pushed").1
+                let e = match (&prepared.upscaler, sr_input) {
+                    (Some(up), Some(input)) => {
+                        // one network-input size at a time: the previous clip's buffers go
+                        for (_, _, old) in engines.drain(..) {
+                            let (n, d) = old.network_time();
+                            retired.0 += n;
+                            retired.1 += d;
+                        }
+                        let net = net
+                            .get_or_insert_with(|| Arc::new(SrNetwork::new(&ctx, &up.model)))
+                            .clone();
+                        let spec = UpscaleSpec {
+                            net,
+                            input,
+                            tile: None,
+                        };
+                        FrameEngine::with_upscaler(
+                            ctx,
+                            shown.format,
+                            out_size,
+                            BlurQuality::Fast,
+                            spec,
+                        )?
+                    }
+                    _ => FrameEngine::new(ctx, shown.format, Some(out_size), BlurQuality::Fast)?,
+                };
+                engines.push((shown.format, sr_input, e));
+                &mut engines.last_mut().expect("pushed").2
             }
         };
         for n in shown.outputs.clone() {

@@ -282,12 +282,6 @@ fn validate(p: &ReelParams, limits: &Limits) -> Result<(), ParamError> {
             format!("holds {} clips: at most {MAX_CLIPS}", p.clips_data.len()),
         ));
     }
-    if p.upscale == Upscale::Ai {
-        return Err(ParamError::new(
-            "params.upscale",
-            "\"ai\" (the neural x4 upscaler) is not available in this version; use \"lanczos\"",
-        ));
-    }
     for (name, v) in [
         ("target_width", p.target_width),
         ("target_height", p.target_height),
@@ -485,8 +479,15 @@ mod tests {
     fn errors_name_the_field() {
         assert!(err(json!({"clips_data": []})).starts_with("params.clips_data must hold"));
         assert!(
-            err(json!({"clips_data": [{}], "upscale": "ai"})).starts_with("params.upscale \"ai\"")
+            err(json!({"clips_data": [{}], "upscale": "bicubic"})).starts_with("params.upscale"),
+            "{}",
+            err(json!({"clips_data": [{}], "upscale": "bicubic"}))
         );
+        let ai = parse(
+            &json!({"clips_data": [{}], "upscale": "ai"}),
+            &Limits::default(),
+        );
+        assert_eq!(ai.unwrap().upscale, Upscale::Ai);
         assert!(
             err(json!({"clips_data": [{}], "target_width": 811}))
                 .starts_with("params.target_width must be an even")

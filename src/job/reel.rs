@@ -2,7 +2,7 @@
 //! reel shows (trim, speed segments, constant output fps), where the reel's clips sit and
 //! overlap (cut, fade, dissolve), and each frame's crop and rotation.
 
-use super::framing_v2::{ReelClip, ReelParams, TransitionKind};
+use super::framing_v2::{ReelClip, ReelParams, TransitionKind, Upscale};
 use super::params::ParamError;
 use super::spline::spline_at;
 use super::timeline::{CropRect, FramePlan, Mix, Rotated, clamp_rect};
@@ -56,6 +56,8 @@ pub struct ReelTimeline {
     pub transition_frames: u64,
     pub total_frames: u64,
     pub out_size: (u32, u32),
+    /// §10 `"upscale": "ai"`: every crop goes through the AI ×4 network.
+    pub upscale_ai: bool,
 }
 
 /// The segments covering a clip's trim: the given ones in order, with the gaps between them
@@ -223,6 +225,7 @@ impl ReelTimeline {
             transition_frames,
             total_frames: at,
             out_size: (params.target_width as u32, params.target_height as u32),
+            upscale_ai: params.upscale == Upscale::Ai,
         })
     }
 
@@ -279,10 +282,24 @@ impl ReelTimeline {
                 degrees: clip.rotation,
             });
         }
+        plan.upscale = self.upscale_ai;
         plan.mix = self.blend(i, n).map(|b| match b {
             Blend::Fade { level } => Mix::Black { level },
             Blend::Dissolve { weight } => Mix::Other { weight },
         });
+    }
+
+    /// The size clip `i`'s crops are resampled to for the AI ×4 network on a `w x h` source:
+    /// its largest crop width and height over all its output frames, rounded up to even (as
+    /// every frame the engine resamples to), so that no crop loses source pixels on the way
+    /// in (a smaller one is resampled up to it).
+    pub fn network_input(&self, i: usize, (w, h): (u32, u32)) -> (u32, u32) {
+        let clip = &self.clips[i];
+        let (mw, mh) = (0..clip.frames).fold((1, 1), |(mw, mh), n| {
+            let c = clip.crop_at(clip.clip_time(n, self.fps), w, h, self.out_size);
+            (mw.max(c.width), mh.max(c.height))
+        });
+        (mw.next_multiple_of(2), mh.next_multiple_of(2))
     }
 
     /// The clip and its output frame shown at reel frame `m` (the later clip during a

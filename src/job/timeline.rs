@@ -195,6 +195,9 @@ pub enum PassKind {
     Crop,
     /// Rotation + crop + Lanczos resize in one resample (§10).
     Rotate,
+    /// The AI ×4 network on the crop, then Lanczos to the output size (§10 `"upscale":
+    /// "ai"`).
+    Upscale,
     /// Blend with black or a second frame (§10 transitions).
     Mix,
 }
@@ -212,6 +215,9 @@ pub struct FramePlan {
     pub crop: Option<CropRect>,
     /// Instead of `crop`: a rotated crop.
     pub rotated: Option<Rotated>,
+    /// After the crop (which then keeps the source's resolution): the AI ×4 network and
+    /// Lanczos to the output size.
+    pub upscale: bool,
     /// After the crop: a transition's blend.
     pub mix: Option<Mix>,
 }
@@ -230,6 +236,7 @@ impl FramePlan {
             (!self.texts.is_empty()).then_some(PassKind::Text),
             self.crop.is_some().then_some(PassKind::Crop),
             self.rotated.is_some().then_some(PassKind::Rotate),
+            (self.upscale && self.resizes()).then_some(PassKind::Upscale),
             self.mix.is_some().then_some(PassKind::Mix),
         ]
         .into_iter()
@@ -243,6 +250,7 @@ impl FramePlan {
         self.texts.clear();
         self.crop = None;
         self.rotated = None;
+        self.upscale = false;
         self.mix = None;
     }
 

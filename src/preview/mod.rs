@@ -8,7 +8,8 @@ use std::time::Instant;
 use crate::color::ColorSpec;
 use crate::effects::convert::ColorConverter;
 use crate::effects::label::LabelBand;
-use crate::engine::{BlurQuality, FrameEngine};
+use crate::effects::sr::SrNetwork;
+use crate::engine::{BlurQuality, FrameEngine, UpscaleSpec};
 use crate::frame::{FrameFormat, YuvFrame};
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::timeline::{CropRect, FrameAt, FramePlan};
@@ -31,6 +32,8 @@ pub enum PreviewError {
     Image { path: PathBuf, message: String },
     #[error("{0}")]
     Unsupported(String),
+    #[error("params.upscale \"ai\": the model {0}")]
+    Model(#[from] crate::models::ModelError),
 }
 
 impl From<ParamError> for PreviewError {
@@ -194,6 +197,55 @@ fn render_rgb(
     engine.process(&frame.data, plan, &mut out.data)?;
     let rgb = rgba_to_rgb(&ColorConverter::new(ctx.clone(), fmt)?.yuv_to_rgba(&out)?);
     Ok((rgb, fmt.width, fmt.height))
+}
+
+/// The demo's before/after panel: one small 9:16 crop from the middle of `frame` (a sixth of
+/// its height) taken to 4× its size by Lanczos (left) and by the AI ×4 network then Lanczos
+/// (right), side by side.
+fn before_after(
+    ctx: &Arc<GpuContext>,
+    frame: &YuvFrame,
+    model: &crate::models::SrModel,
+) -> Result<(Vec<u8>, u32, u32), PreviewError> {
+    let (w, h) = (frame.format.width, frame.format.height);
+    let ch = (h / 6).max(2);
+    let cw = (ch * 9 / 16).max(1);
+    let crop = CropRect {
+        x: w.saturating_sub(cw) / 2,
+        y: h.saturating_sub(ch) / 2,
+        width: cw.min(w),
+        height: ch.min(h),
+    };
+    let out = ((crop.width * 4) & !1, (crop.height * 4) & !1);
+    let mut plan = FramePlan {
+        crop: Some(crop),
+        ..Default::default()
+    };
+    let lanczos = render_rgb(ctx, frame, &plan, Some(out), BlurQuality::Fast, &[])?;
+    plan.upscale = true;
+    let spec = UpscaleSpec {
+        net: Arc::new(SrNetwork::new(ctx, model)),
+        input: (crop.width, crop.height),
+        tile: None,
+    };
+    let mut engine =
+        FrameEngine::with_upscaler(ctx.clone(), frame.format, out, BlurQuality::Fast, spec)?;
+    let fmt = engine.plan_output(&plan);
+    let mut yuv = YuvFrame::blank(fmt);
+    engine.process(&frame.data, &plan, &mut yuv.data)?;
+    let ai = rgba_to_rgb(&ColorConverter::new(ctx.clone(), fmt)?.yuv_to_rgba(&yuv)?);
+    let gap = 4;
+    let (pw, ph) = (2 * out.0 + gap, out.1);
+    let mut rgb = vec![24u8; (pw * ph * 3) as usize];
+    for (k, src) in [&lanczos.0, &ai].into_iter().enumerate() {
+        let x0 = k as u32 * (out.0 + gap);
+        for y in 0..ph {
+            let row = &src[(y * out.0 * 3) as usize..((y + 1) * out.0 * 3) as usize];
+            let d = ((y * pw + x0) * 3) as usize;
+            rgb[d..d + row.len()].copy_from_slice(row);
+        }
+    }
+    Ok((rgb, pw, ph))
 }
 
 /// Scales an RGB image to `tw` wide on the GPU (through YUV and the Lanczos pass).
@@ -370,6 +422,13 @@ fn reel_preview(
         lens.push(info.duration_s.unwrap_or(f64::INFINITY));
     }
     let t = ReelTimeline::new(p, &lens)?;
+    let net = match t.upscale_ai {
+        true => {
+            let model = crate::models::load(&crate::models::model_path())?;
+            Some(Arc::new(SrNetwork::new(ctx, &model)))
+        }
+        false => None,
+    };
     let m = match (req.frame, req.time) {
         (Some(f), _) => f,
         (None, Some(s)) => (s * t.fps).round().max(0.0) as u64,
@@ -385,8 +444,20 @@ fn reel_preview(
         let frame = frames.remove(0).frame;
         let mut plan = FramePlan::default();
         t.plan_into(i, n, (frame.format.width, frame.format.height), &mut plan);
-        let mut engine =
-            FrameEngine::new(ctx.clone(), frame.format, Some(t.out_size), req.quality)?;
+        let mut engine = match &net {
+            Some(net) => FrameEngine::with_upscaler(
+                ctx.clone(),
+                frame.format,
+                t.out_size,
+                req.quality,
+                UpscaleSpec {
+                    net: net.clone(),
+                    input: t.network_input(i, (frame.format.width, frame.format.height)),
+                    tile: None,
+                },
+            )?,
+            None => FrameEngine::new(ctx.clone(), frame.format, Some(t.out_size), req.quality)?,
+        };
         let mut out = YuvFrame::blank(engine.plan_output(&plan));
         match other {
             Some(o) => engine.process_with(&frame.data, &o.data, &plan, &mut out.data)?,
@@ -528,6 +599,13 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
                     let (plan, size) = plan_for(&demo, at, w, h)?;
                     tiles.push(render_rgb(ctx, frame, &plan, size, req.quality, &[])?);
                     captions.push(format!("{name} · {at_text}"));
+                }
+                match crate::models::load(&crate::models::model_path()) {
+                    Ok(model) => {
+                        tiles.push(before_after(ctx, frame, &model)?);
+                        captions.push(format!("small crop x4: lanczos | ai · {at_text}"));
+                    }
+                    Err(e) => tracing::warn!("no AI upscaler panel: {e}"),
                 }
             }
         }

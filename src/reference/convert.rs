@@ -7,13 +7,22 @@ use crate::frame::{FrameFormat, YuvFrame};
 
 /// RGB (3 bytes per pixel, tight rows) to a YUV 4:2:0 frame.
 pub fn rgb_to_yuv420(rgb: &[u8], w: u32, h: u32, color: ColorSpec) -> YuvFrame {
+    rgb_to_yuv420_with(w, h, color, |x, y| {
+        let i = ((y * w + x) * 3) as usize;
+        [rgb[i] as f64, rgb[i + 1] as f64, rgb[i + 2] as f64]
+    })
+}
+
+/// RGB pixels (0–255, any precision) given by `px(x, y)` to a YUV 4:2:0 frame.
+pub fn rgb_to_yuv420_with(
+    w: u32,
+    h: u32,
+    color: ColorSpec,
+    px: impl Fn(u32, u32) -> [f64; 3],
+) -> YuvFrame {
     let format = FrameFormat::new(w, h, color);
     let t = color.rgb_to_yuv();
     let mut frame = YuvFrame::blank(format);
-    let px = |x: u32, y: u32| {
-        let i = ((y * w + x) * 3) as usize;
-        [rgb[i] as f64, rgb[i + 1] as f64, rgb[i + 2] as f64]
-    };
     let luma = frame.plane_mut(0);
     for y in 0..h {
         for x in 0..w {

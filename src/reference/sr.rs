@@ -2,6 +2,8 @@
 //! definition: 3x3 convolutions with zero padding, PReLU, pixel shuffle, plus the input
 //! upsampled by nearest neighbour. Planar f32 RGB in 0–1.
 
+use super::convert::{rgb_to_yuv420_with, yuv420_to_rgb};
+use crate::frame::YuvFrame;
 use crate::models::SrModel;
 
 /// One 3x3 convolution (zero padding) of planar `x` (`in_ch` planes of `w·h`), then its PReLU.
@@ -68,6 +70,28 @@ pub fn run(model: &SrModel, rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// The upscaler on a YUV 4:2:0 frame as the engine runs it (sr.wgsl `sr_pack_yuv` ..
+/// `sr_to_yuv`): the frame's RGB (bilinear chroma) rounded to 8 bits, the network, clamped to
+/// 0–1, back to YUV 4:2:0 (2x2 mean chroma) at `scale`× the size.
+pub fn upscale_yuv(model: &SrModel, frame: &YuvFrame) -> YuvFrame {
+    let f = frame.format;
+    let (w, h) = (f.width as usize, f.height as usize);
+    let rgb8 = yuv420_to_rgb(frame);
+    let mut rgb = vec![0f32; 3 * w * h];
+    for (i, px) in rgb8.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            rgb[c * w * h + i] = px[c] as f32 / 255.0;
+        }
+    }
+    let up = run(model, &rgb, w, h);
+    let s = model.scale;
+    let (ow, oh) = (w * s, h * s);
+    rgb_to_yuv420_with(ow as u32, oh as u32, f.color, |x, y| {
+        let at = y as usize * ow + x as usize;
+        [0, 1, 2].map(|c| (up[c * ow * oh + at].clamp(0.0, 1.0) * 255.0) as f64)
+    })
 }
 
 #[cfg(test)]

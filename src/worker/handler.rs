@@ -365,7 +365,7 @@ pub fn job_timeout_from_env() -> Duration {
 }
 
 fn success(key: &str, s: &ExportSummary) -> Value {
-    json!({
+    let mut v = json!({
         "status": "success",
         "output_video_key": key,
         "type": s.kind,
@@ -385,7 +385,11 @@ fn success(key: &str, s: &ExportSummary) -> Value {
             "gpu_busy_s": s.gpu_s,
             "encode_busy_s": s.encode_s,
         },
-    })
+    });
+    if let Some(u) = &s.upscaler {
+        v["upscaler"] = json!(u);
+    }
+    v
 }
 
 fn failed(failure: JobFailure, callbacks: Option<JoinHandle<()>>) -> JobOutcome {

@@ -1,6 +1,7 @@
 //! The worker's start-up self-check: ffmpeg and ffprobe run, an H.264 encoder works (NVENC, or
 //! libx264), NVDEC is tried, the GPU adapter opens — and a software adapter is refused in
-//! production unless `REELGPU_ALLOW_CPU=1` — and the storage settings are complete. A failed
+//! production unless `REELGPU_ALLOW_CPU=1` —, the AI ×4 model (`REELGPU_SR_MODEL`) loads and
+//! runs on a small crop, and the storage settings are complete. A failed
 //! check names itself and the reason (RunPod is told, then the worker exits).
 
 use std::path::Path;
@@ -39,6 +40,8 @@ pub struct Health {
     pub nvdec: bool,
     pub adapter: String,
     pub software_adapter: bool,
+    /// The AI ×4 model: its name, depth, scale, weight storage and kernel.
+    pub upscaler: String,
     pub storage: String,
 }
 
@@ -81,6 +84,7 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
             ),
         ));
     }
+    let upscaler = upscaler_check(&gpu).map_err(|e| unhealthy("upscaler", e))?;
     let storage = storage::from_env().map_err(|e| unhealthy("storage", e.to_string()))?;
     let health = Health {
         ffmpeg,
@@ -88,6 +92,7 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
         nvdec,
         adapter: gpu.adapter.to_string(),
         software_adapter: gpu.adapter.software,
+        upscaler,
         storage: storage.describe(),
     };
     Ok(Checked {
@@ -96,6 +101,30 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
         storage,
         health,
     })
+}
+
+/// Loads the AI ×4 model and runs it on an 8x8 crop: the output must be finite and in range.
+fn upscaler_check(gpu: &GpuContext) -> Result<String, String> {
+    use crate::effects::sr::{SrIo, SrNetwork, SrUpscaler};
+    let model = crate::models::load(&crate::models::model_path()).map_err(|e| e.to_string())?;
+    let net = SrNetwork::new(gpu, &model);
+    let mut up = SrUpscaler::new(gpu, &net, (8, 8), None, SrIo::Rgb).map_err(|e| e.to_string())?;
+    let rgb: Vec<f32> = (0..3 * 64).map(|i| (i % 17) as f32 / 16.0).collect();
+    let out = up.run_rgb(gpu, &rgb).map_err(|e| e.to_string())?;
+    if let Some(v) = out.iter().find(|v| !v.is_finite() || v.abs() > 16.0) {
+        return Err(format!(
+            "{} gave {v} on a test crop: the network does not run correctly on this adapter",
+            model.name
+        ));
+    }
+    Ok(format!(
+        "{} ({} convs, x{}, {:?} weights, {} kernel)",
+        model.name,
+        model.body_convs(),
+        model.scale,
+        model.storage,
+        SrNetwork::KERNEL
+    ))
 }
 
 fn first_line(cmd: &mut Command) -> Result<String, String> {
