@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: real exports of all three types (overlay, framing, annotate) and of the web
-# app's keyframed overlay (§9) and multi-clip reel (§10) into
+# app's keyframed overlay (§9) and multi-clip reel (§10), plain and AI-upscaled, into
 # reelgpu-demo/, from a generated 1280x720 clip with audio unless an input is given
 # (`bash scripts/demo.sh my-game.mp4`), plus a preview PNG of every effect.
 set -euo pipefail
@@ -32,4 +32,8 @@ gen="$out/overlay.mp4.source.mp4"
 [ -f "$gen" ] || gen="$out/overlay_v2.mp4.source.mp4"
 ./target/release/reelgpu export --job examples/jobs/reel.json --input "$gen" \
   --output "$out/reel.mp4"
+# The same with the AI x4 upscaler ("upscale": "ai"): a small zoomed-in crop, 0.6 s (the
+# network costs about a second a frame on lavapipe, milliseconds on a GPU).
+./target/release/reelgpu export --job examples/jobs/reel_ai.json --input "$gen" \
+  --output "$out/reel_ai.mp4"
 ./target/release/reelgpu preview --output "$out/preview.png"

@@ -207,10 +207,19 @@ JOB
   "clips_data": [{"source_start_time": 0.0, "source_end_time": 0.6},
                  {"source_start_time": 0.4, "source_end_time": 1.0, "rotation": -3}]}}
 JOB
+  # the AI x4 reel: 9:16 crops of 203x360 (the app's usual zoom on 1080p) through the network,
+  # then Lanczos to 810x1440; --quick (lavapipe): 6 frames of a 68x120 crop
+  local ai_w=203 ai_h=360 ai_end=1.0
+  [ "$quick" = 1 ] && { ai_w=68; ai_h=120; ai_end=0.2; }
+  cat > "$work/reel-ai.json" <<JOB
+{"type": "framing", "params": {"target_width": 810, "target_height": 1440, "fps": 30, "upscale": "ai",
+  "clips_data": [{"source_start_time": 0.0, "source_end_time": $ai_end,
+    "keyframes": [{"time": 0.0, "x": 800, "y": 300, "width": $ai_w, "height": $ai_h}]}]}}
+JOB
   local job decoder
-  for job in blur reel; do
+  for job in blur reel reel-ai; do
     for decoder in auto software; do
-      [ "$job" = reel ] && [ "$decoder" = auto ] && continue
+      [ "$job" != blur ] && [ "$decoder" = auto ] && continue
       echo "### $job, --decoder $decoder"
       if reelgpu export --json --decoder "$decoder" --job "$work/$job.json" --input "$clip" \
         --output "$work/$job-$decoder.mp4" > "$work/summary.json" 2> "$work/stderr.txt"; then
@@ -220,6 +229,10 @@ s = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 print(f"- {s['frames']} frames {s['width']}x{s['height']}, {s['duration_s']:.2f} s, decoder {s['decoder']}, encoder {s['encoder']}")
 print(f"- adapter: {s['adapter']}")
 print(f"- {s['wall_s']:.2f} s wall = {s['fps']:.1f} fps; busy: decode {s['decode_s']:.2f} s, GPU {s['gpu_s']:.2f} s, encode {s['encode_s']:.2f} s")
+u = s.get("upscaler")
+if u:
+    sizes = ", ".join(f"{w}x{h}" for w, h in u["input_sizes"])
+    print(f"- AI x4: {u['model']} ({u['kernel']} kernel) on {sizes}: network {u['network_ms_per_frame']:.1f} ms/frame over {u['frames']} frames")
 PY
       else
         echo "- FAILED:"

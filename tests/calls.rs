@@ -120,17 +120,28 @@ fn expected_frames() -> u64 {
     t.total_frames
 }
 
+/// `reelgpu call` with `REELGPU_SR=off`: these tests check the calls' streams, timing and
+/// outputs, which do not depend on the upscaler, and the AI x4 network costs seconds a frame
+/// on lavapipe at their crop sizes (its own test, [`process_clips_ai_upscales_with_the_ai_network_by_default`],
+/// runs it on small crops).
 fn call(function: &str, kwargs: &Value, root: &Path) -> (bool, Vec<Value>) {
+    call_with(function, kwargs, root, Some("off"))
+}
+
+fn call_with(function: &str, kwargs: &Value, root: &Path, sr: Option<&str>) -> (bool, Vec<Value>) {
     let file = root.with_extension(format!("{function}.json"));
     std::fs::write(&file, kwargs.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_reelgpu"))
-        .args(["call", function, "--decoder", "software", "--kwargs"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
+    cmd.args(["call", function, "--decoder", "software", "--kwargs"])
         .arg(&file)
         .arg("--storage")
         .arg(root)
         .env("REELGPU_LOG", "warn")
-        .output()
-        .unwrap();
+        .env_remove("REELGPU_SR");
+    if let Some(v) = sr {
+        cmd.env("REELGPU_SR", v);
+    }
+    let out = cmd.output().unwrap();
     let items = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -351,6 +362,45 @@ fn bad_calls_fail_naming_the_kwarg_and_write_nothing() {
     assert!(!root.join(USER).join("overlays/out.mp4").exists());
 }
 
+/// `process_clips_ai` runs every crop through the AI x4 network unless told otherwise: the
+/// final item says `"upscale": "ai"` with no warning, and the upscaler's model, kernel and
+/// time; its frames differ from the same call with `REELGPU_SR=off` (Lanczos).
+#[test]
+fn process_clips_ai_upscales_with_the_ai_network_by_default() {
+    let root = storage("call-ai");
+    let k = json!({"user_id": USER, "source_keys": ["reels/long.mp4"],
+        "output_key": "final/ai.mp4", "target_width": 48, "target_height": 84, "fps": 30,
+        "clips_data": [{"clipIndex": 0, "keyframes": [{"time": 0.0, "x": 150, "y": 60, "width": 24, "height": 42}],
+            "segment_data": {"trim_start": 1.0, "trim_end": 1.6}}]});
+    let (ok, items) = call_with("process_clips_ai", &k, &root, None);
+    assert!(ok, "{items:?}");
+    let last = items.last().unwrap();
+    assert_eq!(last["upscale"], "ai", "{last}");
+    assert!(last.get("warnings").is_none(), "{last}");
+    assert_eq!(last["upscaler"]["model"], "realesr-animevideov3-x4");
+    assert_eq!(last["upscaler"]["frames"], 18);
+    assert_eq!(last["upscaler"]["input_sizes"], json!([[24, 42]]));
+    let ai = root.join(USER).join("final/ai.mp4");
+    assert_eq!(frame_times(&ai).len(), 18);
+    let mut k2 = k.clone();
+    k2["output_key"] = json!("final/lanczos.mp4");
+    let (ok, items) = call("process_clips_ai", &k2, &root);
+    assert!(ok, "{items:?}");
+    assert_eq!(items.last().unwrap()["upscale"], "lanczos");
+    let lanczos = root.join(USER).join("final/lanczos.mp4");
+    let frame = |p: &Path| {
+        reelgpu::video::extract_frames(
+            p.to_str().unwrap(),
+            &reelgpu::video::FrameSelector::Index(9),
+        )
+        .unwrap()
+        .remove(0)
+        .frame
+    };
+    let d = reelgpu::testing::metrics::diff_u8(&frame(&ai).data, &frame(&lanczos).data);
+    assert!(d.mean_abs > 1.0, "the network changed nothing: {d}");
+}
+
 #[test]
 fn process_clips_ai_and_stitch_through_reelgpu_call() {
     let root = storage("call-clips");
@@ -395,6 +445,8 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
     let (rp, base) = rp.start().await;
     let mut env = Runpod::env(&base);
     env.push(("R2_ENDPOINT", format!("file://{}", root.display())));
+    // the stream and its items are what is checked; the network has its own test
+    env.push(("REELGPU_SR", "off".into()));
     let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     let t = Instant::now();
     while rp.results.lock().unwrap().len() < 3 {
@@ -468,6 +520,7 @@ fn the_python_client_against_reelgpu_serve() {
     let env = [
         ("R2_ENDPOINT", format!("file://{}", root.display())),
         ("REELGPU_LOG", "warn".to_string()),
+        ("REELGPU_SR", "off".to_string()),
     ];
     let mut serve = Proc(
         reelgpu_command(&["serve", "--port", &port.to_string()], &env)

@@ -199,8 +199,7 @@ fn render_rgb(
     Ok((rgb, fmt.width, fmt.height))
 }
 
-/// The demo's before/after panel: one small 9:16 crop from the middle of `frame` (a sixth of
-/// its height) taken to 4× its size by Lanczos (left) and by the AI ×4 network then Lanczos
+/// The demo's before/after panel: one small 9:16 crop of `frame` (a sixth of its height) taken to 4× its size by Lanczos (left) and by the AI ×4 network then Lanczos
 /// (right), side by side.
 fn before_after(
     ctx: &Arc<GpuContext>,
@@ -208,15 +207,20 @@ fn before_after(
     model: &crate::models::SrModel,
 ) -> Result<(Vec<u8>, u32, u32), PreviewError> {
     let (w, h) = (frame.format.width, frame.format.height);
-    let ch = (h / 6).max(2);
-    let cw = (ch * 9 / 16).max(1);
+    // even sizes, as every frame the engine resamples to
+    let ch = (h / 6).max(2) & !1;
+    let cw = (ch * 9 / 16).max(2) & !1;
+    // left of and below the middle: on the test card, the circle's edge, a gradient and the
+    // checkerboard
     let crop = CropRect {
-        x: w.saturating_sub(cw) / 2,
-        y: h.saturating_sub(ch) / 2,
-        width: cw.min(w),
-        height: ch.min(h),
+        x: (w * 9 / 20)
+            .saturating_sub(cw / 2)
+            .min(w.saturating_sub(cw)),
+        y: (h * 2 / 3).saturating_sub(ch / 2).min(h.saturating_sub(ch)),
+        width: cw.min(w & !1).max(2),
+        height: ch.min(h & !1).max(2),
     };
-    let out = ((crop.width * 4) & !1, (crop.height * 4) & !1);
+    let out = (crop.width * 4, crop.height * 4);
     let mut plan = FramePlan {
         crop: Some(crop),
         ..Default::default()
