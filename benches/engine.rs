@@ -367,7 +367,7 @@ fn main() {
 /// readback included) and the GFLOP/s achieved. `REELGPU_BENCH_SR_FRAMES` timed frames
 /// (default 3: a frame takes tens of seconds on lavapipe), `REELGPU_BENCH_SR=0` skips them.
 fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
-    use reelgpu::effects::sr::{SrIo, SrNetwork, SrUpscaler};
+    use reelgpu::effects::sr::{SrIo, SrKernel, SrNetwork, SrUpscaler};
     use reelgpu::models::{Conv, SrModel, Storage};
     if std::env::var("REELGPU_BENCH_SR").as_deref() == Ok("0")
         || only.is_some_and(|o| !"SR x4".contains(o) && !o.contains("SR"))
@@ -417,34 +417,57 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         general,
         (203, 360),
     ));
+    let kernels: Vec<SrKernel> = [SrKernel::F32, SrKernel::F16]
+        .into_iter()
+        .filter(|k| *k == SrKernel::F32 || ctx.kernels.sr_f16.is_some())
+        .collect();
     println!(
-        "\n| network (f32 portable kernel) | crop | ms/frame (median of {frames}) | GFLOP/s | GFLOP/frame |"
+        "\n| network | kernel | crop | ms/frame (median of {frames}) | GFLOP/s | GFLOP/frame | vs f32 |"
     );
-    println!("|---|---|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|");
     for (name, m, (w, h)) in models {
-        let net = SrNetwork::new(ctx, &m);
-        let mut runner = match SrUpscaler::new(ctx, &net, (w as u32, h as u32), None, SrIo::Rgb) {
-            Ok(r) => r,
-            Err(e) => {
-                println!("| {name} | {w}x{h} | failed: {e} | | |");
-                continue;
-            }
-        };
-        let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 251.0).collect();
-        runner.run_rgb(ctx, &rgb).unwrap();
-        let mut times: Vec<f64> = (0..frames)
-            .map(|_| {
-                let t = Instant::now();
-                runner.run_rgb(ctx, &rgb).unwrap();
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        let ms = median(&mut times);
-        let gflop = m.flops_per_pixel() * (w * h) as f64 / 1e9;
-        println!(
-            "| {name} | {w}x{h} | {ms:.1} | {:.1} | {gflop:.1} |",
-            gflop / (ms / 1e3)
-        );
+        let mut f32_ms = None;
+        for &kernel in &kernels {
+            let net = match SrNetwork::with_kernel(ctx, &m, kernel) {
+                Ok(n) => n,
+                Err(e) => {
+                    println!(
+                        "| {name} | {} | {w}x{h} | failed: {e} | | | |",
+                        kernel.name()
+                    );
+                    continue;
+                }
+            };
+            let mut runner = match SrUpscaler::new(ctx, &net, (w as u32, h as u32), None, SrIo::Rgb)
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    println!(
+                        "| {name} | {} | {w}x{h} | failed: {e} | | | |",
+                        kernel.name()
+                    );
+                    continue;
+                }
+            };
+            let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 251.0).collect();
+            runner.run_rgb(ctx, &rgb).unwrap();
+            let mut times: Vec<f64> = (0..frames)
+                .map(|_| {
+                    let t = Instant::now();
+                    runner.run_rgb(ctx, &rgb).unwrap();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            let ms = median(&mut times);
+            let base = *f32_ms.get_or_insert(ms);
+            let gflop = m.flops_per_pixel() * (w * h) as f64 / 1e9;
+            println!(
+                "| {name} | {} | {w}x{h} | {ms:.1} | {:.1} | {gflop:.1} | {:.2} |",
+                kernel.name(),
+                gflop / (ms / 1e3),
+                base / ms
+            );
+        }
     }
 }
 

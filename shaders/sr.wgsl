@@ -13,6 +13,10 @@
 //   sr_to_yuv    that RGB, clamped to 0-1, to a packed YUV 4:2:0 frame (2x2 mean chroma)
 // Weights are laid out [ky][kx][in][out padded to 8], biases and slopes padded to 8, all in
 // one buffer of vec4s.
+//
+// Activations and parameters are stored as `act`, which the host defines in front of this
+// file: f32 (the portable kernel), or f16 (`enable f16;`, where the adapter has shader-f16)
+// for half the memory traffic. Arithmetic is always f32.
 
 const SR_PX: u32 = 4u;
 
@@ -31,9 +35,9 @@ struct SrLayer {
 };
 
 @group(0) @binding(0) var<uniform> sr_layer: SrLayer;
-@group(0) @binding(1) var<storage, read> sr_src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> sr_dst: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> sr_params: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> sr_src: array<act>;
+@group(0) @binding(2) var<storage, read_write> sr_dst: array<vec4<act>>;
+@group(0) @binding(3) var<storage, read> sr_params: array<vec4<act>>;
 
 @compute @workgroup_size(64, 1, 1)
 fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -46,8 +50,8 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row = sr_layer.width + 2u;
     let cs = sr_layer.cin_stride;
     let ovec = sr_layer.cout_stride / 4u;
-    let bias_a = sr_params[sr_layer.b_off + og];
-    let bias_b = sr_params[sr_layer.b_off + og + 1u];
+    let bias_a = vec4<f32>(sr_params[sr_layer.b_off + og]);
+    let bias_b = vec4<f32>(sr_params[sr_layer.b_off + og + 1u]);
     var acc_a: array<vec4<f32>, SR_PX>;
     var acc_b: array<vec4<f32>, SR_PX>;
     for (var p = 0u; p < SR_PX; p++) {
@@ -61,10 +65,10 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
             let base = ((y + ky) * row + x0 + kx) * cs;
             var w = sr_layer.w_off + ((ky * 3u + kx) * sr_layer.cin) * ovec + og;
             for (var i = 0u; i < sr_layer.cin; i++) {
-                let wa = sr_params[w];
-                let wb = sr_params[w + 1u];
+                let wa = vec4<f32>(sr_params[w]);
+                let wb = vec4<f32>(sr_params[w + 1u]);
                 for (var p = 0u; p < SR_PX; p++) {
-                    let a = sr_src[base + p * cs + i];
+                    let a = f32(sr_src[base + p * cs + i]);
                     acc_a[p] += a * wa;
                     acc_b[p] += a * wb;
                 }
@@ -76,8 +80,8 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
     var slope_a = vec4<f32>(1.0);
     var slope_b = vec4<f32>(1.0);
     if (prelu) {
-        slope_a = sr_params[sr_layer.p_off + og];
-        slope_b = sr_params[sr_layer.p_off + og + 1u];
+        slope_a = vec4<f32>(sr_params[sr_layer.p_off + og]);
+        slope_b = vec4<f32>(sr_params[sr_layer.p_off + og + 1u]);
     }
     for (var p = 0u; p < SR_PX; p++) {
         if (x0 + p < sr_layer.width) {
@@ -88,8 +92,8 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
                 b = select(b, b * slope_b, b < vec4<f32>(0.0));
             }
             let at = ((y + 1u) * row + x0 + p + 1u) * ovec + og;
-            sr_dst[at] = a;
-            sr_dst[at + 1u] = b;
+            sr_dst[at] = vec4<act>(a);
+            sr_dst[at + 1u] = vec4<act>(b);
         }
     }
     // the border around this invocation's pixels: left and right of the row, and the rows
@@ -105,8 +109,8 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 fn sr_zero(cell: u32, og: u32, ovec: u32) {
-    sr_dst[cell * ovec + og] = vec4<f32>(0.0);
-    sr_dst[cell * ovec + og + 1u] = vec4<f32>(0.0);
+    sr_dst[cell * ovec + og] = vec4<act>(0.0);
+    sr_dst[cell * ovec + og + 1u] = vec4<act>(0.0);
 }
 
 // The border cells of bordered row `r` at the ends of the span of pixels x0..x0 + SR_PX.
@@ -145,8 +149,8 @@ struct SrShuffle {
 };
 
 @group(0) @binding(0) var<uniform> sr_sh: SrShuffle;
-@group(0) @binding(1) var<storage, read> sr_last: array<f32>;
-@group(0) @binding(2) var<storage, read> sr_input: array<f32>;
+@group(0) @binding(1) var<storage, read> sr_last: array<act>;
+@group(0) @binding(2) var<storage, read> sr_input: array<act>;
 @group(0) @binding(3) var<storage, read_write> sr_rgb: array<f32>;
 
 @compute @workgroup_size(64, 1, 1)
@@ -163,7 +167,7 @@ fn sr_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
     let oy = sr_sh.out.y + gid.y;
     let plane = sr_sh.out.z * sr_sh.out.w;
     for (var c = 0u; c < 3u; c++) {
-        let v = sr_last[at * sr_sh.stride + c * s * s + k] + sr_input[at * 3u + c];
+        let v = f32(sr_last[at * sr_sh.stride + c * s * s + k]) + f32(sr_input[at * 3u + c]);
         sr_rgb[c * plane + oy * sr_sh.out.z + ox] = v;
     }
 }
@@ -182,7 +186,7 @@ struct SrPack {
 @group(0) @binding(0) var<uniform> sr_pk: SrPack;
 @group(0) @binding(1) var<storage, read> sr_yuv: array<u32>;
 @group(0) @binding(1) var<storage, read> sr_planar: array<f32>;
-@group(0) @binding(2) var<storage, read_write> sr_packed: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sr_packed: array<act>;
 
 // Where bordered cell `gid` of the region reads: (x, y, 1) in source pixels, or (0, 0, 0)
 // for a border cell (and (0, 0, 2) past the grid).
@@ -200,9 +204,9 @@ fn sr_pack_site(gid: vec3<u32>) -> vec3<u32> {
 
 fn sr_pack_store(gid: vec3<u32>, rgb: vec3<f32>) {
     let at = (gid.y * (sr_pk.region.z + 2u) + gid.x) * 3u;
-    sr_packed[at] = rgb.x;
-    sr_packed[at + 1u] = rgb.y;
-    sr_packed[at + 2u] = rgb.z;
+    sr_packed[at] = act(rgb.x);
+    sr_packed[at + 1u] = act(rgb.y);
+    sr_packed[at + 2u] = act(rgb.z);
 }
 
 fn sr_yuv_at(p: Plane, x: u32, y: u32) -> f32 {

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use common::cli::tmp_in;
 use rand::{Rng, SeedableRng};
-use reelgpu::effects::sr::{SrIo, SrNetwork, SrUpscaler};
+use reelgpu::effects::sr::{SrIo, SrKernel, SrNetwork, SrUpscaler};
 use reelgpu::models::{Conv, SrModel, Storage, ncnn};
 use reelgpu::reference;
 
@@ -49,9 +49,27 @@ fn random_rgb(w: usize, h: usize, seed: u64) -> Vec<f32> {
     (0..3 * w * h).map(|_| rng.random_range(0.0..1.0)).collect()
 }
 
+/// Both kernels: f32 everywhere, f16 storage where the adapter has shader-f16 (lavapipe has
+/// it: a test that cannot run f16 fails rather than skip).
+const KERNELS: [SrKernel; 2] = [SrKernel::F32, SrKernel::F16];
+
+/// GPU against CPU, f32 storage: only the order of the sums differs: 1e-4 of the output's
+/// range. f16 storage rounds every activation and weight to 11 significant bits (a relative
+/// error of 2^-12 each, compounding over the layers; 1.9e-4 to 4.0e-4 measured): 1e-3.
+fn tolerance(kernel: SrKernel) -> f32 {
+    match kernel {
+        SrKernel::F32 => 1e-4,
+        SrKernel::F16 => 1e-3,
+    }
+}
+
 fn gpu_run(m: &SrModel, rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
+    gpu_run_on(m, rgb, w, h, SrKernel::F32)
+}
+
+fn gpu_run_on(m: &SrModel, rgb: &[f32], w: usize, h: usize, kernel: SrKernel) -> Vec<f32> {
     let ctx = common::gpu();
-    let net = SrNetwork::new(&ctx, m);
+    let net = SrNetwork::with_kernel(&ctx, m, kernel).unwrap();
     let mut up = SrUpscaler::new(&ctx, &net, (w as u32, h as u32), None, SrIo::Rgb).unwrap();
     assert_eq!(up.tiling().1, 1, "small crops run as one tile");
     let first = up.run_rgb(&ctx, rgb).unwrap();
@@ -71,10 +89,6 @@ fn relative_error(gpu: &[f32], cpu: &[f32]) -> f32 {
         / scale
 }
 
-/// GPU against CPU: f32 on both sides, only the order of the sums differs: 1e-4 of the
-/// output's range.
-const TOLERANCE: f32 = 1e-4;
-
 #[test]
 fn gpu_matches_cpu_on_random_networks_and_crops() {
     for (body, width, scale, w, h, seed) in [
@@ -88,13 +102,19 @@ fn gpu_matches_cpu_on_random_networks_and_crops() {
         let rgb = random_rgb(w, h, seed + 100);
         let cpu = reference::sr::run(&m, &rgb, w, h);
         assert!(cpu.iter().any(|v| *v != 0.0));
-        let gpu = gpu_run(&m, &rgb, w, h);
-        let err = relative_error(&gpu, &cpu);
-        eprintln!("{body} convs x {width}, x{scale}, {w}x{h}: relative error {err:.2e}");
-        assert!(
-            err <= TOLERANCE,
-            "{body}x{width} x{scale} at {w}x{h}: {err}"
-        );
+        for kernel in KERNELS {
+            let gpu = gpu_run_on(&m, &rgb, w, h, kernel);
+            let err = relative_error(&gpu, &cpu);
+            eprintln!(
+                "{body} convs x {width}, x{scale}, {w}x{h}, {}: relative error {err:.2e}",
+                kernel.name()
+            );
+            assert!(
+                err <= tolerance(kernel),
+                "{body}x{width} x{scale} at {w}x{h}, {}: {err}",
+                kernel.name()
+            );
+        }
     }
 }
 
@@ -110,7 +130,7 @@ fn fp16_weights_load_and_match_the_cpu_on_the_same_weights() {
         &gpu_run(&m16, &rgb, w, h),
         &reference::sr::run(&m16, &rgb, w, h),
     );
-    assert!(err <= TOLERANCE, "{err}");
+    assert!(err <= tolerance(SrKernel::F32), "{err}");
 }
 
 /// A crop of a generated test frame, planar RGB 0–1.
@@ -220,6 +240,15 @@ fn the_shipped_model_matches_ncnn_itself() {
     let gpu = gpu_run(&m, &rgb, w, h);
     let cpu = reference::sr::run(&m, &rgb, w, h);
     let (ow, oh) = (w * 4, h * 4);
+    let f16_db = luma_psnr(
+        &gpu_run_on(&m, &rgb, w, h, SrKernel::F16),
+        &theirs,
+        ow,
+        oh,
+        16,
+    );
+    eprintln!("luma PSNR against ncnn, f16 kernel: {f16_db:.1} dB");
+    assert!(f16_db >= 40.0, "f16 {f16_db} dB");
     let gpu_db = luma_psnr(&gpu, &theirs, ow, oh, 16);
     let cpu_db = luma_psnr(&cpu, &theirs, ow, oh, 16);
     let whole = luma_psnr(&gpu, &theirs, ow, oh, 0);
@@ -246,19 +275,21 @@ fn the_shipped_model_matches_ncnn_itself() {
 fn a_tiled_crop_matches_the_whole_crop_on_the_gpu() {
     let ctx = common::gpu();
     let m = random_model(3, 16, 4, 11);
-    let net = SrNetwork::new(&ctx, &m);
     let (w, h) = (29, 23);
     let rgb = random_rgb(w, h, 12);
-    let whole = gpu_run(&m, &rgb, w, h);
-    // tiles of 8 and 12 (corners, edges and the middle all of different sizes, each
-    // following one of another size in the same buffers) give the whole crop's result
-    for tile in [8, 12] {
-        let mut tiled =
-            SrUpscaler::new(&ctx, &net, (w as u32, h as u32), Some(tile), SrIo::Rgb).unwrap();
-        assert!(tiled.tiling().1 > 3, "{:?}", tiled.tiling());
-        let got = tiled.run_rgb(&ctx, &rgb).unwrap();
-        let err = relative_error(&got, &whole);
-        assert!(err <= TOLERANCE, "tile {tile}: {err}");
+    for kernel in KERNELS {
+        let net = SrNetwork::with_kernel(&ctx, &m, kernel).unwrap();
+        let whole = gpu_run_on(&m, &rgb, w, h, kernel);
+        // tiles of 8 and 12 (corners, edges and the middle all of different sizes, each
+        // following one of another size in the same buffers) give the whole crop's result
+        for tile in [8, 12] {
+            let mut tiled =
+                SrUpscaler::new(&ctx, &net, (w as u32, h as u32), Some(tile), SrIo::Rgb).unwrap();
+            assert!(tiled.tiling().1 > 3, "{:?}", tiled.tiling());
+            let got = tiled.run_rgb(&ctx, &rgb).unwrap();
+            let err = relative_error(&got, &whole);
+            assert!(err <= 1e-6, "tile {tile}, {}: {err}", kernel.name());
+        }
     }
 }
 
@@ -310,7 +341,9 @@ fn the_upscale_pass_matches_the_cpu_chain() {
     {
         let m = random_model(body, width, scale, 40 + k as u64);
         let frame = random_frame(w, h, specs[k % 2], 60 + k as u64);
-        let net = std::sync::Arc::new(SrNetwork::new(&ctx, &m));
+        // f32 and f16 storage in turn
+        let kernel = KERNELS[k % 2];
+        let net = std::sync::Arc::new(SrNetwork::with_kernel(&ctx, &m, kernel).unwrap());
         let spec = UpscaleSpec { net, input, tile };
         let mut engine = FrameEngine::with_upscaler(
             ctx.clone(),
@@ -339,8 +372,12 @@ fn the_upscale_pass_matches_the_cpu_chain() {
         let mut gpu = YuvFrame::blank(engine.plan_output(&plan));
         engine.process(&frame.data, &plan, &mut gpu.data).unwrap();
         let d = diff_u8(&gpu.data, &cpu.data);
-        eprintln!("case {k}: {d}");
-        assert!(d.max_abs <= 2.0 && d.mean_abs <= 0.05, "case {k}: {d}");
+        eprintln!("case {k} ({}): {d}", kernel.name());
+        assert!(
+            d.max_abs <= 2.0 && d.mean_abs <= 0.05,
+            "case {k} ({}): {d}",
+            kernel.name()
+        );
         // and the network did something the plain resize would not
         let plain = reference::resize::crop_resize(&net_in, &rect(0, 0, iw, ih), ow, oh);
         assert!(diff_u8(&plain.data, &cpu.data).mean_abs > 1.0, "case {k}");

@@ -9,6 +9,7 @@ use super::params::GpuPlane;
 use crate::color::ColorSpec;
 use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, dispatch, storage, uniform};
+use crate::gpu::pipelines::SrKernels;
 use crate::gpu::{GpuContext, GpuError};
 use crate::models::SrModel;
 
@@ -109,10 +110,51 @@ pub fn pack_input(rgb: &[f32], w: usize, h: usize, into: &mut Vec<f32>) {
     }
 }
 
+/// The storage type the network's activations and weights use (arithmetic is f32 in both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrKernel {
+    /// f32: every adapter.
+    F32,
+    /// f16 (`shader-f16`): half the memory traffic.
+    F16,
+}
+
+/// `REELGPU_SR_KERNEL=f32` keeps the upscaler on f32 storage where f16 is available.
+pub const KERNEL_ENV: &str = "REELGPU_SR_KERNEL";
+
+impl SrKernel {
+    /// As summaries report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SrKernel::F32 => "f32",
+            SrKernel::F16 => "f16",
+        }
+    }
+
+    /// f16 where the device has it, unless `REELGPU_SR_KERNEL=f32`.
+    pub fn best(ctx: &GpuContext) -> Self {
+        let forced_f32 = std::env::var(KERNEL_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("f32"));
+        match (ctx.kernels.sr_f16.is_some(), forced_f32) {
+            (true, false) => SrKernel::F16,
+            _ => SrKernel::F32,
+        }
+    }
+
+    /// Bytes of one stored activation or weight.
+    fn bytes(self) -> u64 {
+        match self {
+            SrKernel::F32 => 4,
+            SrKernel::F16 => 2,
+        }
+    }
+}
+
 /// A model's weights on the device.
 pub struct SrNetwork {
     params: wgpu::Buffer,
     layers: Vec<LayerLayout>,
+    kernels: SrKernels,
+    pub kernel: SrKernel,
     pub scale: u32,
     pub name: String,
     pub flops_per_pixel: f64,
@@ -121,22 +163,53 @@ pub struct SrNetwork {
 }
 
 impl SrNetwork {
-    /// The kernel the network runs on, as summaries report it.
-    pub const KERNEL: &'static str = "f32";
-
+    /// The network on the best kernel the device has ([`SrKernel::best`]).
     pub fn new(ctx: &GpuContext, m: &SrModel) -> Self {
+        Self::with_kernel(ctx, m, SrKernel::best(ctx)).expect("the best kernel exists")
+    }
+
+    /// The network on `kernel`; f16 fails on a device without shader-f16.
+    pub fn with_kernel(ctx: &GpuContext, m: &SrModel, kernel: SrKernel) -> Result<Self, GpuError> {
         let (packed, layers) = pack_params(m);
-        let params = storage(&ctx.device, "sr params", (packed.len() * 4) as u64);
-        ctx.queue
-            .write_buffer(&params, 0, bytemuck::cast_slice(&packed));
-        Self {
+        let kernels = match kernel {
+            SrKernel::F32 => ctx.kernels.sr.clone(),
+            SrKernel::F16 => ctx.kernels.sr_f16.clone().ok_or_else(|| {
+                GpuError::Validation(format!(
+                    "the f16 upscaler kernel needs shader-f16, which {} does not have",
+                    ctx.adapter
+                ))
+            })?,
+        };
+        let params = storage(
+            &ctx.device,
+            "sr params",
+            packed.len() as u64 * kernel.bytes(),
+        );
+        match kernel {
+            SrKernel::F32 => ctx
+                .queue
+                .write_buffer(&params, 0, bytemuck::cast_slice(&packed)),
+            SrKernel::F16 => {
+                let half: Vec<u16> = packed
+                    .iter()
+                    .map(|&v| half::f16::from_f32(v).to_bits())
+                    .collect();
+                // storage rounds the size up to 4 bytes: an odd count leaves the last half zero
+                let mut bytes: Vec<u8> = bytemuck::cast_slice(&half).to_vec();
+                bytes.resize(bytes.len().next_multiple_of(4), 0);
+                ctx.queue.write_buffer(&params, 0, &bytes)
+            }
+        }
+        Ok(Self {
             params,
             layers,
+            kernels,
+            kernel,
             scale: m.scale as u32,
             name: m.name.clone(),
             flops_per_pixel: m.flops_per_pixel(),
             receptive_radius: m.receptive_radius(),
-        }
+        })
     }
 }
 
@@ -196,7 +269,7 @@ pub struct SrUpscaler {
     scale: u32,
     tile: usize,
     tiles: Vec<TileRun>,
-    pack_pipeline: wgpu::ComputePipeline,
+    kernels: SrKernels,
     /// Planar RGB in (the `Rgb` source).
     rgb_in: Option<wgpu::Buffer>,
     /// The crop's RGB at `scale`×, planar.
@@ -211,7 +284,7 @@ pub struct SrUpscaler {
 /// whole crop's larger side when it fits as one tile.
 pub fn tile_for(limit: u64, net: &SrNetwork, w: usize, h: usize) -> usize {
     let stride = net.layers.iter().map(|l| l.cout_stride).max().unwrap_or(8) as u64;
-    let fits = |rw: u64, rh: u64| activation_bytes(rw, rh, stride) <= limit;
+    let fits = |rw: u64, rh: u64| activation_bytes(rw, rh, stride, net.kernel.bytes()) <= limit;
     if fits(w as u64, h as u64) {
         return w.max(h).max(1);
     }
@@ -223,10 +296,10 @@ pub fn tile_for(limit: u64, net: &SrNetwork, w: usize, h: usize) -> usize {
     t.max(4) as usize
 }
 
-/// Bytes of one activation buffer for a `w x h` read region of `stride` channels: the
-/// bordered grid, plus the pixels the last group of the last row reads past it.
-fn activation_bytes(w: u64, h: u64, stride: u64) -> u64 {
-    ((w + 2) * (h + 2) * stride + (SR_PX as u64 + 2) * stride) * 4
+/// Bytes of one activation buffer for a `w x h` read region of `stride` channels of `elem`
+/// bytes: the bordered grid, plus the pixels the last group of the last row reads past it.
+fn activation_bytes(w: u64, h: u64, stride: u64, elem: u64) -> u64 {
+    ((w + 2) * (h + 2) * stride + (SR_PX as u64 + 2) * stride) * elem
 }
 
 impl SrUpscaler {
@@ -240,7 +313,7 @@ impl SrUpscaler {
         io: SrIo<'_>,
     ) -> Result<Self, GpuError> {
         let d = &ctx.device;
-        let k = &ctx.kernels;
+        let k = &net.kernels;
         let (w, h) = (width as usize, height as usize);
         let limit = ctx.max_buffer_bytes();
         let tile = tile.unwrap_or_else(|| tile_for(limit, net, w, h)).max(1);
@@ -251,7 +324,8 @@ impl SrUpscaler {
             rw_max = rw_max.max(t.read.2 as u64);
             rh_max = rh_max.max(t.read.3 as u64);
         }
-        let act = activation_bytes(rw_max, rh_max, max_stride);
+        let elem = net.kernel.bytes();
+        let act = activation_bytes(rw_max, rh_max, max_stride, elem);
         let s = net.scale as u64;
         let up_bytes = 3 * (w as u64 * s) * (h as u64 * s) * 4;
         for (what, bytes) in [("activations", act), ("output", up_bytes)] {
@@ -263,7 +337,7 @@ impl SrUpscaler {
                 )));
             }
         }
-        let input = storage(d, "sr input", activation_bytes(rw_max, rh_max, 3));
+        let input = storage(d, "sr input", activation_bytes(rw_max, rh_max, 3, elem));
         let ping = [storage(d, "sr ping", act), storage(d, "sr pong", act)];
         let up = storage(d, "sr up", up_bytes);
         let mut buffers = Vec::new();
@@ -272,7 +346,7 @@ impl SrUpscaler {
                 let b = storage(d, "sr rgb in", 3 * (w * h) as u64 * 4);
                 (
                     Some(b.clone()),
-                    k.sr_pack_rgb.clone(),
+                    k.pack_rgb.clone(),
                     [GpuPlane::default(); 3],
                     [[0.0; 4]; 3],
                     b,
@@ -282,7 +356,7 @@ impl SrUpscaler {
                 let f = FrameFormat::new(width, height, *color);
                 (
                     None,
-                    k.sr_pack_yuv.clone(),
+                    k.pack_yuv.clone(),
                     f.gpu_packed_planes().map(GpuPlane::from),
                     color.yuv_to_rgb().to_gpu_rows(),
                     (*src).clone(),
@@ -333,7 +407,7 @@ impl SrUpscaler {
                     bind(
                         d,
                         "sr conv",
-                        &k.sr_conv,
+                        &k.conv,
                         &[(0, &u), (1, src), (2, dst), (3, &net.params)],
                     ),
                     l.cout_stride,
@@ -363,7 +437,7 @@ impl SrUpscaler {
             let shuffle = bind(
                 d,
                 "sr shuffle",
-                &k.sr_shuffle,
+                &k.shuffle,
                 &[(0, &su), (1, last), (2, &input), (3, &up)],
             );
             buffers.push(su);
@@ -390,7 +464,7 @@ impl SrUpscaler {
                         size: [sw, sh, 0, 0],
                     }),
                 );
-                let g = bind(d, "sr to yuv", &k.sr_to_yuv, &[(0, &u), (1, &up), (2, dst)]);
+                let g = bind(d, "sr to yuv", &k.to_yuv, &[(0, &u), (1, &up), (2, dst)]);
                 buffers.push(u);
                 Some((g, f))
             }
@@ -403,7 +477,7 @@ impl SrUpscaler {
             scale: net.scale,
             tile,
             tiles: runs,
-            pack_pipeline,
+            kernels: k.clone(),
             rgb_in,
             up,
             to_yuv,
@@ -423,30 +497,35 @@ impl SrUpscaler {
     }
 
     /// Records the whole network (every tile) into `pass`.
-    pub fn record(&self, ctx: &GpuContext, pass: &mut wgpu::ComputePass<'_>) {
-        let k = &ctx.kernels;
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        let k = &self.kernels;
         let s = self.scale;
         for t in &self.tiles {
             let (rw, rh) = t.read;
-            dispatch(pass, &self.pack_pipeline, &t.pack, (rw + 2, rh + 2, 1));
+            dispatch(
+                pass,
+                k.pack(self.rgb_in.is_some()),
+                &t.pack,
+                (rw + 2, rh + 2, 1),
+            );
             for (group, cout_stride) in &t.convs {
                 dispatch(
                     pass,
-                    &k.sr_conv,
+                    &k.conv,
                     group,
                     (rw.div_ceil(SR_PX), rh, cout_stride / OUT_GROUP as u32),
                 );
             }
             dispatch(
                 pass,
-                &k.sr_shuffle,
+                &k.shuffle,
                 &t.shuffle,
                 (t.core.0 * s, t.core.1 * s, 1),
             );
         }
         if let Some((group, f)) = &self.to_yuv {
             let words = f.gpu_packed_planes()[0].stride;
-            dispatch(pass, &k.sr_to_yuv, group, (words, f.height, 3));
+            dispatch(pass, &k.to_yuv, group, (words, f.height, 3));
         }
     }
 
@@ -469,7 +548,7 @@ impl SrUpscaler {
         let mut enc = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            self.record(ctx, &mut pass);
+            self.record(&mut pass);
         }
         let s = self.scale as usize;
         let bytes = (3 * w * h * s * s * 4) as u64;

@@ -15,7 +15,6 @@ use crate::job::timeline::{CropRect, FramePlan};
 
 /// The upscale pass of one network-input size and output format.
 pub struct UpscalePass {
-    ctx: Arc<GpuContext>,
     net: Arc<SrNetwork>,
     sr: SrUpscaler,
     resize: CropPass,
@@ -77,7 +76,6 @@ impl UpscalePass {
             },
         );
         Ok(Self {
-            ctx: ctx.clone(),
             net,
             sr,
             resize,
@@ -115,7 +113,7 @@ impl Pass for UpscalePass {
 
     fn record(&self, pass: &mut wgpu::ComputePass<'_>, plan: &FramePlan, at: Slot) -> Slot {
         debug_assert_eq!(at, Slot::Output, "the network takes the crop's result");
-        self.sr.record(&self.ctx, pass);
+        self.sr.record(pass);
         self.resize.record(pass, plan, Slot::Input)
     }
 }

@@ -429,7 +429,7 @@ pub fn run(
             let (n, d) = engines.network_time();
             UpscaleReport {
                 model: u.model.name.clone(),
-                kernel: SrNetwork::KERNEL,
+                kernel: engines.kernel.unwrap_or("none"),
                 input_sizes: u.inputs.clone(),
                 frames: n,
                 network_s: d.as_secs_f64(),
@@ -594,6 +594,8 @@ struct Engines {
     /// Each engine with the source format and network input size it was made for.
     live: Vec<EngineFor>,
     retired: (u64, Duration),
+    /// The upscaler's kernel, once its network is on the device.
+    kernel: Option<&'static str>,
 }
 
 impl Engines {
@@ -638,6 +640,7 @@ fn gpu_stage(
     let Engines {
         live: engines,
         retired,
+        kernel,
     } = all;
     while let Ok(shown) = from_decoder.recv() {
         let i = shown.clip;
@@ -662,6 +665,7 @@ fn gpu_stage(
                         let net = net
                             .get_or_insert_with(|| Arc::new(SrNetwork::new(&ctx, &up.model)))
                             .clone();
+                        *kernel = Some(net.kernel.name());
                         let spec = UpscaleSpec {
                             net,
                             input,

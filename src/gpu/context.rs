@@ -224,6 +224,8 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("reelgpu"),
+                // f16 storage for the AI upscaler where the adapter has it
+                required_features: adapter.features() & wgpu::Features::SHADER_F16,
                 required_limits: limits.clone(),
                 ..Default::default()
             })

@@ -22,11 +22,38 @@ pub struct Kernels {
     pub text_blend: wgpu::ComputePipeline,
     pub rotate: wgpu::ComputePipeline,
     pub mix: wgpu::ComputePipeline,
-    pub sr_conv: wgpu::ComputePipeline,
-    pub sr_shuffle: wgpu::ComputePipeline,
-    pub sr_pack_yuv: wgpu::ComputePipeline,
-    pub sr_pack_rgb: wgpu::ComputePipeline,
-    pub sr_to_yuv: wgpu::ComputePipeline,
+    /// The AI ×4 upscaler's kernels, f32 storage (every adapter).
+    pub sr: SrKernels,
+    /// The same with f16 storage, where the device has shader-f16.
+    pub sr_f16: Option<SrKernels>,
+}
+
+/// The AI ×4 upscaler's kernels of one storage type (sr.wgsl).
+#[derive(Debug, Clone)]
+pub struct SrKernels {
+    pub conv: wgpu::ComputePipeline,
+    pub shuffle: wgpu::ComputePipeline,
+    pub pack_yuv: wgpu::ComputePipeline,
+    pub pack_rgb: wgpu::ComputePipeline,
+    pub to_yuv: wgpu::ComputePipeline,
+}
+
+impl SrKernels {
+    /// The kernel that packs a tile from planar RGB (`rgb`) or from a YUV frame.
+    pub fn pack(&self, rgb: bool) -> &wgpu::ComputePipeline {
+        if rgb { &self.pack_rgb } else { &self.pack_yuv }
+    }
+
+    fn new(device: &wgpu::Device, file: ShaderFile) -> Result<Self, GpuError> {
+        let m = module(device, file)?;
+        Ok(Self {
+            conv: pipeline(device, &m, "sr_conv"),
+            shuffle: pipeline(device, &m, "sr_shuffle"),
+            pack_yuv: pipeline(device, &m, "sr_pack_yuv"),
+            pack_rgb: pipeline(device, &m, "sr_pack_rgb"),
+            to_yuv: pipeline(device, &m, "sr_to_yuv"),
+        })
+    }
 }
 
 fn module(device: &wgpu::Device, file: ShaderFile) -> Result<wgpu::ShaderModule, GpuError> {
@@ -70,7 +97,6 @@ impl Kernels {
         let text = module(device, shaders::TEXT)?;
         let rotate = module(device, shaders::ROTATE)?;
         let mix = module(device, shaders::MIX)?;
-        let sr = module(device, shaders::SR)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -89,11 +115,11 @@ impl Kernels {
             text_blend: pipeline(device, &text, "blend"),
             rotate: pipeline(device, &rotate, "rotate"),
             mix: pipeline(device, &mix, "mix_frames"),
-            sr_conv: pipeline(device, &sr, "sr_conv"),
-            sr_shuffle: pipeline(device, &sr, "sr_shuffle"),
-            sr_pack_yuv: pipeline(device, &sr, "sr_pack_yuv"),
-            sr_pack_rgb: pipeline(device, &sr, "sr_pack_rgb"),
-            sr_to_yuv: pipeline(device, &sr, "sr_to_yuv"),
+            sr: SrKernels::new(device, shaders::SR)?,
+            sr_f16: match device.features().contains(wgpu::Features::SHADER_F16) {
+                true => Some(SrKernels::new(device, shaders::SR_F16)?),
+                false => None,
+            },
         })
     }
 }

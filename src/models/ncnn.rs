@@ -173,7 +173,7 @@ impl Bin<'_> {
                 let b = self.take(n * 2, layer, "fp16 weights")?;
                 let w = b
                     .chunks_exact(2)
-                    .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
                     .collect();
                 Ok((w, Storage::F16))
             }
@@ -184,30 +184,6 @@ impl Bin<'_> {
             )),
         }
     }
-}
-
-/// IEEE half to single precision (subnormals, infinities and NaN included).
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let frac = (h & 0x3ff) as u32;
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            // subnormal: normalise
-            let mut e = 127 - 15 + 1;
-            let mut f = f;
-            while f & 0x400 == 0 {
-                f <<= 1;
-                e -= 1;
-            }
-            sign | (e << 23) | ((f & 0x3ff) << 13)
-        }
-        (31, 0) => sign | 0x7f80_0000,
-        (31, f) => sign | 0x7f80_0000 | (f << 13),
-        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
-    };
-    f32::from_bits(bits)
 }
 
 /// Loads `param` and the `.bin` beside it (same name).
@@ -449,7 +425,7 @@ pub fn write(model: &SrModel, param: &Path, storage: Storage) -> std::io::Result
             Storage::F16 => {
                 bin.extend(TAG_F16.to_le_bytes());
                 for w in &c.weights {
-                    bin.extend(f32_to_f16(*w).to_le_bytes());
+                    bin.extend(half::f16::from_f32(*w).to_le_bytes());
                 }
             }
             Storage::F32 => {
@@ -476,31 +452,6 @@ pub fn write(model: &SrModel, param: &Path, storage: Storage) -> std::io::Result
     text.push_str("BinaryOp add 2 1 sh up output 0=0\n");
     std::fs::write(param, text)?;
     std::fs::write(param.with_extension("bin"), bin)
-}
-
-/// Single to half precision, rounding to nearest even (finite values in half's range).
-pub fn f32_to_f16(v: f32) -> u16 {
-    let b = v.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let exp = ((b >> 23) & 0xff) as i32 - 127 + 15;
-    let mant = b & 0x7f_ffff;
-    if exp >= 31 {
-        return sign | 0x7c00;
-    }
-    if exp <= 0 {
-        if exp < -10 {
-            return sign;
-        }
-        let m = (mant | 0x80_0000) >> (1 - exp);
-        let half = (m >> 13) as u16;
-        let rest = m & 0x1fff;
-        let round = (rest > 0x1000 || (rest == 0x1000 && half & 1 == 1)) as u16;
-        return sign | (half + round);
-    }
-    let half = sign | ((exp as u16) << 10) | (mant >> 13) as u16;
-    let rest = mant & 0x1fff;
-    let round = (rest > 0x1000 || (rest == 0x1000 && half & 1 == 1)) as u16;
-    half + round
 }
 
 #[cfg(test)]
@@ -557,18 +508,6 @@ mod tests {
                 assert!((x - y).abs() <= y.abs() * 1e-3 + 1e-7, "{x} vs {y}");
             }
         }
-    }
-
-    #[test]
-    fn half_precision_converts_exactly_where_it_can() {
-        for v in [0.0f32, 1.0, -2.5, 0.000061035156, 65504.0, 1e-7, 0.333] {
-            let back = f16_to_f32(f32_to_f16(v));
-            assert!((back - v).abs() <= v.abs() * 1e-3 + 6e-8, "{v} -> {back}");
-        }
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24), "smallest subnormal");
-        assert!(f16_to_f32(0x7c00).is_infinite());
     }
 
     #[test]

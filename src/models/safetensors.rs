@@ -8,7 +8,6 @@ use std::path::Path;
 
 use ::safetensors::{Dtype, SafeTensors};
 
-use super::ncnn::f16_to_f32;
 use super::{Conv, ModelError, SrModel, Storage};
 
 fn values(
@@ -25,7 +24,7 @@ fn values(
         )),
         Dtype::F16 => Ok((
             d.chunks_exact(2)
-                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
                 .collect(),
             Storage::F16,
         )),
