@@ -253,7 +253,7 @@ fn an_ai_upscaled_reel_exports_and_matches_the_cpu_chain() {
     assert!((audio - 1.8).abs() < 0.1, "audio {audio} s");
     let u = &s["upscaler"];
     assert_eq!(u["model"], "realesr-animevideov3-x4", "{s}");
-    // f16 storage where the adapter has shader-f16 (lavapipe does), else f32
+    // f16 storage on a GPU with shader-f16, f32 on lavapipe (SrKernel::best)
     let best = reelgpu::effects::sr::SrKernel::best(&common::gpu());
     assert_eq!(u["kernel"], best.name());
     assert_eq!(u["frames"], 45);

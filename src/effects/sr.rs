@@ -119,7 +119,7 @@ pub enum SrKernel {
     F16,
 }
 
-/// `REELGPU_SR_KERNEL=f32` keeps the upscaler on f32 storage where f16 is available.
+/// `REELGPU_SR_KERNEL=f32|f16` picks the upscaler's storage over [`SrKernel::best`]'s choice.
 pub const KERNEL_ENV: &str = "REELGPU_SR_KERNEL";
 
 impl SrKernel {
@@ -131,11 +131,18 @@ impl SrKernel {
         }
     }
 
-    /// f16 where the device has it, unless `REELGPU_SR_KERNEL=f32`.
+    /// f16 where the device has it and is a real GPU (`REELGPU_SR_KERNEL=f32` keeps f32,
+    /// `=f16` asks for f16 on a CPU adapter too). A CPU adapter converts every half in
+    /// software: lavapipe ran the 32-conv network 27% slower with f16 (BENCHMARKS.md).
     pub fn best(ctx: &GpuContext) -> Self {
-        let forced_f32 = std::env::var(KERNEL_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("f32"));
-        match (ctx.kernels.sr_f16.is_some(), forced_f32) {
-            (true, false) => SrKernel::F16,
+        let asked = std::env::var(KERNEL_ENV)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let has = ctx.kernels.sr_f16.is_some();
+        match asked.as_str() {
+            "f32" => SrKernel::F32,
+            "f16" if has => SrKernel::F16,
+            _ if has && !ctx.adapter.software => SrKernel::F16,
             _ => SrKernel::F32,
         }
     }
