@@ -24,6 +24,8 @@
 //! - [`preview`]: the `reelgpu preview` command: one frame or a contact sheet to PNG.
 //! - [`logging`]: log output, plain or RunPod's JSON lines with the request id.
 //! - [`testing`]: test patterns, image metrics and golden-image comparison.
+//! - [`fuzzing`]: the properties the fuzz targets check (at the top: it feeds every layer's
+//!   parsers), also run by the test suite over the committed corpora.
 
 pub mod calls;
 pub mod cancel;
@@ -32,6 +34,7 @@ pub mod effects;
 pub mod engine;
 pub mod export;
 pub mod frame;
+pub mod fuzzing;
 pub mod gpu;
 pub mod job;
 pub mod logging;

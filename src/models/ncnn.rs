@@ -201,6 +201,16 @@ pub fn load(param: &Path) -> Result<SrModel, ModelError> {
         .map_err(|(m, in_bin)| ModelError::new(if in_bin { &bin } else { param }, m))
 }
 
+/// The model from a `.param`'s text and its `.bin`'s bytes (what [`load`] reads); the error
+/// says which part and what was expected.
+pub fn parse(name: &str, param: &str, bin: &[u8]) -> Result<SrModel, String> {
+    let layers = parse_param(param).map_err(|m| format!(".param: {m}"))?;
+    build(name.to_string(), &layers, bin).map_err(|(m, in_bin)| match in_bin {
+        true => format!(".bin: {m}"),
+        false => format!(".param: {m}"),
+    })
+}
+
 /// The network from its layers and weights; errors say whether they are the `.bin`'s.
 fn build(name: String, layers: &[Layer], bytes: &[u8]) -> Result<SrModel, (String, bool)> {
     let p = |m: String| (m, false);

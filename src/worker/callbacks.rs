@@ -106,13 +106,17 @@ impl CallbackPolicy {
     /// host. The message is for the field `callback_url`.
     pub fn check(&self, url: &str) -> Result<Url, String> {
         let parsed = Url::parse(url).map_err(|e| format!("is not an absolute URL ({e})"))?;
+        // a fully qualified name's trailing dot (`localhost.`) names the same host
         let host = parsed
             .host_str()
             .ok_or("has no host")?
             .trim_start_matches('[')
             .trim_end_matches(']')
+            .trim_end_matches('.')
             .to_ascii_lowercase();
-        let loopback = host == "localhost"
+        // RFC 6761: every name under .localhost is loopback too
+        let localhost = host == "localhost" || host.ends_with(".localhost");
+        let loopback = localhost
             || host
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
@@ -135,7 +139,7 @@ impl CallbackPolicy {
                  to allow it"
             ));
         }
-        if self.block_internal && host == "localhost" && !self.names_exactly(&host) {
+        if self.block_internal && localhost && !self.names_exactly(&host) {
             return Err(
                 "points at localhost; name it in CALLBACK_ALLOWED_HOSTS to allow it".into(),
             );
@@ -562,6 +566,22 @@ mod tests {
             "https://[fd00:ec2::254]/cb",
             "https://[fe80::1]/cb",
             "https://localhost/cb",
+            // found by the callback_url fuzz seeds: a trailing dot and .localhost names
+            "https://localhost./cb",
+            "https://LOCALHOST./cb",
+            "https://app.localhost/cb",
+            // more spellings of internal addresses
+            "https://127.1/cb",                      // shortened
+            "https://0x7f000001/cb",                 // hex, one number
+            "https://017700000001/cb",               // octal, one number
+            "https://127.0.0.1./cb",                 // trailing dot
+            "https://169.254.169.254./latest",       // metadata, trailing dot
+            "https://[::ffff:7f00:1]/cb",            // mapped, hex
+            "https://[0:0:0:0:0:ffff:127.0.0.1]/cb", // mapped, long form
+            "https://[::127.0.0.1]/cb",              // IPv4-compatible
+            "https://[64:ff9b::a9fe:a9fe]/cb",       // NAT64 of 169.254.169.254
+            "https://[::]/cb",
+            "https://0/cb", // 0.0.0.0
         ] {
             let err = prod.check(url).expect_err(url);
             assert!(err.contains("CALLBACK_ALLOWED_HOSTS"), "{url}: {err}");

@@ -230,11 +230,15 @@ async fn take(client: &reqwest::Client, env: &RunpodEnv, busy: bool) -> Result<T
         _ => return Err(format!("HTTP {status}")),
     }
     let body = resp.bytes().await.map_err(|e| e.to_string())?;
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(v) if v.get("id").is_some_and(Value::is_string) && v.get("input").is_some() => {
-            Ok(Take::Job(v))
-        }
-        _ => Ok(Take::None),
+    Ok(parse_take(&body).map_or(Take::None, Take::Job))
+}
+
+/// The job in a job-take response body: a JSON object with a string `id` and an `input`
+/// (anything else is no job).
+pub fn parse_take(body: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.get("id").is_some_and(Value::is_string) && v.get("input").is_some() => Some(v),
+        _ => None,
     }
 }
 

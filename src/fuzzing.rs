@@ -1,0 +1,288 @@
+//! The properties the fuzz targets (`fuzz/fuzz_targets/*.rs`) check on arbitrary input, kept
+//! here so that the test suite runs them too, over the committed seed corpora and every input
+//! a fuzzer ever failed on (`tests/fuzz_corpus.rs`). Each one asserts more than "does not
+//! panic": errors name a field, plans hold no NaN or infinity, a valid job is one the
+//! timeline takes, and nothing allocates in proportion to a number the input states rather
+//! than to the input's size.
+
+use serde_json::Value;
+
+use crate::job::reel::ReelTimeline;
+use crate::job::timeline::{FrameAt, FramePlan, OverlayTimeline};
+use crate::job::{JobParams, JobSpec, Limits, ParamError};
+
+/// The targets, by name (the names of `fuzz/fuzz_targets/*.rs` and `fuzz/corpus/*`).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("job_input", job_input),
+    ("call_kwargs", call_kwargs),
+    ("nut_stream", nut_stream),
+    ("ncnn_model", ncnn_model),
+    ("text_layer_png", text_layer_png),
+    ("runpod_take", runpod_take),
+    ("callback_url", callback_url),
+];
+
+/// A frame size plans are checked on, and the frame times (index, seconds) they are made for.
+const FRAME: (u32, u32) = (1920, 1080);
+const TIMES: [(u64, f64); 7] = [
+    (0, 0.0),
+    (1, 1.0 / 30.0),
+    (7, 0.25),
+    (45, 1.5),
+    (301, 10.03),
+    (90_000, 3000.0),
+    (u32::MAX as u64, 1.0e7),
+];
+
+fn assert_names_a_field(e: &ParamError) {
+    assert!(
+        !e.field.trim().is_empty() && !e.message.trim().is_empty(),
+        "an error without a field or message: {e:?}"
+    );
+}
+
+/// No NaN or infinity anywhere in a plan, and its crop inside the frame.
+fn assert_plan_is_sound(plan: &FramePlan, (w, h): (u32, u32)) {
+    let text = format!("{plan:?}");
+    assert!(
+        !text.contains("NaN") && !text.contains("inf"),
+        "a plan with a non-finite value: {text}"
+    );
+    let crop = plan.crop.or(plan.rotated.map(|r| r.crop));
+    if let Some(c) = crop {
+        assert!(
+            c.width >= 1 && c.height >= 1 && c.x + c.width <= w && c.y + c.height <= h,
+            "a crop outside the {w}x{h} frame: {c:?}"
+        );
+    }
+}
+
+/// Job JSON (contract Part 1/2) → validation → the timeline at a spread of frame times.
+pub fn job_input(data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    match JobSpec::from_json(&v, &Limits::default()) {
+        Err(e) => assert_names_a_field(&e),
+        Ok(spec) => check_spec(&spec),
+    }
+}
+
+fn check_spec(spec: &JobSpec) {
+    let timeline = match &spec.params {
+        JobParams::Overlay(p) => OverlayTimeline::new(p),
+        JobParams::OverlayV2(p) => OverlayTimeline::v2(p),
+        JobParams::Framing(p) => OverlayTimeline::crop_only(&p.crop_keyframes),
+        JobParams::Reel(p) => {
+            // sources a minute long: a clip that fits the job's own bounds is placed, and one
+            // the timeline refuses is refused naming its field
+            match ReelTimeline::new(p, &vec![60.0; p.clips_data.len()]) {
+                Err(e) => assert_names_a_field(&e),
+                Ok(t) => check_reel(&t),
+            }
+            return;
+        }
+        JobParams::Annotate(_) => return,
+    };
+    let mut plan = FramePlan::default();
+    for (w, h) in [FRAME, (2, 2), (33, 17)] {
+        for (i, s) in TIMES {
+            timeline.plan_into(FrameAt::new(i, s), w, h, &mut plan);
+            assert_plan_is_sound(&plan, (w, h));
+        }
+    }
+}
+
+fn check_reel(t: &ReelTimeline) {
+    assert!(t.fps.is_finite() && t.fps > 0.0);
+    assert!(t.duration().is_finite());
+    let mut plan = FramePlan::default();
+    for (i, clip) in t.clips.iter().enumerate() {
+        assert!(clip.frames >= 1);
+        for n in [0, 1, clip.frames / 2, clip.frames - 1] {
+            let n = n.min(clip.frames - 1);
+            let s = clip.source_time(n, t.fps);
+            assert!(s.is_finite(), "clip {i} frame {n} at {s}");
+            t.plan_into(i, n, FRAME, &mut plan);
+            assert_plan_is_sound(&plan, FRAME);
+        }
+    }
+    if t.upscale_ai {
+        // a size the engine can make (even, inside the source)
+        for i in 0..t.clips.len() {
+            let (w, h) = t.network_input(i, FRAME);
+            assert!(w >= 2 && h >= 2 && w % 2 == 0 && h % 2 == 0 && w <= 1920 && h <= 1080);
+        }
+    }
+}
+
+/// A call (`{"function", "kwargs"}`, contract Part 3) → parse → the §10 reel or §9 job it
+/// becomes → the timeline.
+pub fn call_kwargs(data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let limits = Limits::default();
+    let call = match crate::calls::parse(&v, &limits) {
+        Err(e) => return assert_names_a_field(&e),
+        Ok(c) => c,
+    };
+    match call {
+        crate::calls::Call::ClipsAi(c) => {
+            let facts = vec![
+                crate::calls::clips::SourceFacts {
+                    fps: 30.0,
+                    length_s: 60.0,
+                };
+                c.sources.len()
+            ];
+            match c.to_reel(&facts, &limits) {
+                Err(e) => assert_names_a_field(&e),
+                Ok(p) => match ReelTimeline::new(&p, &vec![60.0; p.clips_data.len()]) {
+                    Err(e) => assert_names_a_field(&e),
+                    Ok(t) => check_reel(&t),
+                },
+            }
+        }
+        crate::calls::Call::RenderOverlay(c) => {
+            let timeline = OverlayTimeline::v2(&c.params);
+            let mut plan = FramePlan::default();
+            for (i, s) in TIMES {
+                timeline.plan_into(FrameAt::new(i, s), FRAME.0, FRAME.1, &mut plan);
+                assert_plan_is_sound(&plan, FRAME);
+            }
+        }
+        crate::calls::Call::Stitch(c) => assert!(!c.inputs.is_empty()),
+    }
+}
+
+/// A NUT stream as ffmpeg writes decoded frames: headers read, frame bytes skipped; never a
+/// panic, and never more than the input's size read ahead.
+pub fn nut_stream(data: &[u8]) {
+    use std::io::Read;
+    let mut r = crate::video::nut::NutReader::new(std::io::Cursor::new(data));
+    let mut frames = 0usize;
+    loop {
+        match r.next_frame() {
+            Ok(Some(h)) => {
+                frames += 1;
+                assert!(frames <= data.len(), "more frames than bytes");
+                // skip the frame's bytes as the decoder does (the stream may end first)
+                let mut left = h.size as u64;
+                let mut sink = [0u8; 4096];
+                while left > 0 {
+                    let want = left.min(sink.len() as u64) as usize;
+                    match r.source().read(&mut sink[..want]) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => left -= n as u64,
+                    }
+                }
+                if let Some(tb) = r.time_base(h.stream) {
+                    assert!(tb.num > 0 && tb.den > 0, "a zero time base: {tb:?}");
+                }
+            }
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+/// An ncnn model: the `.param` text, a zero byte, then the `.bin`. Loads or fails naming
+/// where; a model that loads has the shape the GPU packs.
+pub fn ncnn_model(data: &[u8]) {
+    let (param, bin) = match data.iter().position(|&b| b == 0) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let text = String::from_utf8_lossy(param);
+    match crate::models::ncnn::parse("fuzz", &text, bin) {
+        Err(e) => assert!(!e.is_empty()),
+        Ok(m) => {
+            assert!(m.convs.len() >= 2 && m.scale >= 1);
+            let mut in_ch = 3;
+            for c in &m.convs {
+                assert_eq!(c.in_ch, in_ch);
+                assert_eq!(c.weights.len(), c.in_ch * c.out_ch * 9);
+                assert_eq!(c.bias.len(), c.out_ch);
+                in_ch = c.out_ch;
+            }
+            assert_eq!(in_ch, 3 * m.scale * m.scale);
+            let (packed, layers) = crate::effects::sr::pack_params(&m);
+            assert_eq!(layers.len(), m.convs.len());
+            assert!(
+                packed.len() <= 64 * (bin.len() + 64),
+                "packed far beyond the file"
+            );
+        }
+    }
+}
+
+/// A §9 text layer's PNG: the header check, then the decode for a frame of the header's size;
+/// errors name the field.
+pub fn text_layer_png(data: &[u8]) {
+    use crate::job::overlay_v2::{TextImage, TextLayer, check_png_header};
+    let Ok((w, h)) = check_png_header(data) else {
+        return;
+    };
+    if w == 0 || h == 0 || w > 1024 || h > 1024 {
+        return;
+    }
+    let layer = TextLayer {
+        start_time: 0.0,
+        end_time: 1.0,
+        image: TextImage::Png(data.to_vec()),
+    };
+    let format = crate::frame::FrameFormat::new(w, h, Default::default());
+    if let Err(e) = crate::effects::text::load_layers(&[layer], &format) {
+        assert_names_a_field(&e);
+        assert!(e.field.starts_with("params.text_layers[0]"), "{e:?}");
+    }
+}
+
+/// A body of RunPod's job-take response: a job is taken only with a string `id` and an
+/// `input`, and its input then parses or fails naming a field.
+pub fn runpod_take(data: &[u8]) {
+    if let Some(job) = crate::worker::runpod::parse_take(data) {
+        assert!(job["id"].is_string() && job.get("input").is_some());
+        let input = &job["input"];
+        if crate::calls::is_call(input) {
+            if let Err(e) = crate::calls::parse(input, &Limits::default()) {
+                assert_names_a_field(&e);
+            }
+        } else if let Err(e) = crate::worker::input::JobInput::parse(input, &Limits::default()) {
+            assert_names_a_field(&e);
+        }
+    }
+}
+
+/// A job's `callback_url` under the production policy: whatever the spelling, a URL it takes
+/// never names an internal address.
+pub fn callback_url(data: &[u8]) {
+    use crate::worker::callbacks::{CallbackPolicy, is_internal};
+    let Ok(url) = std::str::from_utf8(data) else {
+        return;
+    };
+    let prod = CallbackPolicy {
+        block_internal: true,
+        ..CallbackPolicy::default()
+    };
+    if let Ok(parsed) = prod.check(url) {
+        let host = parsed
+            .host_str()
+            .expect("a checked URL has a host")
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => assert!(!is_internal(ip), "{url} -> {ip}"),
+            Err(_) => {
+                let d = host.trim_end_matches('.');
+                assert!(
+                    d != "localhost" && !d.ends_with(".localhost"),
+                    "{url} -> {d}"
+                );
+                assert!(d.parse::<std::net::IpAddr>().is_err(), "{url} -> {d}");
+            }
+        }
+        assert!(matches!(parsed.scheme(), "https" | "http"));
+    }
+}
