@@ -11,8 +11,11 @@ use crate::job::reel::ReelTimeline;
 use crate::job::timeline::{FrameAt, FramePlan, OverlayTimeline};
 use crate::job::{JobParams, JobSpec, Limits, ParamError};
 
+/// A property: panics when the input breaks it.
+pub type Property = fn(&[u8]);
+
 /// The targets, by name (the names of `fuzz/fuzz_targets/*.rs` and `fuzz/corpus/*`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Property)] = &[
     ("job_input", job_input),
     ("call_kwargs", call_kwargs),
     ("nut_stream", nut_stream),
