@@ -1323,3 +1323,106 @@ async fn an_ai_upscaled_reel_runs_through_the_worker() {
         ["output/ai-reel/video.mp4"]
     );
 }
+
+/// `REELGPU_CONCURRENCY=2`: two long jobs run at once on the one device (the heartbeat names
+/// both, and takes say `job_in_progress=1` while one runs); a bad job taken between them
+/// fails alone, without retry; a SIGTERM while two run drains them both; every result is
+/// posted exactly once and no job is taken after the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_jobs_at_once_stay_apart_and_drain_on_sigterm() {
+    let (moto, s3) = bucket_with_input().await;
+    let (cb, _callbacks) = servers::callback_receiver().await;
+    let a = long_overlay_job(&s3, "c-a", "long-a", 6, &cb).await;
+    let b = long_overlay_job(&s3, "c-b", "long-b", 6, &cb).await;
+    let bad = json!({"job_id": "c-bad", "type": "overlay", "input_video_key": "input/clip.mp4",
+        "params": {"effect_type": "glow"}});
+    let rp = Runpod::default();
+    rp.jobs.lock().unwrap().extend([
+        json!({"id": "rp-a", "input": a}),
+        json!({"id": "rp-bad", "input": bad}),
+        json!({"id": "rp-b", "input": b}),
+        json!({"id": "rp-never", "input": overlay_input("never", None)}),
+    ]);
+    let (rp, base) = rp.start().await;
+    let mut env = s3_env(&moto.endpoint);
+    env.extend(Runpod::env(&base));
+    env.push(("REELGPU_CONCURRENCY", "2".into()));
+    env.push(("REELGPU_STOP_GRACE_MS", "120000".into()));
+    env.push(("RUNPOD_PING_INTERVAL", "200".into()));
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
+    wait_for(
+        "a heartbeat naming two jobs",
+        Duration::from_secs(120),
+        || {
+            rp.pings
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|p| p.query.get("job_id").is_some_and(|j| j == "rp-a,rp-b"))
+        },
+    )
+    .await;
+    worker.signal(libc::SIGTERM);
+    let status = worker.wait_exit(Duration::from_secs(120));
+    assert!(status.success(), "{status}");
+    let results = rp.results.lock().unwrap().clone();
+    let mut ids: Vec<&str> = results.iter().map(|r| r.path.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["rp-a", "rp-b", "rp-bad"], "each result exactly once");
+    for r in &results {
+        let out = &r.body["output"];
+        if r.path == "rp-bad" {
+            assert_eq!(out["status"], "error", "{out}");
+            let error: Value = serde_json::from_str(r.body["error"].as_str().unwrap()).unwrap();
+            assert_eq!(error["should_retry"], false);
+        } else {
+            assert_eq!(out["status"], "success", "{}: {out}", r.path);
+            assert_eq!(out["frames"], 180);
+        }
+    }
+    assert_eq!(
+        rp.jobs.lock().unwrap().len(),
+        1,
+        "a job was taken after SIGTERM"
+    );
+    assert!(
+        rp.takes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| t.query.get("job_in_progress").map(String::as_str) == Some("1")),
+        "no take said a job was in progress"
+    );
+    assert_eq!(
+        keys(&s3, "output/").await,
+        ["output/c-a/video.mp4", "output/c-b/video.mp4"]
+    );
+}
+
+#[test]
+fn concurrency_is_checked() {
+    use reelgpu::worker::runpod::RunpodEnv;
+    let base = |c: &str| {
+        RunpodEnv::from_vars(&[
+            ("RUNPOD_WEBHOOK_GET_JOB", "http://x/take".into()),
+            ("RUNPOD_WEBHOOK_POST_OUTPUT", "http://x/done".into()),
+            ("REELGPU_CONCURRENCY", c.into()),
+        ])
+        .unwrap()
+    };
+    assert_eq!(base("4").unwrap().concurrency, 4);
+    for bad in ["0", "17", "two", "-1"] {
+        let e = base(bad).unwrap_err().to_string();
+        assert!(e.contains("REELGPU_CONCURRENCY"), "{bad}: {e}");
+    }
+    assert_eq!(
+        RunpodEnv::from_vars(&[
+            ("RUNPOD_WEBHOOK_GET_JOB", "http://x/take".into()),
+            ("RUNPOD_WEBHOOK_POST_OUTPUT", "http://x/done".into()),
+        ])
+        .unwrap()
+        .unwrap()
+        .concurrency,
+        1
+    );
+}

@@ -36,6 +36,8 @@ pub struct RunpodEnv {
     pub result_deadline: Duration,
     /// How long a running job may go on after SIGTERM before it is cancelled.
     pub stop_grace: Duration,
+    /// Jobs run at once on the one device (`REELGPU_CONCURRENCY`, 1 to 16, default 1).
+    pub concurrency: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,19 @@ impl RunpodEnv {
             api_key: var("RUNPOD_AI_API_KEY"),
             result_deadline: millis("REELGPU_RESULT_DEADLINE_MS", 600_000)?,
             stop_grace: millis("REELGPU_STOP_GRACE_MS", 20_000)?,
+            concurrency: match var("REELGPU_CONCURRENCY") {
+                None => 1,
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or(RunpodError::Invalid {
+                        name: "REELGPU_CONCURRENCY",
+                        value: v,
+                        why: "must be a whole number of jobs from 1 to 16".into(),
+                    })?,
+            },
             pod_id,
         })
     }
@@ -160,8 +175,8 @@ async fn pause(d: Duration, stop: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Jobs in progress, as the heartbeat reports them.
-type Running = Arc<Mutex<Option<String>>>;
+/// Jobs in progress, as the heartbeat reports them (in the order they were taken).
+type Running = Arc<Mutex<Vec<String>>>;
 
 /// The heartbeat: `GET ping_url?job_id=..&runpod_version=..` every interval until `stop`.
 async fn heartbeat(
@@ -180,10 +195,10 @@ async fn heartbeat(
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        let job = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let jobs = running.lock().unwrap_or_else(|p| p.into_inner()).join(",");
         let mut query = format!("runpod_version={VERSION}");
-        if let Some(id) = job {
-            query = format!("job_id={id}&{query}");
+        if !jobs.is_empty() {
+            query = format!("job_id={jobs}&{query}");
         }
         let url = with_query(&ping, &query);
         for attempt in 1..=3 {
@@ -296,8 +311,10 @@ pub async fn post_result(
 }
 
 /// The production loop: take, run and report jobs until `stop` turns true (SIGTERM/SIGINT),
-/// then finish the running job (cancelling it after [`RunpodEnv::stop_grace`]) and return.
-/// Returns early, asking for the pod to be stopped, after a GPU device loss.
+/// up to [`RunpodEnv::concurrency`] at once, then finish the running jobs (each cancelled
+/// after [`RunpodEnv::stop_grace`]) and return. After a GPU device loss it takes no more
+/// jobs, lets the running ones end (they fail retryably on the lost device), and returns,
+/// having asked for the pod to be stopped.
 pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<bool>) {
     let env = Arc::new(env);
     let client = reqwest::Client::new();
@@ -310,11 +327,35 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
         beat_stop,
     ));
     let mut pending_callbacks = Vec::new();
+    let mut jobs: tokio::task::JoinSet<(Option<tokio::task::JoinHandle<()>>, bool)> =
+        tokio::task::JoinSet::new();
+    let mut device_lost = false;
     let mut backoff = Duration::from_secs(1);
-    tracing::info!(pod = %env.pod_id, "worker started; waiting for jobs");
-    while !*stop.borrow() {
+    tracing::info!(pod = %env.pod_id, concurrency = env.concurrency, "worker started; waiting for jobs");
+    while !*stop.borrow() && !device_lost {
+        // a full worker waits for a job to end (or the stop) before it takes another
+        if jobs.len() >= env.concurrency {
+            tokio::select! {
+                Some(done) = jobs.join_next() => {
+                    device_lost |= finished(done, &mut pending_callbacks);
+                }
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        while let Some(done) = jobs.try_join_next() {
+            device_lost |= finished(done, &mut pending_callbacks);
+        }
+        if device_lost {
+            break;
+        }
+        let busy = !jobs.is_empty();
         let taken = tokio::select! {
-            t = take(&client, &env, false) => t,
+            t = take(&client, &env, busy) => t,
+            Some(done) = jobs.join_next(), if busy => {
+                device_lost |= finished(done, &mut pending_callbacks);
+                continue;
+            }
             _ = stop.changed() => break,
         };
         let job = match taken {
@@ -340,23 +381,50 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
         };
         let id = job["id"].as_str().unwrap_or_default().to_string();
         let span = tracing::info_span!("job", requestId = %id);
-        let (callbacks, device_lost) =
-            run_one(&id, job, &env, &worker, &client, &running, &mut stop)
-                .instrument(span)
-                .await;
-        pending_callbacks.extend(callbacks);
-        pending_callbacks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
-        if device_lost {
-            tracing::error!("GPU device lost: asked RunPod to stop this pod; exiting");
-            break;
-        }
+        let (env, worker, client, running, stop) = (
+            env.clone(),
+            worker.clone(),
+            client.clone(),
+            running.clone(),
+            stop.clone(),
+        );
+        jobs.spawn(
+            async move { run_one(&id, job, &env, &worker, &client, &running, stop).await }
+                .instrument(span),
+        );
+    }
+    if device_lost {
+        tracing::error!("GPU device lost: asked RunPod to stop this pod; taking no more jobs");
+    }
+    // drain: every running job ends (on a stop, each after its grace) and posts its result
+    while let Some(done) = jobs.join_next().await {
+        device_lost |= finished(done, &mut pending_callbacks);
     }
     let _ = beat_stop_tx.send(true);
     let _ = beat.await;
     for t in pending_callbacks {
         let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
     }
-    tracing::info!("worker stopped");
+    tracing::info!(device_lost, "worker stopped");
+}
+
+/// Keeps a finished job's callback task; returns whether it lost the GPU device.
+fn finished(
+    done: Result<(Option<tokio::task::JoinHandle<()>>, bool), tokio::task::JoinError>,
+    pending: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> bool {
+    pending.retain(|t| !t.is_finished());
+    match done {
+        Ok((callbacks, device_lost)) => {
+            pending.extend(callbacks);
+            device_lost
+        }
+        Err(e) => {
+            // run_one posts its own result whatever the job did; it failing itself is a bug
+            tracing::error!(error = %e, "a job's runner failed");
+            false
+        }
+    }
 }
 
 /// Runs one taken job and posts its result; returns its callback task and whether the GPU
@@ -368,10 +436,13 @@ async fn run_one(
     worker: &Arc<Worker>,
     client: &reqwest::Client,
     running: &Running,
-    stop: &mut watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) -> (Option<tokio::task::JoinHandle<()>>, bool) {
     tracing::info!("job taken");
-    *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
+    running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(id.to_string());
     let cancel = CancelToken::new();
     let input = job["input"].clone();
     let (w, c) = (worker.clone(), cancel.clone());
@@ -449,7 +520,10 @@ async fn run_one(
         }
     }
     post_result(client, env, id, &body, streamed).await;
-    *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|r| r != id);
     (callbacks, device_lost)
 }
 
