@@ -23,14 +23,14 @@ export RUSTFLAGS="${RUSTFLAGS:-} -Cpasses=sancov-module -Cllvm-args=-sanitizer-c
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 echo "fuzz: building the targets (release, instrumented; the first build takes minutes)..." >&2
-json=$(cargo build --release --locked --manifest-path fuzz/Cargo.toml --target "$host" --bins \
-  --message-format=json)
 work=$(mktemp -d "${TMPDIR:-/tmp}/reelgpu-fuzz.XXXXXX")
+cargo build --release --locked --manifest-path fuzz/Cargo.toml --target "$host" --bins \
+  --message-format=json > "$work/build.json"
 # the executables, as cargo reports them (CARGO_TARGET_DIR and the like respected)
-python3 - "$work/bins" <<PY
+python3 - "$work/build.json" "$work/bins" <<'PY'
 import json, sys
-out = open(sys.argv[1], "w")
-for line in """$json""".splitlines():
+out = open(sys.argv[2], "w")
+for line in open(sys.argv[1]):
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bin"]:
         out.write(f"{m['target']['name']} {m['executable']}\n")

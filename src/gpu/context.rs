@@ -293,6 +293,16 @@ impl GpuContext {
     }
 
     /// Largest storage buffer this device accepts.
+    /// GPU buffers alive on the device and their bytes (wgpu's internal counters): what a
+    /// soak watches for growth.
+    pub fn live_buffers(&self) -> (i64, i64) {
+        let c = self.device.get_internal_counters();
+        (
+            c.hal.buffers.read() as i64,
+            c.hal.buffer_memory.read() as i64,
+        )
+    }
+
     pub fn max_buffer_bytes(&self) -> u64 {
         self.limits
             .max_buffer_size

@@ -221,14 +221,24 @@ impl<R: Read> NutReader<R> {
             if coded < (1u64 << shift) {
                 lsb_to_full(stream.last_pts, coded, shift)
             } else {
-                (coded - (1u64 << shift)) as i64
+                i64::try_from(coded - (1u64 << shift))
+                    .map_err(|_| NutError::Invalid(format!("frame pts {coded} out of range")))?
             }
         } else {
-            stream.last_pts + fc.pts_delta
+            stream
+                .last_pts
+                .checked_add(fc.pts_delta)
+                .ok_or_else(|| NutError::Invalid("frame pts out of range".into()))?
         };
         let mut size = fc.size_lsb;
         if flags & FLAG_SIZE_MSB != 0 {
-            size += fc.size_mul * self.v()?;
+            let msb = self.v()?;
+            size = msb
+                .checked_mul(fc.size_mul)
+                .and_then(|m| m.checked_add(size))
+                .ok_or_else(|| {
+                    NutError::Invalid(format!("frame size {msb} x {} too large", fc.size_mul))
+                })?;
         }
         if flags & FLAG_MATCH_TIME != 0 {
             self.v()?;
@@ -336,11 +346,14 @@ impl<R: Read> NutReader<R> {
                     i += 1;
                     continue;
                 }
+                let Some(size_lsb) = size.checked_add(j) else {
+                    return invalid(format!("frame code table entry {i}: size {size}"));
+                };
                 codes[i] = FrameCode {
                     flags,
                     stream,
                     size_mul: mul,
-                    size_lsb: size + j,
+                    size_lsb,
                     pts_delta: pts,
                     reserved,
                     header_idx,
@@ -401,9 +414,20 @@ impl<R: Read> NutReader<R> {
         let value = coded / count;
         for s in self.streams.iter_mut().flatten() {
             // the syncpoint's time in each stream's base, rounded down
-            let num = i128::from(value) * i128::from(tb.num) * i128::from(s.time_base.den);
+            let num = i128::from(value)
+                .checked_mul(i128::from(tb.num))
+                .and_then(|n| n.checked_mul(i128::from(s.time_base.den)));
             let den = i128::from(tb.den) * i128::from(s.time_base.num);
-            s.last_pts = num.div_euclid(den) as i64;
+            s.last_pts = match num {
+                Some(num) if den != 0 => i64::try_from(num.div_euclid(den)).map_err(|_| {
+                    NutError::Invalid(format!("syncpoint time {value} out of range"))
+                })?,
+                _ => {
+                    return invalid(format!(
+                        "syncpoint time {value} in a zero or huge time base"
+                    ));
+                }
+            };
         }
         Ok(())
     }
@@ -477,9 +501,10 @@ trait Bytes {
 
 /// The full timestamp whose low `shift` bits are `lsb`, nearest to `last`.
 fn lsb_to_full(last: i64, lsb: u64, shift: u32) -> i64 {
+    // timestamps near the ends of i64 wrap, as the format's arithmetic does
     let mask = (1i64 << shift) - 1;
-    let delta = last - mask / 2;
-    ((lsb as i64 - delta) & mask) + delta
+    let delta = last.wrapping_sub(mask / 2);
+    ((lsb as i64).wrapping_sub(delta) & mask).wrapping_add(delta)
 }
 
 /// Reads numbers out of a header packet held in memory.

@@ -402,8 +402,14 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
     }
     let _ = beat_stop_tx.send(true);
     let _ = beat.await;
+    // the callbacks still being delivered get 30 s in all (not each: a hanging callback
+    // server would hold the pod 30 s per job); what is left after that is dropped
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for t in pending_callbacks {
-        let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
+        let abort = t.abort_handle();
+        if tokio::time::timeout_at(deadline, t).await.is_err() {
+            abort.abort();
+        }
     }
     tracing::info!(device_lost, "worker stopped");
 }
@@ -495,7 +501,13 @@ async fn run_one(
     };
     let (body, callbacks, device_lost) = match outcome {
         Ok(outcome) => {
-            tracing::info!(ok = outcome.failure.is_none(), "job done");
+            let (gpu_buffers, gpu_buffer_bytes) = worker.gpu.live_buffers();
+            tracing::info!(
+                ok = outcome.failure.is_none(),
+                gpu_buffers,
+                gpu_buffer_bytes,
+                "job done"
+            );
             let (body, device_lost) = result_body(&outcome, &env.pod_id);
             (body, outcome.callbacks, device_lost)
         }
