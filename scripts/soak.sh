@@ -3,10 +3,11 @@
 # RunPod-protocol server and moto's S3 behind a fault-injecting proxy, two jobs at once, a
 # SIGTERM at the end (tests/soak.rs). Prints the figures on its last line: jobs per minute,
 # peak RSS / descriptors / threads of the first and last third, live GPU buffers, leftovers.
-#   bash scripts/soak.sh [N]
+#   bash scripts/soak.sh [N] [JOBS_AT_ONCE (default 2)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-300}"
+export REELGPU_SOAK_CONCURRENCY="${2:-2}"
 bash scripts/setup.sh >/dev/null
 source scripts/env.sh
 bash scripts/test_tools.sh
