@@ -12,11 +12,12 @@ bash scripts/setup.sh >/dev/null
 source scripts/env.sh
 bash scripts/test_tools.sh
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+log="${TMPDIR:-/tmp}/reelgpu-soak-$n-$REELGPU_SOAK_CONCURRENCY.log"
 REELGPU_SOAK_JOBS="$n" cargo test --locked --test soak -- --nocapture 2>&1 |
-  tee "${TMPDIR:-/tmp}/reelgpu-soak.log" | grep -E '^soak:|panicked|FAILED|test result' || true
-line=$(grep '^soak:' "${TMPDIR:-/tmp}/reelgpu-soak.log" | tail -1 || true)
-grep -q 'test result: ok' "${TMPDIR:-/tmp}/reelgpu-soak.log" || {
-  echo "soak: FAILED (log: ${TMPDIR:-/tmp}/reelgpu-soak.log)" >&2
+  tee "$log" | grep -E '^soak:|panicked|FAILED|test result' || true
+line=$(grep '^soak:' "$log" | tail -1 || true)
+grep -q 'test result: ok' "$log" || {
+  echo "soak: FAILED (log: $log)" >&2
   exit 1
 }
 echo "$line"

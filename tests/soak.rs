@@ -213,10 +213,11 @@ async fn soak_the_worker_with_mixed_jobs() {
             .push_back(json!({"id": id, "input": input}));
     }
     let (rp, base) = rp.start().await;
-    let work = tmp_in("soak", "work");
+    // this run's own folder and log (a worker left over from an interrupted run keeps its own)
+    let work = tmp_in("soak", &format!("work-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
-    let log_path = tmp_in("soak", "worker.log");
+    let log_path = tmp_in("soak", &format!("worker-{}.log", std::process::id()));
     let mut env = Runpod::env(&base);
     env.extend([
         ("R2_ENDPOINT", proxy.clone()),
