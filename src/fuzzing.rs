@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Property)] = &[
     ("job_input", job_input),
     ("call_kwargs", call_kwargs),
     ("nut_stream", nut_stream),
+    ("mkv_round_trip", mkv_round_trip),
     ("ncnn_model", ncnn_model),
     ("text_layer_png", text_layer_png),
     ("runpod_take", runpod_take),
@@ -287,5 +288,136 @@ pub fn callback_url(data: &[u8]) {
             }
         }
         assert!(matches!(parsed.scheme(), "https" | "http"));
+    }
+}
+
+/// The Matroska writer the encoder reads: frames of a size, timestamps and durations taken
+/// from the input, written, then read back with a small EBML walker: the header, a Segment of
+/// unknown size, Info and Tracks, then one Cluster per frame whose size is exactly its
+/// children's, whose Timestamp and BlockDuration are the frame's, and whose Block holds the
+/// frame's bytes intact.
+pub fn mkv_round_trip(data: &[u8]) {
+    use crate::video::mkv::MkvWriter;
+    if data.len() < 3 {
+        return;
+    }
+    let (w, h) = (u32::from(data[0] % 17) + 1, u32::from(data[1] % 9) + 1);
+    let (cw, ch) = (w.div_ceil(2) as usize, h.div_ceil(2) as usize);
+    let frame_bytes = w as usize * h as usize + 2 * cw * ch;
+    let nominal = (data[2] & 1 == 1).then_some(33_366_667);
+    let mut rest = &data[3..];
+    let take_u64 = |rest: &mut &[u8]| -> Option<u64> {
+        let (head, tail) = rest.split_at_checked(8)?;
+        *rest = tail;
+        Some(u64::from_le_bytes(head.try_into().ok()?))
+    };
+    let mut frames: Vec<(u64, u64, Vec<u8>)> = Vec::new();
+    while frames.len() < 6 {
+        let (Some(ts), Some(dur)) = (take_u64(&mut rest), take_u64(&mut rest)) else {
+            break;
+        };
+        let fill = frames.len() as u8;
+        let frame: Vec<u8> = (0..frame_bytes)
+            .map(|i| rest.get(i).copied().unwrap_or(fill ^ i as u8))
+            .collect();
+        frames.push((ts, dur, frame));
+    }
+    let mut mkv = MkvWriter::new(Vec::new(), w, h, nominal).expect("writing to memory");
+    for (ts, dur, frame) in &frames {
+        mkv.write_frame(*ts, *dur, frame)
+            .expect("writing to memory");
+    }
+    let out = mkv.into_inner();
+    let mut r = Ebml { data: &out, at: 0 };
+    let (id, size) = r.header().expect("EBML header");
+    assert_eq!(id, 0x1A45_DFA3);
+    r.at += size as usize;
+    let (id, size) = r.header().expect("Segment");
+    assert_eq!(id, 0x1853_8067);
+    assert_eq!(size, u64::MAX, "the Segment's size is unknown");
+    let mut ids = Vec::new();
+    let mut clusters = Vec::new();
+    while r.at < out.len() {
+        let (id, size) = r.header().expect("a top-level element");
+        let body = r.at..r.at + size as usize;
+        assert!(body.end <= out.len(), "element {id:x} runs past the stream");
+        ids.push(id);
+        if id == 0x1F43_B675 {
+            clusters.push(body.clone());
+        }
+        r.at = body.end;
+    }
+    assert_eq!(&ids[..2], &[0x1549_A966, 0x1654_AE6B], "Info then Tracks");
+    assert_eq!(clusters.len(), frames.len());
+    for (body, (ts, dur, frame)) in clusters.into_iter().zip(&frames) {
+        let mut c = Ebml {
+            data: &out[..body.end],
+            at: body.start,
+        };
+        let (id, size) = c.header().unwrap();
+        assert_eq!(id, 0xE7, "the cluster's Timestamp first");
+        assert_eq!(c.uint(size), *ts);
+        let (id, size) = c.header().unwrap();
+        assert_eq!(id, 0xA0, "then its BlockGroup");
+        assert_eq!(
+            c.at + size as usize,
+            body.end,
+            "the group fills the cluster"
+        );
+        let (id, size) = c.header().unwrap();
+        assert_eq!(id, 0xA1, "a Block");
+        let block = &out[c.at..c.at + size as usize];
+        assert_eq!(
+            &block[..4],
+            &[0x81, 0, 0, 0],
+            "track 1, relative time 0, no flags"
+        );
+        assert_eq!(&block[4..], &frame[..], "the frame's bytes intact");
+        c.at += size as usize;
+        let (id, size) = c.header().unwrap();
+        assert_eq!(id, 0x9B, "then its BlockDuration");
+        assert_eq!(c.uint(size), *dur);
+        assert_eq!(c.at, body.end);
+    }
+}
+
+/// Reads EBML element headers (IDs with their length marker, sizes without) out of a buffer.
+struct Ebml<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Ebml<'_> {
+    fn vint(&mut self, keep_marker: bool) -> Option<u64> {
+        let first = *self.data.get(self.at)?;
+        let len = first.leading_zeros() as usize + 1;
+        if len > 8 {
+            return None;
+        }
+        let bytes = self.data.get(self.at..self.at + len)?;
+        self.at += len;
+        let mut v = u64::from(if keep_marker {
+            first
+        } else {
+            // the first byte's bits after the length marker (none for an 8-byte vint)
+            first & 0xFFu8.checked_shr(len as u32).unwrap_or(0)
+        });
+        for b in &bytes[1..] {
+            v = (v << 8) | u64::from(*b);
+        }
+        // all value bits set: an unknown size
+        let unknown = !keep_marker && v == (1u64 << (7 * len)) - 1;
+        Some(if unknown { u64::MAX } else { v })
+    }
+
+    fn header(&mut self) -> Option<(u32, u64)> {
+        let id = self.vint(true)? as u32;
+        Some((id, self.vint(false)?))
+    }
+
+    fn uint(&mut self, size: u64) -> u64 {
+        let b = &self.data[self.at..self.at + size as usize];
+        self.at += size as usize;
+        b.iter().fold(0, |v, x| (v << 8) | u64::from(*x))
     }
 }
