@@ -1426,3 +1426,62 @@ fn concurrency_is_checked() {
         1
     );
 }
+
+/// A device lost while two jobs run at once (`REELGPU_CONCURRENCY=2`) fails both retryably,
+/// each asking RunPod to stop the pod; no job is taken after, and the loop ends by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_gpu_fails_every_running_job_retryably() {
+    let (moto, s3) = bucket_with_input().await;
+    // a callback receiver per job, to see each one on the GPU
+    let (cb_a, calls_a) = servers::callback_receiver().await;
+    let (cb_b, calls_b) = servers::callback_receiver().await;
+    let a = long_overlay_job(&s3, "lossy-a", "lossy-a", 6, &cb_a).await;
+    let b = long_overlay_job(&s3, "lossy-b", "lossy-b", 6, &cb_b).await;
+    let rp = Runpod::default();
+    rp.jobs.lock().unwrap().extend([
+        json!({"id": "rp-lossy-a", "input": a}),
+        json!({"id": "rp-lossy-b", "input": b}),
+        json!({"id": "rp-after", "input": overlay_input("after", None)}),
+    ]);
+    let (rp, base) = rp.start().await;
+    let mut vars = Runpod::env(&base);
+    vars.push(("REELGPU_CONCURRENCY", "2".into()));
+    let env = reelgpu::worker::runpod::RunpodEnv::from_vars(&vars)
+        .unwrap()
+        .unwrap();
+    assert_eq!(env.concurrency, 2);
+    // a device of its own, so the other tests' GPU is untouched
+    let ctx = reelgpu::gpu::GpuContext::new().unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(S3Storage::new(settings(&moto.endpoint)).unwrap());
+    let mut w = worker(storage, CallbackPolicy::default());
+    w.gpu = ctx.clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn(reelgpu::worker::runpod::run(env, Arc::new(w), stop));
+    wait_for("both jobs on the GPU", Duration::from_secs(120), || {
+        [&calls_a, &calls_b].iter().all(|calls| {
+            calls
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s.path == "progress" && s.body["progress"].as_i64() > Some(12))
+        })
+    })
+    .await;
+    ctx.device.destroy();
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the worker stops after a device loss")
+        .unwrap();
+    for id in ["rp-lossy-a", "rp-lossy-b"] {
+        let body = results_of(&rp, id);
+        assert_eq!(body["stopPod"], true, "{id}: {body}");
+        let error: Value = serde_json::from_str(body["error"].as_str().unwrap()).unwrap();
+        assert_eq!(error["should_retry"], true, "{id}: {error}");
+    }
+    assert_eq!(
+        rp.jobs.lock().unwrap().len(),
+        1,
+        "no job taken after the loss"
+    );
+    assert!(keys(&s3, "output/").await.is_empty());
+}

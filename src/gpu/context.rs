@@ -261,6 +261,12 @@ impl GpuContext {
         }))
     }
 
+    /// Like [`Self::lost`], after letting wgpu run a device-lost callback it has queued.
+    pub fn lost_now(&self) -> Option<String> {
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        self.lost()
+    }
+
     /// Why the device was lost, if it was.
     pub fn lost(&self) -> Option<String> {
         self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone()

@@ -500,7 +500,20 @@ async fn run_one(
         }
     };
     let (body, callbacks, device_lost) = match outcome {
-        Ok(outcome) => {
+        Ok(mut outcome) => {
+            // a GPU error of a job that ran while the device was lost is the loss, even when
+            // its own call failed before the loss was known (two jobs on one device race to
+            // see it)
+            if let Some(f) = outcome.failure.as_mut()
+                && f.kind == "GpuError"
+                && !f.device_lost
+                && let Some(why) = worker.gpu.lost_now()
+            {
+                f.device_lost = true;
+                f.should_retry = true;
+                f.message = format!("GPU device lost: {why} ({})", f.message);
+                outcome.output["error"] = json!(f.to_string());
+            }
             let (gpu_buffers, gpu_buffer_bytes) = worker.gpu.live_buffers();
             tracing::info!(
                 ok = outcome.failure.is_none(),
