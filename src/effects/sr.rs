@@ -598,46 +598,46 @@ pub fn tiles(w: usize, h: usize, tile: usize, overlap: usize) -> Vec<Tile> {
     out
 }
 
-/// Runs `run` (planar RGB of a `w x h` region → planar RGB `scale`× it) over the crop tile by
-/// tile and puts the cores' outputs together.
-pub fn run_tiled<E>(
-    rgb: &[f32],
-    (w, h): (usize, usize),
-    scale: usize,
-    tiling: &[Tile],
-    mut run: impl FnMut(&[f32], usize, usize) -> Result<Vec<f32>, E>,
-) -> Result<Vec<f32>, E> {
-    let (ow, oh) = (w * scale, h * scale);
-    let mut out = vec![0f32; 3 * ow * oh];
-    let mut part = Vec::new();
-    for t in tiling {
-        let (rx, ry, rw, rh) = t.read;
-        part.clear();
-        for c in 0..3 {
-            for y in ry..ry + rh {
-                let row = (c * h + y) * w;
-                part.extend_from_slice(&rgb[row + rx..row + rx + rw]);
-            }
-        }
-        let got = run(&part, rw, rh)?;
-        let (x, y, cw, ch) = t.core;
-        let (tw, th) = (rw * scale, rh * scale);
-        for c in 0..3 {
-            for yy in 0..ch * scale {
-                let src = (c * th + (y - ry) * scale + yy) * tw + (x - rx) * scale;
-                let dst = (c * oh + y * scale + yy) * ow + x * scale;
-                out[dst..dst + cw * scale].copy_from_slice(&got[src..src + cw * scale]);
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::gpu::shaders::{SR, wgsl_u32_constant};
     use crate::models::{Conv, Storage};
+
+    /// The tiling on the CPU (what the GPU records per tile): runs `run` (planar RGB of a `w x h` region → planar RGB `scale`× it) over the crop tile by
+    /// tile and puts the cores' outputs together.
+    fn run_tiled<E>(
+        rgb: &[f32],
+        (w, h): (usize, usize),
+        scale: usize,
+        tiling: &[Tile],
+        mut run: impl FnMut(&[f32], usize, usize) -> Result<Vec<f32>, E>,
+    ) -> Result<Vec<f32>, E> {
+        let (ow, oh) = (w * scale, h * scale);
+        let mut out = vec![0f32; 3 * ow * oh];
+        let mut part = Vec::new();
+        for t in tiling {
+            let (rx, ry, rw, rh) = t.read;
+            part.clear();
+            for c in 0..3 {
+                for y in ry..ry + rh {
+                    let row = (c * h + y) * w;
+                    part.extend_from_slice(&rgb[row + rx..row + rx + rw]);
+                }
+            }
+            let got = run(&part, rw, rh)?;
+            let (x, y, cw, ch) = t.core;
+            let (tw, th) = (rw * scale, rh * scale);
+            for c in 0..3 {
+                for yy in 0..ch * scale {
+                    let src = (c * th + (y - ry) * scale + yy) * tw + (x - rx) * scale;
+                    let dst = (c * oh + y * scale + yy) * ow + x * scale;
+                    out[dst..dst + cw * scale].copy_from_slice(&got[src..src + cw * scale]);
+                }
+            }
+        }
+        Ok(out)
+    }
 
     #[test]
     fn tiles_cover_the_crop_once_and_read_their_overlap() {

@@ -204,7 +204,7 @@ fn render_rgb(
 fn before_after(
     ctx: &Arc<GpuContext>,
     frame: &YuvFrame,
-    model: &crate::models::SrModel,
+    net: &Arc<SrNetwork>,
 ) -> Result<(Vec<u8>, u32, u32), PreviewError> {
     let (w, h) = (frame.format.width, frame.format.height);
     // even sizes, as every frame the engine resamples to
@@ -228,7 +228,7 @@ fn before_after(
     let lanczos = render_rgb(ctx, frame, &plan, Some(out), BlurQuality::Fast, &[])?;
     plan.upscale = true;
     let spec = UpscaleSpec {
-        net: Arc::new(SrNetwork::new(ctx, model)),
+        net: net.clone(),
         input: (crop.width, crop.height),
         tile: None,
     };
@@ -571,6 +571,10 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
         }
     };
 
+    // the demo's AI x4 panel: the network loaded once for every frame
+    let demo_net = job.is_none().then(|| {
+        crate::models::load(&crate::models::model_path()).map(|m| Arc::new(SrNetwork::new(ctx, &m)))
+    });
     let mut tiles = Vec::new();
     // each panel's caption: what was done to it, and which frame it is
     let mut captions = Vec::new();
@@ -604,12 +608,13 @@ pub fn run(ctx: &Arc<GpuContext>, req: &PreviewRequest) -> Result<PreviewReport,
                     tiles.push(render_rgb(ctx, frame, &plan, size, req.quality, &[])?);
                     captions.push(format!("{name} · {at_text}"));
                 }
-                match crate::models::load(&crate::models::model_path()) {
-                    Ok(model) => {
-                        tiles.push(before_after(ctx, frame, &model)?);
+                match &demo_net {
+                    Some(Ok(net)) => {
+                        tiles.push(before_after(ctx, frame, net)?);
                         captions.push(format!("small crop x4: lanczos | ai · {at_text}"));
                     }
-                    Err(e) => tracing::warn!("no AI upscaler panel: {e}"),
+                    Some(Err(e)) => tracing::warn!("no AI upscaler panel: {e}"),
+                    None => {}
                 }
             }
         }
