@@ -261,10 +261,22 @@ impl GpuContext {
         }))
     }
 
-    /// Like [`Self::lost`], after letting wgpu run a device-lost callback it has queued.
-    pub fn lost_now(&self) -> Option<String> {
-        let _ = self.device.poll(wgpu::PollType::Poll);
-        self.lost()
+    /// Like [`Self::lost`], polling for up to `within` so that wgpu runs a device-lost
+    /// callback it has not run yet: for a GPU error, when whether it was the loss matters more
+    /// than the wait (jobs sharing a device race to see the loss, and the one that does not may
+    /// fail on a plain error a few milliseconds before the callback).
+    pub fn lost_within(&self, within: std::time::Duration) -> Option<String> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let _ = self.device.poll(wgpu::PollType::Poll);
+            if let Some(why) = self.lost() {
+                return Some(why);
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Why the device was lost, if it was.

@@ -507,7 +507,13 @@ async fn run_one(
             if let Some(f) = outcome.failure.as_mut()
                 && f.kind == "GpuError"
                 && !f.device_lost
-                && let Some(why) = worker.gpu.lost_now()
+                && let Some(why) = {
+                    let gpu = worker.gpu.clone();
+                    tokio::task::spawn_blocking(move || gpu.lost_within(Duration::from_secs(1)))
+                        .await
+                        .ok()
+                        .flatten()
+                }
             {
                 f.device_lost = true;
                 f.should_retry = true;
