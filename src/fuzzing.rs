@@ -3,7 +3,14 @@
 //! a fuzzer ever failed on (`tests/fuzz_corpus.rs`). Each one asserts more than "does not
 //! panic": errors name a field, plans hold no NaN or infinity, a valid job is one the
 //! timeline takes, and nothing allocates in proportion to a number the input states rather
-//! than to the input's size.
+//! than to the input's size: [`check`] runs a target's property under [`CountingAlloc`] and
+//! fails when the most memory it held at once exceeds the target's [`Target::allowance`] for
+//! that input's length (a fixed amount the target's own limits explain, plus a multiple of
+//! the input's size).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
@@ -14,17 +21,176 @@ use crate::job::{JobParams, JobSpec, Limits, ParamError};
 /// A property: panics when the input breaks it.
 pub type Property = fn(&[u8]);
 
+/// A fuzz target: its property and the memory it may hold at once.
+pub struct Target {
+    /// The name of `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/`.
+    pub name: &'static str,
+    pub property: Property,
+    /// Bytes the property may hold whatever the input (what the target's own limits allow:
+    /// a 1024×1024 text layer, a model's largest layer), on top of [`PER_INPUT_BYTE`] per
+    /// byte of input.
+    pub fixed: usize,
+}
+
+/// Bytes of memory held at once that one byte of input may account for (a JSON value tree
+/// is about 10–40 bytes per input byte; this leaves room without letting through memory
+/// that follows a number written in the input).
+pub const PER_INPUT_BYTE: usize = 256;
+
+impl Target {
+    /// The most memory the property may hold at once on an input of `len` bytes.
+    pub fn allowance(&self, len: usize) -> usize {
+        self.fixed + PER_INPUT_BYTE * len
+    }
+}
+
+const MIB: usize = 1 << 20;
+
 /// The targets, by name (the names of `fuzz/fuzz_targets/*.rs` and `fuzz/corpus/*`).
-pub const TARGETS: &[(&str, Property)] = &[
-    ("job_input", job_input),
-    ("call_kwargs", call_kwargs),
-    ("nut_stream", nut_stream),
-    ("mkv_round_trip", mkv_round_trip),
-    ("ncnn_model", ncnn_model),
-    ("text_layer_png", text_layer_png),
-    ("runpod_take", runpod_take),
-    ("callback_url", callback_url),
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "job_input",
+        property: job_input,
+        fixed: MIB,
+    },
+    Target {
+        name: "call_kwargs",
+        property: call_kwargs,
+        fixed: MIB,
+    },
+    Target {
+        name: "nut_stream",
+        property: nut_stream,
+        fixed: MIB,
+    },
+    Target {
+        name: "mkv_round_trip",
+        property: mkv_round_trip,
+        fixed: MIB,
+    },
+    // the model's weights are read from the `.bin` that is part of the input; the packed
+    // copy for the GPU is at most a few times that
+    Target {
+        name: "ncnn_model",
+        property: ncnn_model,
+        fixed: MIB,
+    },
+    // a header may state up to 1024×1024 (the property's bound): the decoded RGBA, its
+    // premultiplied copy and the frame-sized layer
+    Target {
+        name: "text_layer_png",
+        property: text_layer_png,
+        fixed: 24 * MIB,
+    },
+    Target {
+        name: "runpod_take",
+        property: runpod_take,
+        fixed: MIB,
+    },
+    Target {
+        name: "callback_url",
+        property: callback_url,
+        fixed: MIB,
+    },
 ];
+
+/// The target named `name`.
+pub fn target(name: &str) -> Option<&'static Target> {
+    TARGETS.iter().find(|t| t.name == name)
+}
+
+/// A global allocator that counts, per thread, the bytes allocated and not yet freed and
+/// the most of them held at once. The fuzz targets and `tests/fuzz_corpus.rs` install it
+/// (`#[global_allocator]`); [`check`] needs it.
+pub struct CountingAlloc;
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+}
+
+fn grew(bytes: usize) {
+    if !INSTALLED.load(Ordering::Relaxed) {
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + bytes;
+        live.set(now);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+    });
+}
+
+fn shrank(bytes: usize) {
+    // memory another thread allocated may be freed here: never below zero
+    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(bytes)));
+}
+
+// SAFETY: every call is passed on to `System` unchanged; the counting touches only
+// const-initialised thread locals without destructors (no allocation, no re-entry).
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        shrank(layout.size());
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            shrank(layout.size());
+            grew(new_size);
+        }
+        p
+    }
+}
+
+impl CountingAlloc {
+    /// Whether this is the process's global allocator (it has counted an allocation).
+    pub fn installed() -> bool {
+        INSTALLED.load(Ordering::Relaxed)
+    }
+}
+
+/// The most bytes held at once by this thread while `f` ran, beyond what it held before.
+pub fn peak_held(f: impl FnOnce()) -> usize {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(start));
+    f();
+    PEAK.with(Cell::get).saturating_sub(start)
+}
+
+/// Runs the target `name`'s property on `data` and fails (panics) if it breaks the property
+/// or holds more memory at once than the target's allowance for `data`'s length. Needs
+/// [`CountingAlloc`] as the global allocator.
+pub fn check(name: &str, data: &[u8]) {
+    let t = target(name).unwrap_or_else(|| panic!("no fuzz target {name}"));
+    assert!(
+        CountingAlloc::installed(),
+        "fuzzing::check needs `#[global_allocator] static A: CountingAlloc = CountingAlloc;`"
+    );
+    let held = peak_held(|| (t.property)(data));
+    let allowed = t.allowance(data.len());
+    assert!(
+        held <= allowed,
+        "{name} held {held} bytes at once on a {}-byte input (allowed {allowed}): memory that \
+         follows a number in the input rather than its size",
+        data.len()
+    );
+}
 
 /// A frame size plans are checked on, and the frame times (index, seconds) they are made for.
 const FRAME: (u32, u32) = (1920, 1080);

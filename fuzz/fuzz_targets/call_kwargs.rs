@@ -1,4 +1,9 @@
 #![no_main]
-//! Fuzz target `call_kwargs`: the property [`reelgpu::fuzzing::call_kwargs`] on arbitrary bytes.
+//! Fuzz target `call_kwargs`: the property [`reelgpu::fuzzing::call_kwargs`] on arbitrary bytes, under the
+//! counting allocator (memory held at once bounded by the input's size, see
+//! [`reelgpu::fuzzing::check`]).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::call_kwargs(data));
+#[global_allocator]
+static ALLOC: reelgpu::fuzzing::CountingAlloc = reelgpu::fuzzing::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::check("call_kwargs", data));

@@ -1,4 +1,9 @@
 #![no_main]
-//! Fuzz target `callback_url`: the property [`reelgpu::fuzzing::callback_url`] on arbitrary bytes.
+//! Fuzz target `callback_url`: the property [`reelgpu::fuzzing::callback_url`] on arbitrary bytes, under the
+//! counting allocator (memory held at once bounded by the input's size, see
+//! [`reelgpu::fuzzing::check`]).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::callback_url(data));
+#[global_allocator]
+static ALLOC: reelgpu::fuzzing::CountingAlloc = reelgpu::fuzzing::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::check("callback_url", data));

@@ -1,4 +1,9 @@
 #![no_main]
-//! Fuzz target `job_input`: the property [`reelgpu::fuzzing::job_input`] on arbitrary bytes.
+//! Fuzz target `job_input`: the property [`reelgpu::fuzzing::job_input`] on arbitrary bytes, under the
+//! counting allocator (memory held at once bounded by the input's size, see
+//! [`reelgpu::fuzzing::check`]).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::job_input(data));
+#[global_allocator]
+static ALLOC: reelgpu::fuzzing::CountingAlloc = reelgpu::fuzzing::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::check("job_input", data));

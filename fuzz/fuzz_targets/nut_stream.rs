@@ -1,4 +1,9 @@
 #![no_main]
-//! Fuzz target `nut_stream`: the property [`reelgpu::fuzzing::nut_stream`] on arbitrary bytes.
+//! Fuzz target `nut_stream`: the property [`reelgpu::fuzzing::nut_stream`] on arbitrary bytes, under the
+//! counting allocator (memory held at once bounded by the input's size, see
+//! [`reelgpu::fuzzing::check`]).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::nut_stream(data));
+#[global_allocator]
+static ALLOC: reelgpu::fuzzing::CountingAlloc = reelgpu::fuzzing::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| reelgpu::fuzzing::check("nut_stream", data));
