@@ -1399,6 +1399,47 @@ async fn two_jobs_at_once_stay_apart_and_drain_on_sigterm() {
     );
 }
 
+/// A job that ends while a take is in flight does not cancel the take: the platform has
+/// already handed that job out, so dropping the request would lose it (found by the
+/// throughput bench: with `REELGPU_CONCURRENCY=2`, one job in three was never run or
+/// reported). Here every take that hands out a job answers 300 ms late and each job fails
+/// at once, so each job ends during the next take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_ending_during_a_take_loses_no_taken_job() {
+    let rp = Runpod::default();
+    *rp.take_hold.lock().unwrap() = Duration::from_millis(300);
+    let ids: Vec<String> = (0..6).map(|i| format!("rp-{i}")).collect();
+    rp.jobs.lock().unwrap().extend(ids.iter().map(|id| {
+        json!({"id": id, "input": {"job_id": id, "type": "overlay",
+            "input_video_key": "input/clip.mp4", "params": {"effect_type": "glow"}}})
+    }));
+    let (rp, base) = rp.start().await;
+    let storage = tempfile::tempdir().unwrap();
+    let mut env = Runpod::env(&base);
+    env.push((
+        "R2_ENDPOINT",
+        format!("file://{}", storage.path().display()),
+    ));
+    env.push(("REELGPU_CONCURRENCY", "2".into()));
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
+    wait_for("six results", Duration::from_secs(60), || {
+        rp.results.lock().unwrap().len() >= 6
+    })
+    .await;
+    worker.signal(libc::SIGTERM);
+    let status = worker.wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "{status}");
+    let mut got: Vec<String> = rp
+        .results
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    got.sort();
+    assert_eq!(got, ids, "each taken job's result exactly once");
+}
+
 #[test]
 fn concurrency_is_checked() {
     use reelgpu::worker::runpod::RunpodEnv;

@@ -7,6 +7,8 @@
 //! failed take backs off instead of hammering the API, the heartbeat cannot be starved by the
 //! export (which runs on a blocking thread), and no progress is posted after a result.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -222,6 +224,9 @@ async fn heartbeat(
     }
 }
 
+/// A job take under way, kept across the loop's turns.
+type TakeInFlight<'a> = Pin<Box<dyn Future<Output = Result<Take, String>> + Send + 'a>>;
+
 /// What a take returned.
 enum Take {
     Job(Value),
@@ -331,6 +336,7 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
         tokio::task::JoinSet::new();
     let mut device_lost = false;
     let mut backoff = Duration::from_secs(1);
+    let mut take_in_flight: Option<TakeInFlight<'_>> = None;
     tracing::info!(pod = %env.pod_id, concurrency = env.concurrency, "worker started; waiting for jobs");
     while !*stop.borrow() && !device_lost {
         // a full worker waits for a job to end (or the stop) before it takes another
@@ -350,14 +356,19 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
             break;
         }
         let busy = !jobs.is_empty();
+        // A take in flight is kept when a running job ends meanwhile: the platform may
+        // already have handed its job out, and dropping the request would lose that job.
+        // Only a stop (or a device loss) abandons it.
+        let in_flight = take_in_flight.get_or_insert_with(|| Box::pin(take(&client, &env, busy)));
         let taken = tokio::select! {
-            t = take(&client, &env, busy) => t,
+            t = in_flight => t,
             Some(done) = jobs.join_next(), if busy => {
                 device_lost |= finished(done, &mut pending_callbacks);
                 continue;
             }
             _ = stop.changed() => break,
         };
+        take_in_flight = None;
         let job = match taken {
             Ok(Take::Job(job)) => {
                 backoff = Duration::from_secs(1);

@@ -197,6 +197,9 @@ pub struct Runpod {
     pub streams: Log,
     pub pings: Log,
     pub fail_results: Arc<Mutex<u32>>,
+    /// How long a take that hands out a job waits, after taking the job off the queue,
+    /// before it answers (a slow platform, or a long poll that a job just reached).
+    pub take_hold: Arc<Mutex<Duration>>,
 }
 
 impl Runpod {
@@ -216,7 +219,11 @@ impl Runpod {
                         }
                         let job = rp.jobs.lock().unwrap().pop_front();
                         match job {
-                            Some(job) => (StatusCode::OK, job.to_string()),
+                            Some(job) => {
+                                let hold = *rp.take_hold.lock().unwrap();
+                                tokio::time::sleep(hold).await;
+                                (StatusCode::OK, job.to_string())
+                            }
                             None => {
                                 tokio::time::sleep(Duration::from_millis(100)).await;
                                 (StatusCode::NO_CONTENT, String::new())
