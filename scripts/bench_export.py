@@ -24,7 +24,12 @@ For each run it samples the whole process tree (reelgpu plus its ffmpeg children
 20 ms and keeps the peak of the summed RSS. After every run it checks that the output folder
 holds only the output and that TMPDIR (a fresh folder) stayed empty.
 
+Then the worker's throughput (scripts/throughput.py): a mix of exports through the real
+`reelgpu worker` loop and a RunPod-protocol server on loopback, with REELGPU_CONCURRENCY =
+1, 2 and 4 (--throughput-jobs per run, 0 skips).
+
 Usage: bash scripts/bench_export.sh [--rounds N] [--seconds S] [--long-seconds L]
+       [--throughput-jobs J] [--throughput-seconds T]
 """
 
 import argparse
@@ -217,6 +222,9 @@ def main():
     ap.add_argument("--long-seconds", type=int, default=60, help="0 skips the memory runs")
     ap.add_argument("--design-rounds", type=int, default=3,
                     help="rounds of blur 70%% and the original design, alternating")
+    ap.add_argument("--throughput-jobs", type=int, default=12,
+                    help="jobs per run of the worker throughput rows (N = 1, 2, 4); 0 skips")
+    ap.add_argument("--throughput-seconds", type=float, default=2.0)
     ap.add_argument("--only", default="",
                     help="comma-separated runs to make (floor always runs); default all")
     a = ap.parse_args()
@@ -313,6 +321,14 @@ def main():
         print(f"\nGPU busy per frame: §9 job {pair[0] * 1e3:.1f} ms, render_overlay call "
               f"{pair[1] * 1e3:.1f} ms = {pair[1] / pair[0]:.2f}")
     print(f"\nall runs: {json.dumps({k: [round(w, 2) for w, _ in v] for k, v in results.items()})}")
+    if a.throughput_jobs:
+        # the worker loop itself, N jobs at once on one device (scripts/throughput.py); the
+        # CPU adapter is allowed because this bench runs wherever it is started
+        print("\n### Worker throughput (REELGPU_CONCURRENCY = 1, 2, 4)", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "throughput.py"),
+                        "--reelgpu", str(BIN), "--jobs", str(a.throughput_jobs),
+                        "--seconds", str(a.throughput_seconds), "--allow-cpu"],
+                       check=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 # Export benchmark (issue 3): plain ffmpeg transcode vs reelgpu export (no effect, blur,
 # spotlight, crop to 9:16, blur on 70% of the frames) side by side on a generated 1080p30 clip
 # with audio, the original Python/OpenCV design on the same job in alternating rounds, plus
-# peak RSS on a 60 s clip. Prints a Markdown table. Options: --rounds N --seconds S
-# --long-seconds L --design-rounds D --only NAME,NAME (floor always runs).
+# peak RSS on a 60 s clip, then the worker's throughput with 1, 2 and 4 jobs at once
+# (scripts/throughput.py). Prints Markdown tables. Options: --rounds N --seconds S
+# --long-seconds L --design-rounds D --only NAME,NAME (floor always runs)
+# --throughput-jobs J (0 skips) --throughput-seconds T.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

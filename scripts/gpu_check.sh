@@ -11,7 +11,8 @@
 # folder and prints one report: the GPU and driver, the Vulkan ICD it found (or why none),
 # the wgpu adapter, the engine's ms/frame at 1080p and 4K for every effect, and whole
 # exports of a generated 1080p clip with NVDEC and with software decode (libx264: the H200
-# has no NVENC). `run --quick` (CI, lavapipe) uses fewer frames and a shorter clip.
+# has no NVENC), and the worker's throughput with 1, 2 and 4 jobs at once on the one device
+# (scripts/throughput.py). `run --quick` (CI, lavapipe) uses fewer frames and a shorter clip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUNDLE=gpu-bundle
@@ -245,6 +246,16 @@ PY
       fi
     done
   done
+  section "Worker throughput (REELGPU_CONCURRENCY = 1, 2, 4; NVDEC where it works)"
+  # the real worker loop against a RunPod-protocol server on loopback, storage a local folder
+  if [ "$quick" = 1 ]; then
+    python3 scripts/throughput.py --reelgpu "$work/bin/reelgpu" --jobs 3 --concurrency 1,2 \
+      --seconds 1 --size 320x180 --allow-cpu 2>&1 | grep -v '^throughput: round' ||
+      echo "throughput failed: $?"
+  else
+    python3 scripts/throughput.py --reelgpu "$work/bin/reelgpu" --jobs 12 --seconds 3 \
+      --size 1920x1080 2>&1 | grep -v '^throughput: round' || echo "throughput failed: $?"
+  fi
   echo
   echo "gpu_check: done"
 }
