@@ -421,30 +421,69 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         .into_iter()
         .filter(|k| *k == SrKernel::F32 || ctx.kernels.sr_f16.is_some())
         .collect();
+    // the cooperative-matrix kernels: what the adapter offers and what the start-up
+    // comparison with the portable kernel decided (REELGPU_SR_COOP=off: not requested)
+    for (kernel, slot) in [
+        (SrKernel::F32, &ctx.kernels.sr_coop_f32),
+        (SrKernel::F16, &ctx.kernels.sr_coop_f16),
+    ] {
+        let what = match &slot.kernel {
+            None => "none on this adapter".to_string(),
+            Some(c) => match reelgpu::effects::sr_coop::for_device(ctx, kernel) {
+                Some(_) => format!(
+                    "{0}x{0}: agrees with the portable kernel (relative error {1:.1e}); used",
+                    c.side,
+                    slot.verdict
+                        .get()
+                        .and_then(|v| v.as_ref().ok())
+                        .copied()
+                        .unwrap_or(0.0)
+                ),
+                None => format!(
+                    "{0}x{0}: disabled: {1}",
+                    c.side,
+                    slot.verdict
+                        .get()
+                        .and_then(|v| v.as_ref().err())
+                        .cloned()
+                        .unwrap_or_default()
+                ),
+            },
+        };
+        println!("\ncooperative matrices, {} storage: {what}", kernel.name());
+    }
     println!(
         "\n| network | kernel | crop | ms/frame (median of {frames}) | GFLOP/s | GFLOP/frame | vs f32 |"
     );
     println!("|---|---|---|---:|---:|---:|---:|");
     for (name, m, (w, h)) in models {
         let mut f32_ms = None;
+        let mut nets = Vec::new();
         for &kernel in &kernels {
-            let net = match SrNetwork::with_kernel(ctx, &m, kernel) {
-                Ok(n) => n,
-                Err(e) => {
-                    println!(
-                        "| {name} | {} | {w}x{h} | failed: {e} | | | |",
-                        kernel.name()
-                    );
-                    continue;
+            match SrNetwork::with_kernel(ctx, &m, kernel) {
+                Ok(n) => {
+                    if n.coop.is_some() {
+                        // the portable kernel first, then the same storage on tensor cores
+                        if let Ok(p) = SrNetwork::with_kernel(ctx, &m, kernel) {
+                            nets.push(p.portable());
+                        }
+                    }
+                    nets.push(n);
                 }
-            };
+                Err(e) => println!(
+                    "| {name} | {} | {w}x{h} | failed: {e} | | | |",
+                    kernel.name()
+                ),
+            }
+        }
+        for net in nets {
             let mut runner = match SrUpscaler::new(ctx, &net, (w as u32, h as u32), None, SrIo::Rgb)
             {
                 Ok(r) => r,
                 Err(e) => {
                     println!(
                         "| {name} | {} | {w}x{h} | failed: {e} | | | |",
-                        kernel.name()
+                        net.kernel_name()
                     );
                     continue;
                 }
@@ -463,7 +502,7 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
             let gflop = m.flops_per_pixel() * (w * h) as f64 / 1e9;
             println!(
                 "| {name} | {} | {w}x{h} | {ms:.1} | {:.1} | {gflop:.1} | {:.2} |",
-                kernel.name(),
+                net.kernel_name(),
                 gflop / (ms / 1e3),
                 base / ms
             );

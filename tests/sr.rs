@@ -423,3 +423,34 @@ fn upscaling_plans_and_engines_must_agree() {
     assert!(e.to_string().contains("without the network"), "{e}");
     with.process(&frame.data, &plan, &mut out).unwrap();
 }
+
+/// The cooperative-matrix kernel is used only where the device has it and it agrees with the
+/// portable kernel on the device. No adapter here has the extension, so the networks run on
+/// the portable kernel and say so; and the start-up comparison refuses a kernel that does not
+/// compute the convolution (here the portable pipeline dispatched as the cooperative one,
+/// which leaves most of each output unwritten), naming the value that differs.
+#[test]
+fn cooperative_matrices_are_used_only_when_they_agree_on_the_device() {
+    use reelgpu::effects::sr_coop;
+    use reelgpu::gpu::pipelines::SrCoopKernel;
+    let ctx = common::gpu();
+    for kernel in KERNELS {
+        assert!(sr_coop::for_device(&ctx, kernel).is_none());
+        let net = SrNetwork::with_kernel(&ctx, &random_model(2, 16, 4, 3), kernel).unwrap();
+        assert!(net.coop.is_none());
+        assert_eq!(net.kernel_name(), kernel.name());
+        let portable = match kernel {
+            SrKernel::F32 => &ctx.kernels.sr,
+            SrKernel::F16 => ctx.kernels.sr_f16.as_ref().unwrap(),
+        };
+        let wrong = SrCoopKernel {
+            side: 16,
+            conv: portable.conv.clone(),
+        };
+        let e = sr_coop::verify(&ctx, &wrong, kernel).unwrap_err();
+        assert!(
+            e.contains("on cooperative matrices") && e.contains("64->64"),
+            "{e}"
+        );
+    }
+}

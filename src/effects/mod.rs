@@ -21,5 +21,6 @@ pub mod pass;
 pub mod reduce;
 pub mod rotate;
 pub mod sr;
+pub mod sr_coop;
 pub mod text;
 pub mod upscale;

@@ -9,7 +9,7 @@ use super::params::GpuPlane;
 use crate::color::ColorSpec;
 use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, dispatch, storage, uniform};
-use crate::gpu::pipelines::SrKernels;
+use crate::gpu::pipelines::{SrCoopKernel, SrKernels};
 use crate::gpu::{GpuContext, GpuError};
 use crate::models::SrModel;
 
@@ -162,6 +162,9 @@ pub struct SrNetwork {
     layers: Vec<LayerLayout>,
     kernels: SrKernels,
     pub kernel: SrKernel,
+    /// The cooperative-matrix convolution for the layers it takes, where the device has one
+    /// that passed its start-up comparison ([`super::sr_coop::for_device`]).
+    pub coop: Option<SrCoopKernel>,
     pub scale: u32,
     pub name: String,
     pub flops_per_pixel: f64,
@@ -212,11 +215,32 @@ impl SrNetwork {
             layers,
             kernels,
             kernel,
+            coop: super::sr_coop::for_device(ctx, kernel),
             scale: m.scale as u32,
             name: m.name.clone(),
             flops_per_pixel: m.flops_per_pixel(),
             receptive_radius: m.receptive_radius(),
         })
+    }
+}
+
+impl SrNetwork {
+    /// The same network on the portable kernel only (benches compare the two).
+    pub fn portable(mut self) -> Self {
+        self.coop = None;
+        self
+    }
+
+    /// The kernel as summaries report it: the storage, and the cooperative matrices' side
+    /// when the network uses them (`"f16+coop16"`).
+    pub fn kernel_name(&self) -> &'static str {
+        match (self.kernel, self.coop.as_ref().map(|c| c.side)) {
+            (k, None) => k.name(),
+            (SrKernel::F32, Some(8)) => "f32+coop8",
+            (SrKernel::F32, Some(_)) => "f32+coop16",
+            (SrKernel::F16, Some(8)) => "f16+coop8",
+            (SrKernel::F16, Some(_)) => "f16+coop16",
+        }
     }
 }
 
@@ -253,6 +277,14 @@ pub enum SrIo<'a> {
     },
 }
 
+/// How one layer of one tile runs.
+enum ConvRun {
+    /// sr_conv; the layer's output channel stride.
+    Portable(u32),
+    /// sr_conv_coop and its workgroups.
+    Coop(wgpu::ComputePipeline, (u32, u32)),
+}
+
 /// One tile's bind groups and dispatch sizes, made once.
 struct TileRun {
     /// Input pixels the tile reads (its activations' size).
@@ -260,7 +292,7 @@ struct TileRun {
     /// Input pixels of its core.
     core: (u32, u32),
     pack: wgpu::BindGroup,
-    convs: Vec<(wgpu::BindGroup, u32)>,
+    convs: Vec<(wgpu::BindGroup, ConvRun)>,
     shuffle: wgpu::BindGroup,
 }
 
@@ -304,9 +336,11 @@ pub fn tile_for(limit: u64, net: &SrNetwork, w: usize, h: usize) -> usize {
 }
 
 /// Bytes of one activation buffer for a `w x h` read region of `stride` channels of `elem`
-/// bytes: the bordered grid, plus the pixels the last group of the last row reads past it.
+/// bytes: the bordered grid, plus the cells the last group of the last row (sr_conv) or the
+/// last workgroup (sr_conv_coop) reads past it.
 fn activation_bytes(w: u64, h: u64, stride: u64, elem: u64) -> u64 {
-    ((w + 2) * (h + 2) * stride + (SR_PX as u64 + 2) * stride) * elem
+    let slack = (SR_PX as u64 + 2).max(super::sr_coop::COOP_SLACK_CELLS);
+    ((w + 2) * (h + 2) + slack) * stride * elem
 }
 
 impl SrUpscaler {
@@ -393,31 +427,35 @@ impl SrUpscaler {
             buffers.push(pu);
             let mut convs = Vec::with_capacity(net.layers.len());
             for (n, l) in net.layers.iter().enumerate() {
+                let layer = LayerUniform {
+                    width: rw as u32,
+                    height: rh as u32,
+                    cin: l.cin,
+                    cin_stride: l.cin_stride,
+                    cout_stride: l.cout_stride,
+                    w_off: l.w_off,
+                    b_off: l.b_off,
+                    p_off: l.p_off,
+                };
                 let u = uniform::<LayerUniform>(d, "sr layer");
-                ctx.queue.write_buffer(
-                    &u,
-                    0,
-                    bytemuck::bytes_of(&LayerUniform {
-                        width: rw as u32,
-                        height: rh as u32,
-                        cin: l.cin,
-                        cin_stride: l.cin_stride,
-                        cout_stride: l.cout_stride,
-                        w_off: l.w_off,
-                        b_off: l.b_off,
-                        p_off: l.p_off,
-                    }),
-                );
+                ctx.queue.write_buffer(&u, 0, bytemuck::bytes_of(&layer));
                 let src = if n == 0 { &input } else { &ping[(n - 1) % 2] };
                 let dst = &ping[n % 2];
+                let (pipeline, run) = match &net.coop {
+                    Some(c) if super::sr_coop::layer_fits(&layer, c.side) => {
+                        let (gx, gy) = super::sr_coop::groups(rw as u32, rh as u32, c.side);
+                        (&c.conv, ConvRun::Coop(c.conv.clone(), (gx, gy)))
+                    }
+                    _ => (&k.conv, ConvRun::Portable(l.cout_stride)),
+                };
                 convs.push((
                     bind(
                         d,
                         "sr conv",
-                        &k.conv,
+                        pipeline,
                         &[(0, &u), (1, src), (2, dst), (3, &net.params)],
                     ),
-                    l.cout_stride,
+                    run,
                 ));
                 buffers.push(u);
             }
@@ -515,13 +553,20 @@ impl SrUpscaler {
                 &t.pack,
                 (rw + 2, rh + 2, 1),
             );
-            for (group, cout_stride) in &t.convs {
-                dispatch(
-                    pass,
-                    &k.conv,
-                    group,
-                    (rw.div_ceil(SR_PX), rh, cout_stride / OUT_GROUP as u32),
-                );
+            for (group, run) in &t.convs {
+                match run {
+                    ConvRun::Coop(pipeline, (gx, gy)) => {
+                        pass.set_pipeline(pipeline);
+                        pass.set_bind_group(0, group, &[]);
+                        pass.dispatch_workgroups(*gx, *gy, 1);
+                    }
+                    ConvRun::Portable(cout_stride) => dispatch(
+                        pass,
+                        &k.conv,
+                        group,
+                        (rw.div_ceil(SR_PX), rh, cout_stride / OUT_GROUP as u32),
+                    ),
+                }
             }
             dispatch(
                 pass,

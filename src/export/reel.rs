@@ -665,7 +665,7 @@ fn gpu_stage(
                         let net = net
                             .get_or_insert_with(|| Arc::new(SrNetwork::new(&ctx, &up.model)))
                             .clone();
-                        *kernel = Some(net.kernel.name());
+                        *kernel = Some(net.kernel_name());
                         let spec = UpscaleSpec {
                             net,
                             input,

@@ -221,12 +221,40 @@ impl GpuContext {
             max_storage_buffers_per_shader_stage: 8,
             ..wgpu::Limits::downlevel_defaults()
         };
+        // f16 storage for the AI upscaler where the adapter has it, and cooperative matrices
+        // (tensor cores) for its convolutions unless REELGPU_SR_COOP=off; the latter is one
+        // of wgpu's experimental features, which must be opted into (each use is checked
+        // against the portable kernel on the device before it is trusted)
+        let mut required_features = adapter.features() & wgpu::Features::SHADER_F16;
+        let coop_props = adapter.cooperative_matrix_properties();
+        let want_coop = !matches!(
+            std::env::var("REELGPU_SR_COOP")
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .as_str(),
+            "off" | "0" | "false" | "no"
+        );
+        let coop = want_coop
+            && adapter
+                .features()
+                .contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX);
+        if coop {
+            required_features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
+            tracing::info!(shapes = ?coop_props, "the adapter has cooperative matrices");
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("reelgpu"),
-                // f16 storage for the AI upscaler where the adapter has it
-                required_features: adapter.features() & wgpu::Features::SHADER_F16,
+                required_features,
                 required_limits: limits.clone(),
+                // SAFETY: the one experimental feature requested is cooperative matrices,
+                // used by one kernel that is compared with the portable kernel on this device
+                // before use (effects::sr_coop::verify)
+                experimental_features: if coop {
+                    unsafe { wgpu::ExperimentalFeatures::enabled() }
+                } else {
+                    wgpu::ExperimentalFeatures::disabled()
+                },
                 ..Default::default()
             })
             .await
@@ -249,7 +277,7 @@ impl GpuContext {
             slot.get_or_insert_with(|| format!("{reason:?}: {message}"));
         });
 
-        let kernels = Kernels::new(&device)?;
+        let kernels = Kernels::new(&device, if coop { &coop_props } else { &[] })?;
         Ok(Arc::new(Self {
             device,
             queue,

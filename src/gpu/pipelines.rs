@@ -26,6 +26,71 @@ pub struct Kernels {
     pub sr: SrKernels,
     /// The same with f16 storage, where the device has shader-f16.
     pub sr_f16: Option<SrKernels>,
+    /// The upscaler's convolution on cooperative matrices for f32 and for f16 storage, where
+    /// the device has them in a shape sr_coop.wgsl takes (used once
+    /// `effects::sr_coop::verify` has passed on the device).
+    pub sr_coop_f32: CoopSlot,
+    pub sr_coop_f16: CoopSlot,
+}
+
+/// sr_coop.wgsl compiled for one storage type and matrix side.
+#[derive(Debug, Clone)]
+pub struct SrCoopKernel {
+    /// The matrices' side (8 or 16).
+    pub side: u32,
+    pub conv: wgpu::ComputePipeline,
+}
+
+/// A cooperative-matrix kernel the device may have, and the verdict of its start-up
+/// comparison with the portable kernel (made once per device, on first use).
+#[derive(Debug, Default)]
+pub struct CoopSlot {
+    pub kernel: Option<SrCoopKernel>,
+    pub verdict: std::sync::OnceLock<Result<f32, String>>,
+}
+
+/// The square matrix side (16 preferred, else 8) the adapter offers with A and B of f16 (or
+/// f32) and an f32 accumulator: the shapes sr_coop.wgsl is written for.
+pub fn coop_side(props: &[wgpu::CooperativeMatrixProperties], f16: bool) -> Option<u32> {
+    use wgpu::CooperativeScalarType as T;
+    let ab = if f16 { T::F16 } else { T::F32 };
+    [16, 8].into_iter().find(|&s| {
+        props.iter().any(|p| {
+            p.m_size == s
+                && p.n_size == s
+                && p.k_size == s
+                && p.ab_type == ab
+                && p.cr_type == T::F32
+        })
+    })
+}
+
+impl CoopSlot {
+    fn new(
+        device: &wgpu::Device,
+        props: &[wgpu::CooperativeMatrixProperties],
+        f16: bool,
+    ) -> Result<Self, GpuError> {
+        let has = device
+            .features()
+            .contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX)
+            && (!f16 || device.features().contains(wgpu::Features::SHADER_F16));
+        let kernel = match coop_side(props, f16).filter(|_| has) {
+            Some(side) => {
+                let file = shaders::sr_coop(f16, side).expect("a side sr_coop.wgsl has");
+                let m = module(device, file)?;
+                Some(SrCoopKernel {
+                    side,
+                    conv: pipeline(device, &m, "sr_conv_coop"),
+                })
+            }
+            None => None,
+        };
+        Ok(Self {
+            kernel,
+            verdict: Default::default(),
+        })
+    }
 }
 
 /// The AI ×4 upscaler's kernels of one storage type (sr.wgsl).
@@ -85,7 +150,10 @@ fn pipeline(
 }
 
 impl Kernels {
-    pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+    pub fn new(
+        device: &wgpu::Device,
+        coop: &[wgpu::CooperativeMatrixProperties],
+    ) -> Result<Self, GpuError> {
         let blur = module(device, shaders::BLUR)?;
         let unpack = module(device, shaders::UNPACK)?;
         let mask = module(device, shaders::MASK)?;
@@ -120,6 +188,8 @@ impl Kernels {
                 true => Some(SrKernels::new(device, shaders::SR_F16)?),
                 false => None,
             },
+            sr_coop_f32: CoopSlot::new(device, coop, false)?,
+            sr_coop_f16: CoopSlot::new(device, coop, true)?,
         })
     }
 }

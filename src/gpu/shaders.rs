@@ -84,9 +84,68 @@ pub const SR_F16: ShaderFile = ShaderFile {
     header: "enable f16;\nalias act = f16;\n",
 };
 
+/// The upscaler's convolution on cooperative matrices (sr_coop.wgsl), one variant per
+/// storage type and matrix side an adapter may offer (A and B of the storage type, the
+/// accumulator f32).
+pub const SR_COOP_F32_8: ShaderFile = ShaderFile {
+    name: "sr_coop.wgsl",
+    body: include_str!("../../shaders/sr_coop.wgsl"),
+    header: "enable wgpu_cooperative_matrix;\nalias act = f32;\nconst COOP: u32 = 8u;\n\
+             alias coop_a = coop_mat8x8<f32, A>;\nalias coop_b = coop_mat8x8<f32, B>;\n\
+             alias coop_c = coop_mat8x8<f32, C>;\n",
+};
+pub const SR_COOP_F32_16: ShaderFile = ShaderFile {
+    name: "sr_coop.wgsl (f32, 16x16)",
+    body: SR_COOP_F32_8.body,
+    header: "enable wgpu_cooperative_matrix;\nalias act = f32;\nconst COOP: u32 = 16u;\n\
+             alias coop_a = coop_mat16x16<f32, A>;\nalias coop_b = coop_mat16x16<f32, B>;\n\
+             alias coop_c = coop_mat16x16<f32, C>;\n",
+};
+pub const SR_COOP_F16_8: ShaderFile = ShaderFile {
+    name: "sr_coop.wgsl (f16, 8x8)",
+    body: SR_COOP_F32_8.body,
+    header: "enable f16;\nenable wgpu_cooperative_matrix;\nalias act = f16;\nconst COOP: u32 = 8u;\n\
+             alias coop_a = coop_mat8x8<f16, A>;\nalias coop_b = coop_mat8x8<f16, B>;\n\
+             alias coop_c = coop_mat8x8<f32, C>;\n",
+};
+pub const SR_COOP_F16_16: ShaderFile = ShaderFile {
+    name: "sr_coop.wgsl (f16, 16x16)",
+    body: SR_COOP_F32_8.body,
+    header: "enable f16;\nenable wgpu_cooperative_matrix;\nalias act = f16;\nconst COOP: u32 = 16u;\n\
+             alias coop_a = coop_mat16x16<f16, A>;\nalias coop_b = coop_mat16x16<f16, B>;\n\
+             alias coop_c = coop_mat16x16<f32, C>;\n",
+};
+
+/// The cooperative-matrix variant for f16 (or f32) storage and matrices of `side`.
+pub fn sr_coop(f16: bool, side: u32) -> Option<ShaderFile> {
+    match (f16, side) {
+        (false, 8) => Some(SR_COOP_F32_8),
+        (false, 16) => Some(SR_COOP_F32_16),
+        (true, 8) => Some(SR_COOP_F16_8),
+        (true, 16) => Some(SR_COOP_F16_16),
+        _ => None,
+    }
+}
+
 /// Every shader file of the crate (and every variant of one).
-pub const ALL: [ShaderFile; 13] = [
-    BLUR, UNPACK, MASK, COMPOSITE, RESIZE, CONVERT, LABEL, PAINT, TEXT, ROTATE, MIX, SR, SR_F16,
+pub const ALL: [ShaderFile; 17] = [
+    BLUR,
+    UNPACK,
+    MASK,
+    COMPOSITE,
+    RESIZE,
+    CONVERT,
+    LABEL,
+    PAINT,
+    TEXT,
+    ROTATE,
+    MIX,
+    SR,
+    SR_F16,
+    SR_COOP_F32_8,
+    SR_COOP_F32_16,
+    SR_COOP_F16_8,
+    SR_COOP_F16_16,
 ];
 
 /// The value of the `u32` constant `name` in `shader` (tests tie dispatch sizes to it).
@@ -114,19 +173,32 @@ impl ShaderFile {
         self.header.contains("enable f16;")
     }
 
+    /// Whether the file needs cooperative matrices (`EXPERIMENTAL_COOPERATIVE_MATRIX`).
+    pub fn needs_coop(&self) -> bool {
+        self.header.contains("enable wgpu_cooperative_matrix;")
+    }
+
     /// Parses and validates the module with naga, returning a readable error.
     pub fn validate(&self) -> Result<naga::Module, String> {
+        self.validate_with_info().map(|(m, _)| m)
+    }
+
+    /// [`Self::validate`], with the validator's module info (for naga's backends).
+    pub fn validate_with_info(&self) -> Result<(naga::Module, naga::valid::ModuleInfo), String> {
         let source = self.source();
         let module = naga::front::wgsl::parse_str(&source)
             .map_err(|e| e.emit_to_string_with_path(&source, self.name))?;
-        let caps = match self.needs_f16() {
-            true => naga::valid::Capabilities::SHADER_FLOAT16,
-            false => naga::valid::Capabilities::default(),
-        };
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+        let mut caps = naga::valid::Capabilities::default();
+        if self.needs_f16() {
+            caps |= naga::valid::Capabilities::SHADER_FLOAT16;
+        }
+        if self.needs_coop() {
+            caps |= naga::valid::Capabilities::COOPERATIVE_MATRIX;
+        }
+        let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
             .validate(&module)
             .map_err(|e| e.emit_to_string_with_path(&source, self.name))?;
-        Ok(module)
+        Ok((module, info))
     }
 }
 
@@ -139,6 +211,43 @@ mod tests {
         for file in ALL {
             if let Err(e) = file.validate() {
                 panic!("{} failed naga validation:\n{e}", file.name);
+            }
+        }
+    }
+
+    /// naga's SPIR-V backend (what wgpu's Vulkan backend runs) writes every file, the
+    /// cooperative-matrix variants included (SPIR-V 1.6, `SPV_KHR_cooperative_matrix`), so
+    /// a kernel that no adapter here can run still compiles to what a GPU would be given.
+    #[test]
+    fn every_shader_file_compiles_to_spirv() {
+        for file in ALL {
+            let (module, info) = file.validate_with_info().unwrap();
+            // wgpu's Vulkan backend: indices restricted; buffers restricted unless the
+            // device has robustBufferAccess2 (NVIDIA's has)
+            use naga::proc::{BoundsCheckPolicies, BoundsCheckPolicy::*};
+            let mut words = Vec::new();
+            for buffer in [Restrict, Unchecked] {
+                let options = naga::back::spv::Options {
+                    lang_version: if file.needs_coop() { (1, 6) } else { (1, 3) },
+                    bounds_check_policies: BoundsCheckPolicies {
+                        index: Restrict,
+                        buffer,
+                        image_load: Restrict,
+                        binding_array: Unchecked,
+                    },
+                    ..Default::default()
+                };
+                words = naga::back::spv::write_vec(&module, &info, &options, None)
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.name));
+            }
+            assert_eq!(words[0], 0x0723_0203, "{}: not SPIR-V", file.name);
+            if file.needs_coop() {
+                // OpCooperativeMatrixMulAddKHR (4459) is in the module
+                assert!(
+                    words.iter().any(|w| w & 0xffff == 4459),
+                    "{}: no cooperative multiply-add",
+                    file.name
+                );
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::frame::YuvFrame;
 use crate::models::SrModel;
 
 /// One 3x3 convolution (zero padding) of planar `x` (`in_ch` planes of `w·h`), then its PReLU.
-fn conv(c: &crate::models::Conv, x: &[f32], w: usize, h: usize) -> Vec<f32> {
+pub(crate) fn conv(c: &crate::models::Conv, x: &[f32], w: usize, h: usize) -> Vec<f32> {
     let plane = w * h;
     let mut out = vec![0.0f32; c.out_ch * plane];
     for o in 0..c.out_ch {

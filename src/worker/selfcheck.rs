@@ -123,7 +123,7 @@ fn upscaler_check(gpu: &GpuContext) -> Result<String, String> {
         model.body_convs(),
         model.scale,
         model.storage,
-        net.kernel.name()
+        net.kernel_name()
     ))
 }
 
