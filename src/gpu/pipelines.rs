@@ -78,11 +78,30 @@ impl CoopSlot {
         let kernel = match coop_side(props, f16).filter(|_| has) {
             Some(side) => {
                 let file = shaders::sr_coop(f16, side).expect("a side sr_coop.wgsl has");
-                let m = module(device, file)?;
-                Some(SrCoopKernel {
-                    side,
-                    conv: pipeline(device, &m, "sr_conv_coop"),
-                })
+                // An experimental feature no adapter here has: its compilation is kept from
+                // failing the device (a validation error is caught in an error scope, a
+                // panic in the shader compiler is caught too); either leaves the portable
+                // kernel, with the reason logged.
+                let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+                let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    module(device, file).map(|m| pipeline(device, &m, "sr_conv_coop"))
+                }));
+                let error = pollster::block_on(scope.pop());
+                match (built, error) {
+                    (Ok(Ok(conv)), None) => Some(SrCoopKernel { side, conv }),
+                    (Ok(Ok(_)), Some(e)) => {
+                        tracing::warn!("{}: not used: {e}", file.name);
+                        None
+                    }
+                    (Ok(Err(e)), _) => {
+                        tracing::warn!("{}: not used: {e}", file.name);
+                        None
+                    }
+                    (Err(_), _) => {
+                        tracing::warn!("{}: not used: the shader compiler panicked", file.name);
+                        None
+                    }
+                }
             }
             None => None,
         };
