@@ -8,8 +8,9 @@
 //                8 output channels in registers; a workgroup shares its row and its 8
 //                channels, so every weight it reads is the same for all its invocations; it
 //                also writes its output's zero border, so any tile size can follow any other
-//   sr_shuffle   pixel shuffle of the last convolution plus the input upsampled by nearest
-//                neighbour, for the tile's core, into the whole crop's planar RGB at scale x
+//   sr_conv_shuffle  the last convolution fused with the pixel shuffle and the input
+//                upsampled by nearest neighbour, for the tile's core only, into the whole
+//                crop's planar RGB at scale x
 //   sr_to_yuv    that RGB, clamped to 0-1, to a packed YUV 4:2:0 frame (2x2 mean chroma)
 // Weights are laid out [ky][kx][in][out padded to 8], biases and slopes padded to 8, all in
 // one buffer of vec4s.
@@ -39,21 +40,17 @@ struct SrLayer {
 @group(0) @binding(2) var<storage, read_write> sr_dst: array<vec4<act>>;
 @group(0) @binding(3) var<storage, read> sr_params: array<vec4<act>>;
 
-@compute @workgroup_size(64, 1, 1)
-fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let x0 = gid.x * SR_PX;
-    let y = gid.y;
-    let og = gid.z * 2u; // vec4 index of the first of this invocation's 8 output channels
-    if (x0 >= sr_layer.width || y >= sr_layer.height) {
-        return;
-    }
+var<private> acc_a: array<vec4<f32>, SR_PX>;
+var<private> acc_b: array<vec4<f32>, SR_PX>;
+
+// acc_a / acc_b = bias + the 3x3 convolution of this layer at pixels x0..x0 + SR_PX of row y,
+// output channels 4·og .. 4·og + 7.
+fn sr_accumulate(x0: u32, y: u32, og: u32) {
     let row = sr_layer.width + 2u;
     let cs = sr_layer.cin_stride;
     let ovec = sr_layer.cout_stride / 4u;
     let bias_a = vec4<f32>(sr_params[sr_layer.b_off + og]);
     let bias_b = vec4<f32>(sr_params[sr_layer.b_off + og + 1u]);
-    var acc_a: array<vec4<f32>, SR_PX>;
-    var acc_b: array<vec4<f32>, SR_PX>;
     for (var p = 0u; p < SR_PX; p++) {
         acc_a[p] = bias_a;
         acc_b[p] = bias_b;
@@ -76,6 +73,19 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
     }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let x0 = gid.x * SR_PX;
+    let y = gid.y;
+    let og = gid.z * 2u; // vec4 index of the first of this invocation's 8 output channels
+    if (x0 >= sr_layer.width || y >= sr_layer.height) {
+        return;
+    }
+    let row = sr_layer.width + 2u;
+    let ovec = sr_layer.cout_stride / 4u;
+    sr_accumulate(x0, y, og);
     let prelu = sr_layer.p_off != 0xffffffffu;
     var slope_a = vec4<f32>(1.0);
     var slope_b = vec4<f32>(1.0);
@@ -148,27 +158,49 @@ struct SrShuffle {
     out: vec4<u32>,
 };
 
-@group(0) @binding(0) var<uniform> sr_sh: SrShuffle;
-@group(0) @binding(1) var<storage, read> sr_last: array<act>;
-@group(0) @binding(2) var<storage, read> sr_input: array<act>;
-@group(0) @binding(3) var<storage, read_write> sr_rgb: array<f32>;
+@group(0) @binding(4) var<uniform> sr_sh: SrShuffle;
+@group(0) @binding(5) var<storage, read> sr_input: array<act>;
+@group(0) @binding(6) var<storage, read_write> sr_rgb: array<f32>;
 
+// The last convolution fused with the pixel shuffle and the x`scale` residual (the input
+// upsampled by nearest neighbour), for the tile's core only: each invocation computes
+// SR_PX pixels x 8 of the 3·scale² output channels, as sr_conv, and writes each channel
+// straight to its sub-pixel of the whole crop's planar RGB.
 @compute @workgroup_size(64, 1, 1)
-fn sr_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let s = sr_sh.scale;
-    if (gid.x >= sr_sh.core.z * s || gid.y >= sr_sh.core.w * s) {
+fn sr_conv_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let x0 = sr_sh.core.x + gid.x * SR_PX;
+    let y = sr_sh.core.y + gid.y;
+    let og = gid.z * 2u;
+    if (x0 >= sr_sh.core.x + sr_sh.core.z || y >= sr_sh.core.y + sr_sh.core.w) {
         return;
     }
-    let x = sr_sh.core.x + gid.x / s;
-    let y = sr_sh.core.y + gid.y / s;
-    let k = (gid.y % s) * s + gid.x % s;
-    let at = (y + 1u) * (sr_sh.width + 2u) + x + 1u;
-    let ox = sr_sh.out.x + gid.x;
-    let oy = sr_sh.out.y + gid.y;
+    sr_accumulate(x0, y, og);
+    let s = sr_sh.scale;
     let plane = sr_sh.out.z * sr_sh.out.w;
-    for (var c = 0u; c < 3u; c++) {
-        let v = f32(sr_last[at * sr_sh.stride + c * s * s + k]) + f32(sr_input[at * 3u + c]);
-        sr_rgb[c * plane + oy * sr_sh.out.z + ox] = v;
+    let channels = 3u * s * s;
+    for (var p = 0u; p < SR_PX; p++) {
+        let x = x0 + p;
+        if (x >= sr_sh.core.x + sr_sh.core.z) {
+            break;
+        }
+        let cell = (y + 1u) * (sr_layer.width + 2u) + x + 1u;
+        for (var j = 0u; j < 8u; j++) {
+            let ch = og * 4u + j;
+            if (ch >= channels) {
+                break;
+            }
+            var v: f32;
+            if (j < 4u) {
+                v = acc_a[p][j];
+            } else {
+                v = acc_b[p][j - 4u];
+            }
+            let c = ch / (s * s);
+            let k = ch % (s * s);
+            let ox = sr_sh.out.x + (x - sr_sh.core.x) * s + k % s;
+            let oy = sr_sh.out.y + (y - sr_sh.core.y) * s + k / s;
+            sr_rgb[c * plane + oy * sr_sh.out.z + ox] = v + f32(sr_input[cell * 3u + c]);
+        }
     }
 }
 

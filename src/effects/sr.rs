@@ -293,7 +293,8 @@ struct TileRun {
     core: (u32, u32),
     pack: wgpu::BindGroup,
     convs: Vec<(wgpu::BindGroup, ConvRun)>,
-    shuffle: wgpu::BindGroup,
+    /// The last convolution fused with the shuffle, and its output channel stride.
+    shuffle: (wgpu::BindGroup, u32),
 }
 
 /// The network over a crop of one size, on the GPU from end to end: each tile of the crop
@@ -425,7 +426,11 @@ impl SrUpscaler {
                 &[(0, &pu), (1, &src_buffer), (2, &input)],
             );
             buffers.push(pu);
-            let mut convs = Vec::with_capacity(net.layers.len());
+            // every layer but the last writes activations; the last is fused with the
+            // shuffle (sr_conv_shuffle) and computed for the tile's core only
+            let n_layers = net.layers.len();
+            let mut convs = Vec::with_capacity(n_layers);
+            let mut shuffle = None;
             for (n, l) in net.layers.iter().enumerate() {
                 let layer = LayerUniform {
                     width: rw as u32,
@@ -440,6 +445,45 @@ impl SrUpscaler {
                 let u = uniform::<LayerUniform>(d, "sr layer");
                 ctx.queue.write_buffer(&u, 0, bytemuck::bytes_of(&layer));
                 let src = if n == 0 { &input } else { &ping[(n - 1) % 2] };
+                if n + 1 == n_layers {
+                    let (cx, cy, cw, ch) = t.core;
+                    let su = uniform::<ShuffleUniform>(d, "sr shuffle");
+                    ctx.queue.write_buffer(
+                        &su,
+                        0,
+                        bytemuck::bytes_of(&ShuffleUniform {
+                            width: rw as u32,
+                            height: rh as u32,
+                            scale: net.scale,
+                            stride: l.cout_stride,
+                            core: [(cx - rx) as u32, (cy - ry) as u32, cw as u32, ch as u32],
+                            out: [
+                                cx as u32 * net.scale,
+                                cy as u32 * net.scale,
+                                width * net.scale,
+                                height * net.scale,
+                            ],
+                        }),
+                    );
+                    shuffle = Some((
+                        bind(
+                            d,
+                            "sr conv shuffle",
+                            &k.conv_shuffle,
+                            &[
+                                (0, &u),
+                                (1, src),
+                                (3, &net.params),
+                                (4, &su),
+                                (5, &input),
+                                (6, &up),
+                            ],
+                        ),
+                        l.cout_stride,
+                    ));
+                    buffers.extend([u, su]);
+                    break;
+                }
                 let dst = &ping[n % 2];
                 let (pipeline, run) = match &net.coop {
                     Some(c) if super::sr_coop::layer_fits(&layer, c.side) => {
@@ -459,33 +503,8 @@ impl SrUpscaler {
                 ));
                 buffers.push(u);
             }
-            let (cx, cy, cw, ch) = t.core;
-            let su = uniform::<ShuffleUniform>(d, "sr shuffle");
-            ctx.queue.write_buffer(
-                &su,
-                0,
-                bytemuck::bytes_of(&ShuffleUniform {
-                    width: rw as u32,
-                    height: rh as u32,
-                    scale: net.scale,
-                    stride: net.layers.last().map_or(0, |l| l.cout_stride),
-                    core: [(cx - rx) as u32, (cy - ry) as u32, cw as u32, ch as u32],
-                    out: [
-                        cx as u32 * net.scale,
-                        cy as u32 * net.scale,
-                        width * net.scale,
-                        height * net.scale,
-                    ],
-                }),
-            );
-            let last = &ping[(net.layers.len() - 1) % 2];
-            let shuffle = bind(
-                d,
-                "sr shuffle",
-                &k.shuffle,
-                &[(0, &su), (1, last), (2, &input), (3, &up)],
-            );
-            buffers.push(su);
+            let (_, _, cw, ch) = t.core;
+            let shuffle = shuffle.expect("a network has a last convolution");
             runs.push(TileRun {
                 read: (rw as u32, rh as u32),
                 core: (cw as u32, ch as u32),
@@ -544,7 +563,6 @@ impl SrUpscaler {
     /// Records the whole network (every tile) into `pass`.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         let k = &self.kernels;
-        let s = self.scale;
         for t in &self.tiles {
             let (rw, rh) = t.read;
             dispatch(
@@ -568,11 +586,16 @@ impl SrUpscaler {
                     ),
                 }
             }
+            let (group, cout_stride) = &t.shuffle;
             dispatch(
                 pass,
-                &k.shuffle,
-                &t.shuffle,
-                (t.core.0 * s, t.core.1 * s, 1),
+                &k.conv_shuffle,
+                group,
+                (
+                    t.core.0.div_ceil(SR_PX),
+                    t.core.1,
+                    cout_stride / OUT_GROUP as u32,
+                ),
             );
         }
         if let Some((group, f)) = &self.to_yuv {

@@ -116,7 +116,8 @@ impl CoopSlot {
 #[derive(Debug, Clone)]
 pub struct SrKernels {
     pub conv: wgpu::ComputePipeline,
-    pub shuffle: wgpu::ComputePipeline,
+    /// The last convolution fused with the pixel shuffle and the residual.
+    pub conv_shuffle: wgpu::ComputePipeline,
     pub pack_yuv: wgpu::ComputePipeline,
     pub pack_rgb: wgpu::ComputePipeline,
     pub to_yuv: wgpu::ComputePipeline,
@@ -132,7 +133,7 @@ impl SrKernels {
         let m = module(device, file)?;
         Ok(Self {
             conv: pipeline(device, &m, "sr_conv"),
-            shuffle: pipeline(device, &m, "sr_shuffle"),
+            conv_shuffle: pipeline(device, &m, "sr_conv_shuffle"),
             pack_yuv: pipeline(device, &m, "sr_pack_yuv"),
             pack_rgb: pipeline(device, &m, "sr_pack_rgb"),
             to_yuv: pipeline(device, &m, "sr_to_yuv"),
