@@ -12,6 +12,8 @@
 //                upsampled by nearest neighbour, for the tile's core only, into the whole
 //                crop's planar RGB at scale x
 //   sr_to_yuv    that RGB, clamped to 0-1, to a packed YUV 4:2:0 frame (2x2 mean chroma)
+//   sr_conv_to_yuv  for x4 networks from YUV (the engine's path): the last convolution, the
+//                shuffle, the residual and the conversion to packed YUV in one kernel
 // Weights are laid out [ky][kx][in][out padded to 8], biases and slopes padded to 8, all in
 // one buffer of vec4s.
 //
@@ -200,6 +202,114 @@ fn sr_conv_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
             let ox = sr_sh.out.x + (x - sr_sh.core.x) * s + k % s;
             let oy = sr_sh.out.y + (y - sr_sh.core.y) * s + k / s;
             sr_rgb[c * plane + oy * sr_sh.out.z + ox] = v + f32(sr_input[cell * 3u + c]);
+        }
+    }
+}
+
+struct SrFuseYuv {
+    // RGB (0-255) to YUV (0-255)
+    rows: array<vec4<f32>, 3>,
+    // the crop's x4 packed YUV 4:2:0 planes
+    planes: array<Plane, 3>,
+};
+
+@group(0) @binding(7) var<uniform> sr_fy: SrFuseYuv;
+@group(0) @binding(8) var<storage, read_write> sr_yuv_out: array<u32>;
+
+const SR_FY_PX: u32 = 2u;
+const SR_FY_VECS: u32 = 12u; // 48 output channels (3 colours x 4 x 4 sub-pixels)
+
+var<private> fy_acc: array<vec4<f32>, 24>; // SR_FY_PX x SR_FY_VECS
+
+fn fy_channel(p: u32, ch: u32) -> f32 {
+    return fy_acc[p * SR_FY_VECS + ch / 4u][ch % 4u];
+}
+
+// RGB 0-255 of sub-pixel (sx, sy) of input pixel p: the shuffled channel plus the input
+// (the x4 residual), clamped as sr_to_yuv does.
+fn fy_rgb(p: u32, sx: u32, sy: u32, res: vec3<f32>) -> vec3<f32> {
+    let k = sy * 4u + sx;
+    let v = vec3<f32>(fy_channel(p, k), fy_channel(p, 16u + k), fy_channel(p, 32u + k)) + res;
+    return clamp(v, vec3<f32>(0.0), vec3<f32>(1.0)) * 255.0;
+}
+
+// The last convolution (48 outputs) fused with the x4 pixel shuffle, the residual and the
+// conversion to the crop's packed YUV 4:2:0 at x4, for the tile's core only (the engine's
+// path; sr_conv_shuffle + sr_to_yuv do the same in two steps for other scales). Each
+// invocation computes all 48 channels of SR_FY_PX = 2 neighbouring pixels of a row: that
+// is 8x4 output pixels, whole luma words (4 pixels) and whole chroma words (4 samples, each
+// the mean of 2x2 pixels), so no word is shared between invocations. The core's x offset in
+// the crop is even (tiles are multiples of 4 wide), which keeps the words aligned.
+@compute @workgroup_size(64, 1, 1)
+fn sr_conv_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let x0 = sr_sh.core.x + gid.x * SR_FY_PX;
+    let y = sr_sh.core.y + gid.y;
+    let xe = sr_sh.core.x + sr_sh.core.z;
+    if (x0 >= xe || y >= sr_sh.core.y + sr_sh.core.w) {
+        return;
+    }
+    let row = sr_layer.width + 2u;
+    let cs = sr_layer.cin_stride;
+    let ovec = sr_layer.cout_stride / 4u;
+    for (var g = 0u; g < SR_FY_VECS; g++) {
+        let b = vec4<f32>(sr_params[sr_layer.b_off + g]);
+        fy_acc[g] = b;
+        fy_acc[SR_FY_VECS + g] = b;
+    }
+    for (var ky = 0u; ky < 3u; ky++) {
+        for (var kx = 0u; kx < 3u; kx++) {
+            let base = ((y + ky) * row + x0 + kx) * cs;
+            var w = sr_layer.w_off + ((ky * 3u + kx) * sr_layer.cin) * ovec;
+            for (var i = 0u; i < sr_layer.cin; i++) {
+                let a0 = f32(sr_src[base + i]);
+                let a1 = f32(sr_src[base + cs + i]);
+                for (var g = 0u; g < SR_FY_VECS; g++) {
+                    let wv = vec4<f32>(sr_params[w + g]);
+                    fy_acc[g] += a0 * wv;
+                    fy_acc[SR_FY_VECS + g] += a1 * wv;
+                }
+                w += ovec;
+            }
+        }
+    }
+    // output pixel (ox, oy) of the first input pixel's 4x4 block
+    let ox = sr_sh.out.x + (x0 - sr_sh.core.x) * 4u;
+    let oy = sr_sh.out.y + (y - sr_sh.core.y) * 4u;
+    let n = min(SR_FY_PX, xe - x0);
+    var res: array<vec3<f32>, 2>;
+    for (var p = 0u; p < n; p++) {
+        let cell = (y + 1u) * row + x0 + p + 1u;
+        res[p] = vec3<f32>(
+            f32(sr_input[cell * 3u]),
+            f32(sr_input[cell * 3u + 1u]),
+            f32(sr_input[cell * 3u + 2u]),
+        );
+    }
+    let ly = sr_fy.planes[0];
+    for (var p = 0u; p < n; p++) {
+        for (var sy = 0u; sy < 4u; sy++) {
+            var yv = vec4<f32>(0.0);
+            for (var sx = 0u; sx < 4u; sx++) {
+                yv[sx] = dot(sr_fy.rows[0].xyz, fy_rgb(p, sx, sy, res[p])) + sr_fy.rows[0].w;
+            }
+            sr_yuv_out[ly.offset + (oy + sy) * ly.stride + (ox >> 2u) + p] = pack4(yv);
+        }
+    }
+    for (var plane = 1u; plane < 3u; plane++) {
+        let cp = sr_fy.planes[plane];
+        let r = sr_fy.rows[plane];
+        for (var cy = 0u; cy < 2u; cy++) {
+            var cv = vec4<f32>(0.0);
+            for (var p = 0u; p < n; p++) {
+                for (var cx = 0u; cx < 2u; cx++) {
+                    let rgb = 0.25 * (fy_rgb(p, 2u * cx, 2u * cy, res[p])
+                        + fy_rgb(p, 2u * cx + 1u, 2u * cy, res[p])
+                        + fy_rgb(p, 2u * cx, 2u * cy + 1u, res[p])
+                        + fy_rgb(p, 2u * cx + 1u, 2u * cy + 1u, res[p]));
+                    cv[p * 2u + cx] = dot(r.xyz, rgb) + r.w;
+                }
+            }
+            sr_yuv_out[cp.offset + (oy / 2u + cy) * cp.stride + (ox >> 3u)] = pack4(cv);
         }
     }
 }

@@ -17,6 +17,8 @@ use crate::models::SrModel;
 pub const SR_PX: u32 = 4;
 /// Output channels each invocation computes.
 const OUT_GROUP: usize = 8;
+/// Pixels of a row each invocation of sr_conv_to_yuv computes (sr.wgsl `SR_FY_PX`).
+pub const SR_FY_PX: u32 = 2;
 
 /// sr.wgsl `SrLayer`.
 #[repr(C)]
@@ -293,8 +295,16 @@ struct TileRun {
     core: (u32, u32),
     pack: wgpu::BindGroup,
     convs: Vec<(wgpu::BindGroup, ConvRun)>,
-    /// The last convolution fused with the shuffle, and its output channel stride.
-    shuffle: (wgpu::BindGroup, u32),
+    /// The last convolution, fused with the shuffle.
+    shuffle: LastRun,
+}
+
+/// How a tile's last convolution runs.
+enum LastRun {
+    /// sr_conv_shuffle into the crop's RGB; the layer's output channel stride.
+    Rgb(wgpu::BindGroup, u32),
+    /// sr_conv_to_yuv into the x4 YUV frame.
+    Yuv(wgpu::BindGroup),
 }
 
 /// The network over a crop of one size, on the GPU from end to end: each tile of the crop
@@ -312,8 +322,8 @@ pub struct SrUpscaler {
     kernels: SrKernels,
     /// Planar RGB in (the `Rgb` source).
     rgb_in: Option<wgpu::Buffer>,
-    /// The crop's RGB at `scale`×, planar.
-    up: wgpu::Buffer,
+    /// The crop's RGB at `scale`×, planar (none when the last convolution writes YUV).
+    up: Option<wgpu::Buffer>,
     /// From `up` to the `Yuv` destination: the bind group and the destination's format.
     to_yuv: Option<(wgpu::BindGroup, FrameFormat)>,
     readback: Option<Readback>,
@@ -369,7 +379,17 @@ impl SrUpscaler {
         let elem = net.kernel.bytes();
         let act = activation_bytes(rw_max, rh_max, max_stride, elem);
         let s = net.scale as u64;
-        let up_bytes = 3 * (w as u64 * s) * (h as u64 * s) * 4;
+        // x4 from YUV (the engine's path): the last convolution writes the YUV frame itself
+        // (sr_conv_to_yuv), which needs every tile's core at an even x
+        let fuse_yuv = matches!(io, SrIo::Yuv { .. })
+            && net.scale == 4
+            && net.layers.last().is_some_and(|l| l.cout_stride == 48)
+            && tiling.iter().all(|t| t.core.0 % 2 == 0);
+        let up_bytes = if fuse_yuv {
+            0
+        } else {
+            3 * (w as u64 * s) * (h as u64 * s) * 4
+        };
         for (what, bytes) in [("activations", act), ("output", up_bytes)] {
             if bytes > limit {
                 return Err(GpuError::Validation(format!(
@@ -381,7 +401,26 @@ impl SrUpscaler {
         }
         let input = storage(d, "sr input", activation_bytes(rw_max, rh_max, 3, elem));
         let ping = [storage(d, "sr ping", act), storage(d, "sr pong", act)];
-        let up = storage(d, "sr up", up_bytes);
+        let up = (!fuse_yuv).then(|| storage(d, "sr up", up_bytes));
+        let (sw, sh) = (width * net.scale, height * net.scale);
+        // the x4 frame's planes and the conversion to YUV, for sr_conv_to_yuv
+        let fuse = match &io {
+            SrIo::Yuv { dst, color, .. } if fuse_yuv => {
+                let f = FrameFormat::new(sw, sh, *color);
+                let u = uniform::<ToYuvUniform>(d, "sr fuse yuv");
+                ctx.queue.write_buffer(
+                    &u,
+                    0,
+                    bytemuck::bytes_of(&ToYuvUniform {
+                        rows: color.rgb_to_yuv().to_gpu_rows(),
+                        planes: f.gpu_packed_planes().map(GpuPlane::from),
+                        size: [sw, sh, 0, 0],
+                    }),
+                );
+                Some((u, (*dst).clone()))
+            }
+            _ => None,
+        };
         let mut buffers = Vec::new();
         let (rgb_in, pack_pipeline, src_planes, rows, src_buffer) = match &io {
             SrIo::Rgb => {
@@ -465,22 +504,39 @@ impl SrUpscaler {
                             ],
                         }),
                     );
-                    shuffle = Some((
-                        bind(
+                    shuffle = Some(match (&fuse, &up) {
+                        (Some((fy, dst)), _) => LastRun::Yuv(bind(
                             d,
-                            "sr conv shuffle",
-                            &k.conv_shuffle,
+                            "sr conv to yuv",
+                            &k.conv_to_yuv,
                             &[
                                 (0, &u),
                                 (1, src),
                                 (3, &net.params),
                                 (4, &su),
                                 (5, &input),
-                                (6, &up),
+                                (7, fy),
+                                (8, dst),
                             ],
+                        )),
+                        (None, Some(up)) => LastRun::Rgb(
+                            bind(
+                                d,
+                                "sr conv shuffle",
+                                &k.conv_shuffle,
+                                &[
+                                    (0, &u),
+                                    (1, src),
+                                    (3, &net.params),
+                                    (4, &su),
+                                    (5, &input),
+                                    (6, up),
+                                ],
+                            ),
+                            l.cout_stride,
                         ),
-                        l.cout_stride,
-                    ));
+                        (None, None) => unreachable!("the RGB output exists unless fused"),
+                    });
                     buffers.extend([u, su]);
                     break;
                 }
@@ -513,10 +569,8 @@ impl SrUpscaler {
                 shuffle,
             });
         }
-        let (sw, sh) = (width * net.scale, height * net.scale);
-        let to_yuv = match &io {
-            SrIo::Rgb => None,
-            SrIo::Yuv { dst, color, .. } => {
+        let to_yuv = match (&io, &up) {
+            (SrIo::Yuv { dst, color, .. }, Some(up)) => {
                 let f = FrameFormat::new(sw, sh, *color);
                 let u = uniform::<ToYuvUniform>(d, "sr to yuv");
                 ctx.queue.write_buffer(
@@ -528,11 +582,15 @@ impl SrUpscaler {
                         size: [sw, sh, 0, 0],
                     }),
                 );
-                let g = bind(d, "sr to yuv", &k.to_yuv, &[(0, &u), (1, &up), (2, dst)]);
+                let g = bind(d, "sr to yuv", &k.to_yuv, &[(0, &u), (1, up), (2, dst)]);
                 buffers.push(u);
                 Some((g, f))
             }
+            _ => None,
         };
+        if let Some((u, _)) = fuse {
+            buffers.push(u);
+        }
         let readback = matches!(io, SrIo::Rgb).then(|| Readback::new(d, up_bytes));
         buffers.extend([input, ping[0].clone(), ping[1].clone(), src_buffer]);
         Ok(Self {
@@ -586,17 +644,24 @@ impl SrUpscaler {
                     ),
                 }
             }
-            let (group, cout_stride) = &t.shuffle;
-            dispatch(
-                pass,
-                &k.conv_shuffle,
-                group,
-                (
-                    t.core.0.div_ceil(SR_PX),
-                    t.core.1,
-                    cout_stride / OUT_GROUP as u32,
+            match &t.shuffle {
+                LastRun::Rgb(group, cout_stride) => dispatch(
+                    pass,
+                    &k.conv_shuffle,
+                    group,
+                    (
+                        t.core.0.div_ceil(SR_PX),
+                        t.core.1,
+                        cout_stride / OUT_GROUP as u32,
+                    ),
                 ),
-            );
+                LastRun::Yuv(group) => dispatch(
+                    pass,
+                    &k.conv_to_yuv,
+                    group,
+                    (t.core.0.div_ceil(SR_FY_PX), t.core.1, 1),
+                ),
+            }
         }
         if let Some((group, f)) = &self.to_yuv {
             let words = f.gpu_packed_planes()[0].stride;
@@ -608,7 +673,8 @@ impl SrUpscaler {
     /// returns planar RGB `scale`× the size, unclamped.
     pub fn run_rgb(&mut self, ctx: &GpuContext, rgb: &[f32]) -> Result<Vec<f32>, GpuError> {
         let (w, h) = (self.width as usize, self.height as usize);
-        let (Some(rgb_in), Some(readback)) = (&self.rgb_in, &self.readback) else {
+        let (Some(rgb_in), Some(readback), Some(up)) = (&self.rgb_in, &self.readback, &self.up)
+        else {
             return Err(GpuError::Validation(
                 "run_rgb needs an upscaler made for RGB".into(),
             ));
@@ -627,7 +693,7 @@ impl SrUpscaler {
         }
         let s = self.scale as usize;
         let bytes = (3 * w * h * s * s * 4) as u64;
-        readback.copy_from(&mut enc, &self.up, bytes);
+        readback.copy_from(&mut enc, up, bytes);
         ctx.queue.submit([enc.finish()]);
         let out = readback.read(&ctx.device, bytes, |b| {
             bytemuck::cast_slice::<u8, f32>(b).to_vec()
@@ -780,6 +846,7 @@ mod tests {
     #[test]
     fn the_host_matches_the_shader() {
         assert_eq!(wgsl_u32_constant(&SR, "SR_PX"), SR_PX);
+        assert_eq!(wgsl_u32_constant(&SR, "SR_FY_PX"), SR_FY_PX);
     }
 
     #[test]

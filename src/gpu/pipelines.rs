@@ -118,6 +118,8 @@ pub struct SrKernels {
     pub conv: wgpu::ComputePipeline,
     /// The last convolution fused with the pixel shuffle and the residual.
     pub conv_shuffle: wgpu::ComputePipeline,
+    /// The same for x4 networks, writing the packed YUV frame (the engine's path).
+    pub conv_to_yuv: wgpu::ComputePipeline,
     pub pack_yuv: wgpu::ComputePipeline,
     pub pack_rgb: wgpu::ComputePipeline,
     pub to_yuv: wgpu::ComputePipeline,
@@ -134,6 +136,7 @@ impl SrKernels {
         Ok(Self {
             conv: pipeline(device, &m, "sr_conv"),
             conv_shuffle: pipeline(device, &m, "sr_conv_shuffle"),
+            conv_to_yuv: pipeline(device, &m, "sr_conv_to_yuv"),
             pack_yuv: pipeline(device, &m, "sr_pack_yuv"),
             pack_rgb: pipeline(device, &m, "sr_pack_rgb"),
             to_yuv: pipeline(device, &m, "sr_to_yuv"),
