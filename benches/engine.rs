@@ -452,10 +452,18 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         };
         println!("\ncooperative matrices, {} storage: {what}", kernel.name());
     }
+    let peaks = peak_tflops(&ctx.adapter.name);
+    match peaks {
+        Some((name, f32_peak, f16_peak, tensor)) => println!(
+            "\npeaks ({name}, vendor figures, dense): fp32 {f32_peak} TFLOPS, fp16 {f16_peak} \
+             without tensor cores, {tensor} with them"
+        ),
+        None => println!("\npeak: not known for this adapter"),
+    }
     println!(
-        "\n| network | kernel | crop | ms/frame (median of {frames}) | GFLOP/s | GFLOP/frame | vs f32 |"
+        "\n| network | kernel | crop | ms/frame (median of {frames}) | GFLOP/s | GFLOP/frame | vs f32 | of peak |"
     );
-    println!("|---|---|---|---:|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
     for (name, m, (w, h)) in models {
         let mut f32_ms = None;
         let mut nets = Vec::new();
@@ -500,13 +508,36 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
             let ms = median(&mut times);
             let base = *f32_ms.get_or_insert(ms);
             let gflop = m.flops_per_pixel() * (w * h) as f64 / 1e9;
+            let rate = gflop / (ms / 1e3);
+            // against the peak of what the kernel uses: fp32 ALUs, fp16 ALUs, tensor cores
+            let of_peak = peaks.map_or("–".to_string(), |(_, f32_peak, f16_peak, tensor)| {
+                let peak = match (net.coop.is_some(), net.kernel) {
+                    (true, _) => tensor,
+                    (false, SrKernel::F16) => f16_peak,
+                    (false, SrKernel::F32) => f32_peak,
+                };
+                format!("{:.1}%", 100.0 * rate / (peak * 1e3))
+            });
             println!(
-                "| {name} | {} | {w}x{h} | {ms:.1} | {:.1} | {gflop:.1} | {:.2} |",
+                "| {name} | {} | {w}x{h} | {ms:.1} | {rate:.1} | {gflop:.1} | {:.2} | {of_peak} |",
                 net.kernel_name(),
-                gflop / (ms / 1e3),
                 base / ms
             );
         }
+    }
+}
+
+/// Vendor peaks (dense TFLOPS: fp32, fp16 without tensor cores, fp16 on tensor cores) of the
+/// GPUs the project is measured on, by adapter name: the H200 the GPU kit runs on (SXM, the
+/// figures issue 19 designs against) and the app's T4.
+fn peak_tflops(adapter: &str) -> Option<(&'static str, f64, f64, f64)> {
+    let a = adapter.to_ascii_uppercase();
+    if a.contains("H200") || a.contains("H100") {
+        Some(("H200/H100 SXM", 67.0, 134.0, 989.0))
+    } else if a.contains("TESLA T4") || a.ends_with(" T4") {
+        Some(("T4", 8.1, 16.2, 65.0))
+    } else {
+        None
     }
 }
 
