@@ -5,6 +5,7 @@
 //! failure, so no unfinished upload or partial object is left) on upload. Credentials are only
 //! handed to the SDK, never logged.
 
+use backon::{ExponentialBuilder, Retryable};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -403,24 +404,22 @@ pub(crate) async fn get_object(
 
 /// Our own retries around a whole ranged GET: the SDK retries requests, not a body that breaks
 /// off half-way.
-async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, StorageError>
+async fn with_retries<T, F, Fut>(attempt: F) -> Result<T, StorageError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StorageError>>,
 {
-    let mut delay = Duration::from_millis(250);
-    let mut tries = 0;
-    loop {
-        match attempt().await {
-            Err(e) if e.is_transient() && tries < 2 => {
-                tries += 1;
-                tracing::warn!(error = %e, "retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            other => return other,
-        }
-    }
+    // two more tries, 250 ms then 500 ms apart, for transient failures only
+    attempt
+        .retry(
+            ExponentialBuilder::new()
+                .with_min_delay(Duration::from_millis(250))
+                .with_max_times(2),
+        )
+        .sleep(tokio::time::sleep)
+        .when(StorageError::is_transient)
+        .notify(|e, delay| tracing::warn!(error = %e, "retrying in {delay:?}"))
+        .await
 }
 
 fn failed<E>(op: &'static str, key: &str, e: aws_sdk_s3::error::SdkError<E>) -> StorageError

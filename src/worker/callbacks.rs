@@ -18,6 +18,7 @@
 //!   checked on the addresses actually connected to (after DNS), unless
 //!   `CALLBACK_ALLOWED_HOSTS` names the host exactly. The local modes may call loopback.
 
+use backon::{ExponentialBuilder, Retryable};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -431,19 +432,21 @@ async fn send_terminal(
     url: Url,
     body: serde_json::Value,
 ) {
-    let mut delay = Duration::from_millis(500);
-    for attempt in 1..=policy.terminal_attempts {
-        match post(client, policy, url.clone(), &body, policy.terminal_timeout).await {
-            Ok(()) => return,
-            Err(e) if attempt < policy.terminal_attempts => {
-                tracing::warn!(%url, attempt, error = %e, "callback failed; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(8));
-            }
-            Err(e) => {
-                tracing::error!(%url, attempts = attempt, error = %e, "callback given up");
-            }
-        }
+    // up to `terminal_attempts` tries, 0.5 s doubling to 8 s between them
+    let sent = (|| post(client, policy, url.clone(), &body, policy.terminal_timeout))
+        .retry(
+            ExponentialBuilder::new()
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_delay(Duration::from_secs(8))
+                .with_max_times(policy.terminal_attempts.saturating_sub(1) as usize),
+        )
+        .sleep(tokio::time::sleep)
+        .notify(|e, delay| {
+            tracing::warn!(%url, error = %e, "callback failed; retrying in {delay:?}");
+        })
+        .await;
+    if let Err(e) = sent {
+        tracing::error!(%url, attempts = policy.terminal_attempts, error = %e, "callback given up");
     }
 }
 

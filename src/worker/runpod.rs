@@ -12,6 +12,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+
 use super::handler::LET_GO;
 use crate::cancel::{CancelReason, CancelToken};
 use serde_json::{Value, json};
@@ -282,10 +284,11 @@ pub async fn post_result(
     );
     let bytes = serde_json::to_vec(body).expect("JSON");
     let started = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(500);
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    // 5xx, 429, connection errors and timeouts are retried (0.5 s doubling to 30 s) while the
+    // next attempt still starts before the deadline; any other status loses the result
+    let sent = (|| async {
+        attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let sent = env
             .auth(client.post(&url))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -294,24 +297,39 @@ pub async fn post_result(
             .body(bytes.clone())
             .send()
             .await;
-        let why = match sent {
-            Ok(r) if r.status().is_success() => return true,
+        match sent {
+            Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {
-                format!("HTTP {}", r.status())
+                Err((true, format!("HTTP {}", r.status())))
             }
-            Ok(r) => {
-                tracing::error!(job_id, status = %r.status(), "RunPod refused the result; it is lost");
-                return false;
-            }
-            Err(e) => e.to_string(),
-        };
-        if started.elapsed() + delay > env.result_deadline {
-            tracing::error!(job_id, attempts = attempt, error = %why, "RESULT LOST: RunPod could not be reached in time");
-            return false;
+            Ok(r) => Err((false, format!("HTTP {}", r.status()))),
+            Err(e) => Err((true, e.to_string())),
         }
-        tracing::warn!(job_id, attempt, error = %why, "posting the result failed; retrying in {delay:?}");
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
+    })
+    .retry(
+        ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(500))
+            .with_max_delay(Duration::from_secs(30))
+            .without_max_times(),
+    )
+    .sleep(tokio::time::sleep)
+    .when(|(retryable, _)| *retryable)
+    .adjust(|_, next| next.filter(|d| started.elapsed() + *d <= env.result_deadline))
+    .notify(|(_, why), delay| {
+        tracing::warn!(job_id, error = %why, "posting the result failed; retrying in {delay:?}");
+    })
+    .await;
+    match sent {
+        Ok(()) => true,
+        Err((false, why)) => {
+            tracing::error!(job_id, status = %why, "RunPod refused the result; it is lost");
+            false
+        }
+        Err((true, why)) => {
+            let attempts = attempts.load(std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(job_id, attempts, error = %why, "RESULT LOST: RunPod could not be reached in time");
+            false
+        }
     }
 }
 
@@ -335,7 +353,12 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
     let mut jobs: tokio::task::JoinSet<(Option<tokio::task::JoinHandle<()>>, bool)> =
         tokio::task::JoinSet::new();
     let mut device_lost = false;
-    let mut backoff = Duration::from_secs(1);
+    // failed takes back off 1 s doubling to 30 s; a take that answers starts it again
+    let take_backoff = ExponentialBuilder::new()
+        .with_min_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(30))
+        .without_max_times();
+    let mut backoff = take_backoff.build();
     let mut take_in_flight: Option<TakeInFlight<'_>> = None;
     tracing::info!(pod = %env.pod_id, concurrency = env.concurrency, "worker started; waiting for jobs");
     while !*stop.borrow() && !device_lost {
@@ -371,7 +394,7 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
         take_in_flight = None;
         let job = match taken {
             Ok(Take::Job(job)) => {
-                backoff = Duration::from_secs(1);
+                backoff = take_backoff.build();
                 job
             }
             Ok(Take::None) => {
@@ -384,9 +407,9 @@ pub async fn run(env: RunpodEnv, worker: Arc<Worker>, mut stop: watch::Receiver<
                 continue;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "taking a job failed; retrying in {backoff:?}");
-                pause(backoff, &mut stop).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                let delay = backoff.next().unwrap_or(Duration::from_secs(30));
+                tracing::warn!(error = %e, "taking a job failed; retrying in {delay:?}");
+                pause(delay, &mut stop).await;
                 continue;
             }
         };
