@@ -217,12 +217,17 @@ JOB
   "clips_data": [{"source_start_time": 0.0, "source_end_time": $ai_end,
     "keyframes": [{"time": 0.0, "x": 800, "y": 300, "width": $ai_w, "height": $ai_h}]}]}}
 JOB
+  # the same AI reel with the last convolution writing RGB and a separate conversion to YUV
+  # (REELGPU_SR_FUSE=0), beside the fused kernel a GPU gets by default
+  cp "$work/reel-ai.json" "$work/reel-ai-unfused.json"
   local job decoder
-  for job in blur reel reel-ai; do
+  for job in blur reel reel-ai reel-ai-unfused; do
     for decoder in auto software; do
       [ "$job" != blur ] && [ "$decoder" = auto ] && continue
       echo "### $job, --decoder $decoder"
-      if reelgpu export --json --decoder "$decoder" --job "$work/$job.json" --input "$clip" \
+      local fuse=""
+      [ "$job" = reel-ai-unfused ] && fuse=0
+      if REELGPU_SR_FUSE="$fuse" reelgpu export --json --decoder "$decoder" --job "$work/$job.json" --input "$clip" \
         --output "$work/$job-$decoder.mp4" > "$work/summary.json" 2> "$work/stderr.txt"; then
         python3 - "$work/summary.json" <<'PY'
 import json, sys

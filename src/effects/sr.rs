@@ -121,6 +121,10 @@ pub enum SrKernel {
     F16,
 }
 
+/// `REELGPU_SR_FUSE=1|0` makes the ×4 network's last convolution write the frame's YUV
+/// itself, or not, over the adapter's default ([`SrNetwork::fuse_yuv`]).
+pub const FUSE_ENV: &str = "REELGPU_SR_FUSE";
+
 /// `REELGPU_SR_KERNEL=f32|f16` picks the upscaler's storage over [`SrKernel::best`]'s choice.
 pub const KERNEL_ENV: &str = "REELGPU_SR_KERNEL";
 
@@ -167,6 +171,11 @@ pub struct SrNetwork {
     /// The cooperative-matrix convolution for the layers it takes, where the device has one
     /// that passed its start-up comparison ([`super::sr_coop::for_device`]).
     pub coop: Option<SrCoopKernel>,
+    /// From a frame at ×4, whether the last convolution writes the YUV frame itself
+    /// (sr_conv_to_yuv) rather than RGB that sr_to_yuv converts: on a GPU, not on a CPU
+    /// adapter, where its 96 accumulators per invocation ran the reel 19% slower
+    /// (BENCHMARKS.md); [`FUSE_ENV`] overrides.
+    pub fuse_yuv: bool,
     pub scale: u32,
     pub name: String,
     pub flops_per_pixel: f64,
@@ -218,6 +227,11 @@ impl SrNetwork {
             kernels,
             kernel,
             coop: super::sr_coop::for_device(ctx, kernel),
+            fuse_yuv: match std::env::var(FUSE_ENV).as_deref() {
+                Ok("1") => true,
+                Ok("0") => false,
+                _ => !ctx.adapter.software,
+            },
             scale: m.scale as u32,
             name: m.name.clone(),
             flops_per_pixel: m.flops_per_pixel(),
@@ -382,6 +396,7 @@ impl SrUpscaler {
         // x4 from YUV (the engine's path): the last convolution writes the YUV frame itself
         // (sr_conv_to_yuv), which needs every tile's core at an even x
         let fuse_yuv = matches!(io, SrIo::Yuv { .. })
+            && net.fuse_yuv
             && net.scale == 4
             && net.layers.last().is_some_and(|l| l.cout_stride == 48)
             && tiling.iter().all(|t| t.core.0 % 2 == 0);
