@@ -42,20 +42,24 @@ struct SrLayer {
 @group(0) @binding(2) var<storage, read_write> sr_dst: array<vec4<act>>;
 @group(0) @binding(3) var<storage, read> sr_params: array<vec4<act>>;
 
-var<private> sh_acc_a: array<vec4<f32>, SR_PX>;
-var<private> sh_acc_b: array<vec4<f32>, SR_PX>;
+// bias + the 3x3 convolution of this layer at pixels x0..x0 + SR_PX of row y, output
+// channels 4·og .. 4·og + 7 (a: the first 4, b: the next 4), for sr_conv_shuffle
+struct SrAcc {
+    a: array<vec4<f32>, SR_PX>,
+    b: array<vec4<f32>, SR_PX>,
+};
 
-// sh_acc_a / sh_acc_b = bias + the 3x3 convolution of this layer at pixels x0..x0 + SR_PX
-// of row y, output channels 4·og .. 4·og + 7.
-fn sr_accumulate(x0: u32, y: u32, og: u32) {
+fn sr_accumulate(x0: u32, y: u32, og: u32) -> SrAcc {
     let row = sr_layer.width + 2u;
     let cs = sr_layer.cin_stride;
     let ovec = sr_layer.cout_stride / 4u;
     let bias_a = vec4<f32>(sr_params[sr_layer.b_off + og]);
     let bias_b = vec4<f32>(sr_params[sr_layer.b_off + og + 1u]);
+    var acc_a: array<vec4<f32>, SR_PX>;
+    var acc_b: array<vec4<f32>, SR_PX>;
     for (var p = 0u; p < SR_PX; p++) {
-        sh_acc_a[p] = bias_a;
-        sh_acc_b[p] = bias_b;
+        acc_a[p] = bias_a;
+        acc_b[p] = bias_b;
     }
     for (var ky = 0u; ky < 3u; ky++) {
         for (var kx = 0u; kx < 3u; kx++) {
@@ -68,13 +72,14 @@ fn sr_accumulate(x0: u32, y: u32, og: u32) {
                 let wb = vec4<f32>(sr_params[w + 1u]);
                 for (var p = 0u; p < SR_PX; p++) {
                     let a = f32(sr_src[base + p * cs + i]);
-                    sh_acc_a[p] += a * wa;
-                    sh_acc_b[p] += a * wb;
+                    acc_a[p] += a * wa;
+                    acc_b[p] += a * wb;
                 }
                 w += ovec;
             }
         }
     }
+    return SrAcc(acc_a, acc_b);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -88,8 +93,7 @@ fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row = sr_layer.width + 2u;
     let cs = sr_layer.cin_stride;
     let ovec = sr_layer.cout_stride / 4u;
-    // the accumulation written out here rather than through sr_accumulate: with function
-    // locals instead of private arrays, lavapipe ran the network 5% faster (BENCHMARKS.md)
+    // the accumulation written out here, as sr_accumulate's (sr_conv is most of the work)
     let bias_a = vec4<f32>(sr_params[sr_layer.b_off + og]);
     let bias_b = vec4<f32>(sr_params[sr_layer.b_off + og + 1u]);
     var acc_a: array<vec4<f32>, SR_PX>;
@@ -202,7 +206,7 @@ fn sr_conv_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (x0 >= sr_sh.core.x + sr_sh.core.z || y >= sr_sh.core.y + sr_sh.core.w) {
         return;
     }
-    sr_accumulate(x0, y, og);
+    let acc = sr_accumulate(x0, y, og);
     let s = sr_sh.scale;
     let plane = sr_sh.out.z * sr_sh.out.w;
     let channels = 3u * s * s;
@@ -219,9 +223,9 @@ fn sr_conv_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
             var v: f32;
             if (j < 4u) {
-                v = sh_acc_a[p][j];
+                v = acc.a[p][j];
             } else {
-                v = sh_acc_b[p][j - 4u];
+                v = acc.b[p][j - 4u];
             }
             let c = ch / (s * s);
             let k = ch % (s * s);
@@ -245,17 +249,23 @@ struct SrFuseYuv {
 const SR_FY_PX: u32 = 2u;
 const SR_FY_VECS: u32 = 12u; // 48 output channels (3 colours x 4 x 4 sub-pixels)
 
-var<private> fy_acc: array<vec4<f32>, 24>; // SR_FY_PX x SR_FY_VECS
+// SR_FY_PX x SR_FY_VECS accumulators (function locals of sr_conv_to_yuv: as private arrays
+// lavapipe ran slower)
+alias FyAcc = array<vec4<f32>, 24>;
 
-fn fy_channel(p: u32, ch: u32) -> f32 {
-    return fy_acc[p * SR_FY_VECS + ch / 4u][ch % 4u];
+fn fy_channel(acc: ptr<function, FyAcc>, p: u32, ch: u32) -> f32 {
+    return (*acc)[p * SR_FY_VECS + ch / 4u][ch % 4u];
 }
 
 // RGB 0-255 of sub-pixel (sx, sy) of input pixel p: the shuffled channel plus the input
 // (the x4 residual), clamped as sr_to_yuv does.
-fn fy_rgb(p: u32, sx: u32, sy: u32, res: vec3<f32>) -> vec3<f32> {
+fn fy_rgb(acc: ptr<function, FyAcc>, p: u32, sx: u32, sy: u32, res: vec3<f32>) -> vec3<f32> {
     let k = sy * 4u + sx;
-    let v = vec3<f32>(fy_channel(p, k), fy_channel(p, 16u + k), fy_channel(p, 32u + k)) + res;
+    let v = vec3<f32>(
+        fy_channel(acc, p, k),
+        fy_channel(acc, p, 16u + k),
+        fy_channel(acc, p, 32u + k),
+    ) + res;
     return clamp(v, vec3<f32>(0.0), vec3<f32>(1.0)) * 255.0;
 }
 
@@ -277,6 +287,7 @@ fn sr_conv_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row = sr_layer.width + 2u;
     let cs = sr_layer.cin_stride;
     let ovec = sr_layer.cout_stride / 4u;
+    var fy_acc: FyAcc;
     for (var g = 0u; g < SR_FY_VECS; g++) {
         let b = vec4<f32>(sr_params[sr_layer.b_off + g]);
         fy_acc[g] = b;
@@ -316,7 +327,8 @@ fn sr_conv_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var sy = 0u; sy < 4u; sy++) {
             var yv = vec4<f32>(0.0);
             for (var sx = 0u; sx < 4u; sx++) {
-                yv[sx] = dot(sr_fy.rows[0].xyz, fy_rgb(p, sx, sy, res[p])) + sr_fy.rows[0].w;
+                let rgb = fy_rgb(&fy_acc, p, sx, sy, res[p]);
+                yv[sx] = dot(sr_fy.rows[0].xyz, rgb) + sr_fy.rows[0].w;
             }
             sr_yuv_out[ly.offset + (oy + sy) * ly.stride + (ox >> 2u) + p] = pack4(yv);
         }
@@ -328,10 +340,10 @@ fn sr_conv_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
             var cv = vec4<f32>(0.0);
             for (var p = 0u; p < n; p++) {
                 for (var cx = 0u; cx < 2u; cx++) {
-                    let rgb = 0.25 * (fy_rgb(p, 2u * cx, 2u * cy, res[p])
-                        + fy_rgb(p, 2u * cx + 1u, 2u * cy, res[p])
-                        + fy_rgb(p, 2u * cx, 2u * cy + 1u, res[p])
-                        + fy_rgb(p, 2u * cx + 1u, 2u * cy + 1u, res[p]));
+                    let rgb = 0.25 * (fy_rgb(&fy_acc, p, 2u * cx, 2u * cy, res[p])
+                        + fy_rgb(&fy_acc, p, 2u * cx + 1u, 2u * cy, res[p])
+                        + fy_rgb(&fy_acc, p, 2u * cx, 2u * cy + 1u, res[p])
+                        + fy_rgb(&fy_acc, p, 2u * cx + 1u, 2u * cy + 1u, res[p]));
                     cv[p * 2u + cx] = dot(r.xyz, rgb) + r.w;
                 }
             }

@@ -173,7 +173,7 @@ pub struct SrNetwork {
     pub coop: Option<SrCoopKernel>,
     /// From a frame at ×4, whether the last convolution writes the YUV frame itself
     /// (sr_conv_to_yuv) rather than RGB that sr_to_yuv converts: on a GPU, not on a CPU
-    /// adapter, where its 96 accumulators per invocation ran the reel 19% slower
+    /// adapter, where its 96 accumulators per invocation ran the network 10–20% slower
     /// (BENCHMARKS.md); [`FUSE_ENV`] overrides.
     pub fuse_yuv: bool,
     pub scale: u32,
