@@ -10,6 +10,9 @@ bash scripts/test_tools.sh
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+# the fuzz crate has its own lock: a dependency added to the main crate must be in it too
+# (checked here, not 30 minutes later when the fuzz targets build)
+cargo metadata --format-version 1 --locked --manifest-path fuzz/Cargo.toml > /dev/null
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --no-fail-fast
 # every fuzz target, briefly (REELGPU_FUZZ_SECONDS each, default 20), so none can rot
