@@ -162,7 +162,12 @@ def run_worker(reelgpu, concurrency, jobs, storage, allow_cpu, timeout):
     log = open(storage.parent / f"worker-{concurrency}.log", "w")
     proc = subprocess.Popen([reelgpu, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        finished = protocol.done.wait(timeout)
+        # wait for every result, but not for a worker that has exited
+        deadline = time.monotonic() + timeout
+        finished = False
+        while not finished and proc.poll() is None and time.monotonic() < deadline:
+            finished = protocol.done.wait(0.2)
+        finished = finished or protocol.done.is_set()
         if proc.poll() is not None and not finished:
             raise RuntimeError(f"the worker exited {proc.returncode} "
                                f"(log: {storage.parent}/worker-{concurrency}.log)")

@@ -767,6 +767,28 @@ async fn a_failed_self_check_is_reported_unhealthy() {
     assert!(pings[0].query["reason"].contains("nonexistent"));
     assert!(rp.takes.lock().unwrap().is_empty());
 
+    // An ffprobe that is there but does not work fails the check; a missing one does not
+    // (sources are then probed from ffmpeg's stream dump, as on the GPU kit's bare machine):
+    // that worker starts and takes jobs.
+    let (rp, base) = Runpod::default().start().await;
+    let mut env = Runpod::env(&base);
+    env.push(("REELGPU_FFPROBE", "/bin/false".into()));
+    env.extend(s3_env("file:///tmp"));
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
+    assert_eq!(worker.wait_exit(Duration::from_secs(60)).code(), Some(1));
+    assert_eq!(rp.pings.lock().unwrap()[0].query["check"], "ffprobe");
+    let (rp, base) = Runpod::default().start().await;
+    let mut env = Runpod::env(&base);
+    env.push(("REELGPU_FFPROBE", "/nonexistent/ffprobe".into()));
+    env.extend(s3_env("file:///tmp"));
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
+    wait_for("a take without ffprobe", Duration::from_secs(60), || {
+        !rp.takes.lock().unwrap().is_empty()
+    })
+    .await;
+    worker.signal(libc::SIGTERM);
+    assert!(worker.wait_exit(Duration::from_secs(60)).success());
+
     // A software adapter (lavapipe, chosen by name so this holds on GPU machines too) is
     // refused under RunPod unless REELGPU_ALLOW_CPU=1.
     let (rp, base) = Runpod::default().start().await;

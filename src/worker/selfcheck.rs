@@ -57,8 +57,18 @@ pub struct Checked {
 pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
     let ffmpeg = first_line(Command::new(ffmpeg_path()).arg("-version"))
         .map_err(|e| unhealthy("ffmpeg", e))?;
-    first_line(Command::new(ffprobe_path()).arg("-version"))
-        .map_err(|e| unhealthy("ffprobe", e))?;
+    // without ffprobe (a bare machine with only a static ffmpeg, as the GPU kit's) sources
+    // are probed from ffmpeg's stream dump; an ffprobe that is there must work
+    match Command::new(ffprobe_path()).arg("-version").output() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => tracing::warn!(
+            ffprobe = %ffprobe_path().display(),
+            "ffprobe not found: sources will be probed with ffmpeg's stream dump"
+        ),
+        _ => {
+            first_line(Command::new(ffprobe_path()).arg("-version"))
+                .map_err(|e| unhealthy("ffprobe", e))?;
+        }
+    }
     let encoder = EncoderKind::detect();
     if encoder == EncoderKind::X264 {
         let list = Command::new(ffmpeg_path())
