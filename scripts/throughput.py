@@ -241,7 +241,7 @@ def main():
         kinds = sorted({name for name, _ in jobs})
         print(f"\n{args.jobs} jobs per run ({', '.join(kinds)}) of a {args.seconds:g} s "
               f"{w}x{h} clip, {args.rounds} round(s), adapter {adapter or 'not reported'}:\n")
-        print("| jobs at once | wall s (median) | exports/min | vs N=1 | most in progress |")
+        print("| jobs at once | wall s (median) | exports/min | vs N=1 | most at once (heartbeats) |")
         print("|---:|---:|---:|---:|---:|")
         base = None
         for n in ns:
