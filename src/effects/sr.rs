@@ -418,11 +418,12 @@ impl SrUpscaler {
         let ping = [storage(d, "sr ping", act), storage(d, "sr pong", act)];
         let up = (!fuse_yuv).then(|| storage(d, "sr up", up_bytes));
         let (sw, sh) = (width * net.scale, height * net.scale);
-        // the x4 frame's planes and the conversion to YUV, for sr_conv_to_yuv
-        let fuse = match &io {
-            SrIo::Yuv { dst, color, .. } if fuse_yuv => {
+        // the x4 frame's planes and the conversion to YUV, for sr_conv_to_yuv (fused) or
+        // sr_to_yuv
+        let yuv_out = match &io {
+            SrIo::Yuv { dst, color, .. } => {
                 let f = FrameFormat::new(sw, sh, *color);
-                let u = uniform::<ToYuvUniform>(d, "sr fuse yuv");
+                let u = uniform::<ToYuvUniform>(d, "sr to yuv");
                 ctx.queue.write_buffer(
                     &u,
                     0,
@@ -432,10 +433,11 @@ impl SrUpscaler {
                         size: [sw, sh, 0, 0],
                     }),
                 );
-                Some((u, (*dst).clone()))
+                Some((u, f, (*dst).clone()))
             }
-            _ => None,
+            SrIo::Rgb => None,
         };
+        let fuse = yuv_out.as_ref().filter(|_| fuse_yuv);
         let mut buffers = Vec::new();
         let (rgb_in, pack_pipeline, src_planes, rows, src_buffer) = match &io {
             SrIo::Rgb => {
@@ -519,8 +521,8 @@ impl SrUpscaler {
                             ],
                         }),
                     );
-                    shuffle = Some(match (&fuse, &up) {
-                        (Some((fy, dst)), _) => LastRun::Yuv(bind(
+                    shuffle = Some(match (fuse, &up) {
+                        (Some((fy, _, dst)), _) => LastRun::Yuv(bind(
                             d,
                             "sr conv to yuv",
                             &k.conv_to_yuv,
@@ -584,26 +586,14 @@ impl SrUpscaler {
                 shuffle,
             });
         }
-        let to_yuv = match (&io, &up) {
-            (SrIo::Yuv { dst, color, .. }, Some(up)) => {
-                let f = FrameFormat::new(sw, sh, *color);
-                let u = uniform::<ToYuvUniform>(d, "sr to yuv");
-                ctx.queue.write_buffer(
-                    &u,
-                    0,
-                    bytemuck::bytes_of(&ToYuvUniform {
-                        rows: color.rgb_to_yuv().to_gpu_rows(),
-                        planes: f.gpu_packed_planes().map(GpuPlane::from),
-                        size: [sw, sh, 0, 0],
-                    }),
-                );
-                let g = bind(d, "sr to yuv", &k.to_yuv, &[(0, &u), (1, up), (2, dst)]);
-                buffers.push(u);
-                Some((g, f))
-            }
+        let to_yuv = match (&yuv_out, &up) {
+            (Some((u, f, dst)), Some(up)) => Some((
+                bind(d, "sr to yuv", &k.to_yuv, &[(0, u), (1, up), (2, dst)]),
+                *f,
+            )),
             _ => None,
         };
-        if let Some((u, _)) = fuse {
+        if let Some((u, _, _)) = yuv_out {
             buffers.push(u);
         }
         let readback = matches!(io, SrIo::Rgb).then(|| Readback::new(d, up_bytes));

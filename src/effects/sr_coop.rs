@@ -1,14 +1,15 @@
 //! The upscaler's convolutions on cooperative matrices (sr_coop.wgsl; Vulkan
-//! `VK_KHR_cooperative_matrix`, NVIDIA's tensor cores): which matrix shape an adapter offers
-//! ([`choose`]), which layers the kernel takes ([`layer_fits`]), its dispatch ([`groups`]), the
-//! same index arithmetic on the CPU ([`conv_cells`], tested against the CPU reference here,
-//! where no adapter has the extension), and the start-up comparison with the portable kernel
-//! on a small random layer ([`verify`]) that decides whether a device uses it.
+//! `VK_KHR_cooperative_matrix`, NVIDIA's tensor cores): which layers the kernel takes
+//! ([`layer_fits`]; the matrix shape an adapter offers is
+//! [`crate::gpu::pipelines::coop_side`]), its dispatch ([`groups`]), the same index
+//! arithmetic on the CPU ([`conv_cells`], tested against the CPU reference here, where no
+//! adapter has the extension), and the start-up comparison with the portable kernel on a
+//! small random layer ([`verify`]) that decides whether a device uses it.
 
 use super::sr::{LayerUniform, SrKernel};
 use crate::gpu::GpuContext;
 use crate::gpu::buffers::{Readback, bind, storage, uniform};
-use crate::gpu::pipelines::{SrCoopKernel as CoopKernel, coop_side};
+use crate::gpu::pipelines::SrCoopKernel as CoopKernel;
 
 /// Most output channels per layer (sr_coop.wgsl `COOP_MAX_OUT`: its workgroup tile).
 pub const COOP_MAX_OUT: u32 = 64;
@@ -19,12 +20,6 @@ pub const COOP_WG: u32 = 32;
 pub const COOP_SLACK_CELLS: u64 = 18;
 /// Largest workgroup count of one dispatch dimension.
 const MAX_GROUPS: u32 = 65_535;
-
-/// The matrix side (square, 16 preferred) the adapter offers for `kernel`'s storage: A and B
-/// of that type, the accumulator f32 (see [`coop_side`]).
-pub fn choose(props: &[wgpu::CooperativeMatrixProperties], kernel: SrKernel) -> Option<u32> {
-    coop_side(props, kernel == SrKernel::F16)
-}
 
 /// Whether the kernel with matrices of `side` takes a layer: input channels densely stored
 /// in whole blocks, output channels in whole blocks up to [`COOP_MAX_OUT`] (SRVGGNetCompact's
@@ -320,13 +315,10 @@ pub fn for_device(ctx: &GpuContext, kernel: SrKernel) -> Option<CoopKernel> {
     verdict.is_ok().then_some(coop)
 }
 
-/// `REELGPU_SR_COOP=off` keeps the portable kernel where the adapter has cooperative
-/// matrices (the device is then made without them).
-pub const COOP_ENV: &str = "REELGPU_SR_COOP";
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::pipelines::coop_side;
     use crate::gpu::shaders::{self, wgsl_u32_constant};
 
     #[test]
@@ -448,14 +440,14 @@ mod tests {
         };
         // NVIDIA: f16 x f16 + f32 at 16x16x16 (and f16 accumulators)
         let nvidia = [p(16, T::F16, T::F16), p(16, T::F16, T::F32)];
-        assert_eq!(choose(&nvidia, SrKernel::F16), Some(16));
-        assert_eq!(choose(&nvidia, SrKernel::F32), None);
+        assert_eq!(coop_side(&nvidia, true), Some(16));
+        assert_eq!(coop_side(&nvidia, false), None);
         // Apple (simdgroup matrices): f32 8x8
         let apple = [p(8, T::F32, T::F32)];
-        assert_eq!(choose(&apple, SrKernel::F32), Some(8));
-        assert_eq!(choose(&apple, SrKernel::F16), None);
-        assert_eq!(choose(&[p(16, T::F16, T::F16)], SrKernel::F16), None);
-        assert_eq!(choose(&[], SrKernel::F16), None);
+        assert_eq!(coop_side(&apple, false), Some(8));
+        assert_eq!(coop_side(&apple, true), None);
+        assert_eq!(coop_side(&[p(16, T::F16, T::F16)], true), None);
+        assert_eq!(coop_side(&[], true), None);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum GpuError {
     },
 }
 
+/// `REELGPU_SR_COOP=off` makes the device without cooperative matrices, so the upscaler
+/// keeps its portable kernel where the adapter has them.
+pub const COOP_ENV: &str = "REELGPU_SR_COOP";
+
 /// What was chosen, for logs and reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AdapterSummary {
@@ -228,7 +232,7 @@ impl GpuContext {
         let mut required_features = adapter.features() & wgpu::Features::SHADER_F16;
         let coop_props = adapter.cooperative_matrix_properties();
         let want_coop = !matches!(
-            std::env::var("REELGPU_SR_COOP")
+            std::env::var(COOP_ENV)
                 .unwrap_or_default()
                 .to_ascii_lowercase()
                 .as_str(),

@@ -66,11 +66,7 @@ pub fn coop_side(props: &[wgpu::CooperativeMatrixProperties], f16: bool) -> Opti
 }
 
 impl CoopSlot {
-    fn new(
-        device: &wgpu::Device,
-        props: &[wgpu::CooperativeMatrixProperties],
-        f16: bool,
-    ) -> Result<Self, GpuError> {
+    fn new(device: &wgpu::Device, props: &[wgpu::CooperativeMatrixProperties], f16: bool) -> Self {
         let has = device
             .features()
             .contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX)
@@ -105,10 +101,10 @@ impl CoopSlot {
             }
             None => None,
         };
-        Ok(Self {
+        Self {
             kernel,
             verdict: Default::default(),
-        })
+        }
     }
 }
 
@@ -211,8 +207,8 @@ impl Kernels {
                 true => Some(SrKernels::new(device, shaders::SR_F16)?),
                 false => None,
             },
-            sr_coop_f32: CoopSlot::new(device, coop, false)?,
-            sr_coop_f16: CoopSlot::new(device, coop, true)?,
+            sr_coop_f32: CoopSlot::new(device, coop, false),
+            sr_coop_f16: CoopSlot::new(device, coop, true),
         })
     }
 }

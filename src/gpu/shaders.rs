@@ -84,36 +84,58 @@ pub const SR_F16: ShaderFile = ShaderFile {
     header: "enable f16;\nalias act = f16;\n",
 };
 
+/// sr_coop.wgsl's header for storage `act` (`f32` or `f16`, with its `enable`) and matrices of
+/// `side` (8 or 16): A and B of the storage type, the accumulator f32.
+macro_rules! coop_header {
+    ($enable:literal, $act:literal, $side:literal) => {
+        concat!(
+            $enable,
+            "enable wgpu_cooperative_matrix;\nalias act = ",
+            $act,
+            ";\nconst COOP: u32 = ",
+            $side,
+            "u;\nalias coop_a = coop_mat",
+            $side,
+            "x",
+            $side,
+            "<",
+            $act,
+            ", A>;\nalias coop_b = coop_mat",
+            $side,
+            "x",
+            $side,
+            "<",
+            $act,
+            ", B>;\nalias coop_c = coop_mat",
+            $side,
+            "x",
+            $side,
+            "<f32, C>;\n"
+        )
+    };
+}
+
 /// The upscaler's convolution on cooperative matrices (sr_coop.wgsl), one variant per
-/// storage type and matrix side an adapter may offer (A and B of the storage type, the
-/// accumulator f32).
+/// storage type and matrix side an adapter may offer.
 pub const SR_COOP_F32_8: ShaderFile = ShaderFile {
     name: "sr_coop.wgsl",
     body: include_str!("../../shaders/sr_coop.wgsl"),
-    header: "enable wgpu_cooperative_matrix;\nalias act = f32;\nconst COOP: u32 = 8u;\n\
-             alias coop_a = coop_mat8x8<f32, A>;\nalias coop_b = coop_mat8x8<f32, B>;\n\
-             alias coop_c = coop_mat8x8<f32, C>;\n",
+    header: coop_header!("", "f32", "8"),
 };
 pub const SR_COOP_F32_16: ShaderFile = ShaderFile {
     name: "sr_coop.wgsl (f32, 16x16)",
     body: SR_COOP_F32_8.body,
-    header: "enable wgpu_cooperative_matrix;\nalias act = f32;\nconst COOP: u32 = 16u;\n\
-             alias coop_a = coop_mat16x16<f32, A>;\nalias coop_b = coop_mat16x16<f32, B>;\n\
-             alias coop_c = coop_mat16x16<f32, C>;\n",
+    header: coop_header!("", "f32", "16"),
 };
 pub const SR_COOP_F16_8: ShaderFile = ShaderFile {
     name: "sr_coop.wgsl (f16, 8x8)",
     body: SR_COOP_F32_8.body,
-    header: "enable f16;\nenable wgpu_cooperative_matrix;\nalias act = f16;\nconst COOP: u32 = 8u;\n\
-             alias coop_a = coop_mat8x8<f16, A>;\nalias coop_b = coop_mat8x8<f16, B>;\n\
-             alias coop_c = coop_mat8x8<f32, C>;\n",
+    header: coop_header!("enable f16;\n", "f16", "8"),
 };
 pub const SR_COOP_F16_16: ShaderFile = ShaderFile {
     name: "sr_coop.wgsl (f16, 16x16)",
     body: SR_COOP_F32_8.body,
-    header: "enable f16;\nenable wgpu_cooperative_matrix;\nalias act = f16;\nconst COOP: u32 = 16u;\n\
-             alias coop_a = coop_mat16x16<f16, A>;\nalias coop_b = coop_mat16x16<f16, B>;\n\
-             alias coop_c = coop_mat16x16<f32, C>;\n",
+    header: coop_header!("enable f16;\n", "f16", "16"),
 };
 
 /// The cooperative-matrix variant for f16 (or f32) storage and matrices of `side`.
