@@ -323,6 +323,20 @@ pub fn call_kwargs(data: &[u8]) {
             }
         }
         crate::calls::Call::Stitch(c) => assert!(!c.inputs.is_empty()),
+        crate::calls::Call::Detect(c) => {
+            use crate::calls::detect::{VideoFacts, frame_numbers};
+            assert!((0.0..=1.0).contains(&c.confidence));
+            let facts = VideoFacts {
+                width: 1920,
+                height: 1080,
+                fps: 29.97,
+                total: 300,
+            };
+            if let Ok(frames) = frame_numbers(&c.wanted, &facts) {
+                assert!(!frames.is_empty() || c.batch());
+                assert!(frames.iter().all(|f| *f < facts.total), "{frames:?}");
+            }
+        }
     }
 }
 

@@ -8,7 +8,10 @@
 //! - [`effects`]: the GPU passes (blur, mask, composite, crop+Lanczos, colour conversion) and
 //!   the filter definitions they share with the CPU references.
 //! - [`engine`]: chains the passes for one frame plan, with buffers sized once per format.
-//! - [`models`]: neural network weights (the AI ×4 upscaler) loaded from ncnn's files, checked.
+//! - [`models`]: neural network weights (the AI ×4 upscaler, the YOLOv8 player detector)
+//!   loaded from the files users already have (ncnn, safetensors, ultralytics `.pt`), checked.
+//! - [`nn`]: GPU tensor operations for neural networks, and the detector wired from them.
+//! - [`detect`]: the detector's letterbox geometry, candidate selection, NMS and boxes.
 //! - [`reference`]: straightforward CPU implementations of every pass, for tests and tools.
 //! - [`video`]: ffmpeg subprocesses: probe, frame extraction, the export's decoder and encoder
 //!   children, the Matroska stream that carries timestamps into the encoder, and the pipe
@@ -30,6 +33,7 @@
 pub mod calls;
 pub mod cancel;
 pub mod color;
+pub mod detect;
 pub mod effects;
 pub mod engine;
 pub mod export;
@@ -39,6 +43,7 @@ pub mod gpu;
 pub mod job;
 pub mod logging;
 pub mod models;
+pub mod nn;
 pub mod preview;
 pub mod reference;
 pub mod storage;

@@ -376,6 +376,7 @@ fn call_main(args: CallArgs) -> ExitCode {
         decoder: args.decoder,
         limits,
         work_dir: worker::work_dir(),
+        detector: Default::default(),
     };
     let rt = runtime();
     let failed = rt.block_on(async {

@@ -133,6 +133,7 @@ fn worker(storage: Arc<dyn Storage>, policy: CallbackPolicy) -> Worker {
         callback_policy: Arc::new(policy),
         work_dir: std::env::temp_dir(),
         job_timeout: Duration::from_secs(600),
+        detector: Default::default(),
     }
 }
 

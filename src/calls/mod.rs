@@ -8,6 +8,7 @@
 //! - [`keys`]: objects under the user's prefix, `games/` shared.
 
 pub mod clips;
+pub mod detect;
 pub mod keys;
 pub mod kwargs;
 pub mod overlay;
@@ -27,7 +28,13 @@ pub use stream::{Sink, Stream};
 pub const SR_OFF_ENV: &str = "REELGPU_SR";
 
 /// The functions a call may name.
-pub const FUNCTIONS: &[&str] = &["render_overlay", "process_clips_ai", "stitch_members"];
+pub const FUNCTIONS: &[&str] = &[
+    "render_overlay",
+    "process_clips_ai",
+    "stitch_members",
+    "detect_players_modal",
+    "detect_players_batch_modal",
+];
 /// The contract's Part 1 job fields, which a call never carries (§11).
 const JOB_FIELDS: &[&str] = &[
     "type",
@@ -43,6 +50,7 @@ pub enum Call {
     RenderOverlay(overlay::OverlayCall),
     ClipsAi(clips::ClipsCall),
     Stitch(stitch::StitchCall),
+    Detect(detect::DetectCall),
 }
 
 impl Call {
@@ -51,6 +59,8 @@ impl Call {
             Call::RenderOverlay(_) => "render_overlay",
             Call::ClipsAi(_) => "process_clips_ai",
             Call::Stitch(_) => "stitch_members",
+            Call::Detect(c) if c.batch() => "detect_players_batch_modal",
+            Call::Detect(_) => "detect_players_modal",
         }
     }
 }
@@ -96,6 +106,8 @@ pub fn parse(input: &Value, limits: &Limits) -> Result<Call, ParamError> {
         "render_overlay" => Ok(Call::RenderOverlay(overlay::parse(kwargs, limits)?)),
         "process_clips_ai" => Ok(Call::ClipsAi(clips::parse(kwargs, limits)?)),
         "stitch_members" => Ok(Call::Stitch(stitch::parse(kwargs)?)),
+        "detect_players_modal" => Ok(Call::Detect(detect::parse(kwargs, false)?)),
+        "detect_players_batch_modal" => Ok(Call::Detect(detect::parse(kwargs, true)?)),
         other => Err(ParamError::new(
             "function",
             format!(
@@ -131,7 +143,13 @@ mod tests {
         }
         assert_eq!(
             functions.into_iter().collect::<Vec<_>>(),
-            ["process_clips_ai", "render_overlay", "stitch_members"],
+            [
+                "detect_players_batch_modal",
+                "detect_players_modal",
+                "process_clips_ai",
+                "render_overlay",
+                "stitch_members"
+            ],
             "an example of every call"
         );
     }

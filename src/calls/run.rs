@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::clips::{ClipsCall, SourceFacts};
+use super::detect::{self as det, DetectCall, Detector, VideoFacts, Wanted};
 use super::overlay::OverlayCall;
 use super::stitch::StitchCall;
 use super::stream::Stream;
@@ -34,6 +35,8 @@ pub struct CallContext {
     pub limits: Limits,
     /// Parent of each call's temporary folder.
     pub work_dir: PathBuf,
+    /// The player detector, loaded on first use and kept for the process's life.
+    pub detector: Arc<Detector>,
 }
 
 /// Runs a parsed call; its items go to `stream`, the last one is returned too.
@@ -47,6 +50,18 @@ pub async fn run(
         Call::RenderOverlay(c) => overlay(ctx, c, stream, cancel).await,
         Call::ClipsAi(c) => clips(ctx, c, stream, cancel).await,
         Call::Stitch(c) => stitch(ctx, c, stream, cancel).await,
+        Call::Detect(c) => {
+            // the app's detection functions return their error as the message alone
+            return match detect(ctx, c, cancel).await {
+                Ok((message, extra)) => (stream.success(message, extra), None),
+                Err(f) => {
+                    let mut extra = Map::new();
+                    extra.insert("error_type".into(), json!(f.kind));
+                    extra.insert("should_retry".into(), json!(f.should_retry));
+                    (stream.error(&f.message, extra), Some(f))
+                }
+            };
+        }
     };
     match result {
         Ok((message, extra)) => (stream.success(message, extra), None),
@@ -437,4 +452,108 @@ async fn stitch(
     extra.insert("duration".into(), json!(summary.duration_s));
     extra.insert("mode".into(), json!(summary.mode));
     Ok(("Stitch complete", extra))
+}
+
+/// `detect_players_modal` / `detect_players_batch_modal` (§16).
+async fn detect(
+    ctx: &CallContext,
+    call: DetectCall,
+    cancel: &CancelToken,
+) -> Result<(&'static str, Map<String, Value>), JobFailure> {
+    let started = Instant::now();
+    // the model first: a call without one, or with a broken one, reads nothing
+    let model = {
+        let (gpu, d) = (ctx.gpu.clone(), ctx.detector.clone());
+        tokio::task::spawn_blocking(move || d.get(&gpu))
+            .await
+            .map_err(|e| JobFailure::new("InternalError", format!("model task: {e}"), true))?
+            .map_err(|m| JobFailure::new("ModelError", m, false))?
+    };
+    let named = vec![(call.input.clone(), "kwargs.input_key".to_string())];
+    let bridge = open_sources(&ctx.storage, &named, cancel).await?;
+    let url = bridge.url(&call.input).expect("served");
+    let (gpu, c) = (ctx.gpu.clone(), cancel.clone());
+    let task = tokio::task::spawn_blocking(move || detect_frames(&gpu, model, &url, &call, &c));
+    let result = tokio::select! {
+        done = task => done
+            .map_err(|e| JobFailure::new("InternalError", format!("detection task: {e}"), true))?,
+        reason = cancelled_for(cancel, LET_GO) => Err(JobFailure::cancelled(reason)),
+    };
+    let (fetched, total) = (bridge.bytes_fetched(), bridge.bytes_total());
+    let mut extra = result.map_err(|mut f| {
+        f.message = bridge.unmask(&f.message);
+        f
+    })?;
+    extra.insert(
+        "timings".into(),
+        json!({"call_s": started.elapsed().as_secs_f64(), "bytes_read": fetched,
+            "object_bytes": total}),
+    );
+    Ok(("Detection complete", extra))
+}
+
+/// Probes the video, decodes the wanted frames (once each, in time order) and runs them
+/// through the detector.
+fn detect_frames(
+    gpu: &GpuContext,
+    model: Arc<crate::nn::yolo::YoloGpu>,
+    url: &str,
+    call: &DetectCall,
+    cancel: &CancelToken,
+) -> Result<Map<String, Value>, JobFailure> {
+    let video = |e: crate::video::VideoError| JobFailure::export(export::ExportError::Video(e));
+    let info = probe_with(Path::new(url), Some(cancel)).map_err(video)?;
+    let fps = info
+        .frame_rate
+        .map(|r| r.as_f64())
+        .filter(|f| *f > 0.0)
+        .unwrap_or(0.0);
+    let total = info
+        .frame_count
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| (info.duration_s.unwrap_or(0.0) * fps).round().max(0.0) as u64);
+    let facts = VideoFacts {
+        width: info.width,
+        height: info.height,
+        fps,
+        total,
+    };
+    let frames = det::frame_numbers(&call.wanted, &facts).map_err(JobFailure::invalid)?;
+    let mut unique = frames.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    let decoded = crate::video::extract::extract_available(url, &info, &unique, Some(cancel))
+        .map_err(video)?;
+    let format = crate::frame::FrameFormat::new(info.width, info.height, info.color);
+    let plan = det::plan(gpu, model, format).map_err(|m| JobFailure::new("GpuError", m, true))?;
+    let g = plan.letterbox.expect("a frame plan letterboxes");
+    let gpu_err = |e: crate::gpu::GpuError| JobFailure::export(export::ExportError::Gpu(e));
+    let mut by_frame = std::collections::HashMap::new();
+    for f in &decoded {
+        if cancel.is_cancelled() {
+            return Err(JobFailure::cancelled(
+                cancel
+                    .reason()
+                    .unwrap_or(crate::cancel::CancelReason::Requested),
+            ));
+        }
+        let cands = plan.candidates(gpu, &f.frame).map_err(gpu_err)?;
+        by_frame.insert(f.index, det::players(&cands, call.confidence, &g));
+    }
+    match &call.wanted {
+        Wanted::Frame(_) => {
+            let n = frames[0];
+            let boxes = by_frame.get(&n).ok_or_else(|| {
+                JobFailure::new("VideoError", format!("Failed to read frame {n}"), false)
+            })?;
+            Ok(det::single_result(n, boxes, &facts))
+        }
+        Wanted::Times(ts) => {
+            let boxes: Vec<Vec<_>> = frames
+                .iter()
+                .map(|n| by_frame.get(n).cloned().unwrap_or_default())
+                .collect();
+            Ok(det::batch_result(ts, &frames, &boxes, &facts))
+        }
+    }
 }

@@ -31,6 +31,31 @@ pub struct Kernels {
     /// `effects::sr_coop::verify` has passed on the device).
     pub sr_coop_f32: CoopSlot,
     pub sr_coop_f16: CoopSlot,
+    /// The neural networks' tensor operations (nn.wgsl).
+    pub nn: NnKernels,
+}
+
+/// nn.wgsl's entry points.
+#[derive(Debug, Clone)]
+pub struct NnKernels {
+    pub conv: wgpu::ComputePipeline,
+    pub maxpool5: wgpu::ComputePipeline,
+    pub upsample2: wgpu::ComputePipeline,
+    pub letterbox: wgpu::ComputePipeline,
+    pub detect: wgpu::ComputePipeline,
+}
+
+impl NnKernels {
+    fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        let m = module(device, shaders::NN)?;
+        Ok(Self {
+            conv: pipeline(device, &m, "nn_conv"),
+            maxpool5: pipeline(device, &m, "nn_maxpool5"),
+            upsample2: pipeline(device, &m, "nn_upsample2"),
+            letterbox: pipeline(device, &m, "nn_letterbox"),
+            detect: pipeline(device, &m, "nn_detect"),
+        })
+    }
 }
 
 /// sr_coop.wgsl compiled for one storage type and matrix side.
@@ -209,6 +234,7 @@ impl Kernels {
             },
             sr_coop_f32: CoopSlot::new(device, coop, false),
             sr_coop_f16: CoopSlot::new(device, coop, true),
+            nn: NnKernels::new(device)?,
         })
     }
 }

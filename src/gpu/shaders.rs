@@ -84,6 +84,14 @@ pub const SR_F16: ShaderFile = ShaderFile {
     header: "enable f16;\nalias act = f16;\n",
 };
 
+/// The neural networks' tensor operations (src/nn/): convolutions, pooling, upsampling, the
+/// detector's letterbox and head.
+pub const NN: ShaderFile = ShaderFile {
+    name: "nn.wgsl",
+    body: include_str!("../../shaders/nn.wgsl"),
+    header: "",
+};
+
 /// sr_coop.wgsl's header for storage `act` (`f32` or `f16`, with its `enable`) and matrices of
 /// `side` (8 or 16): A and B of the storage type, the accumulator f32.
 macro_rules! coop_header {
@@ -150,7 +158,8 @@ pub fn sr_coop(f16: bool, side: u32) -> Option<ShaderFile> {
 }
 
 /// Every shader file of the crate (and every variant of one).
-pub const ALL: [ShaderFile; 17] = [
+pub const ALL: [ShaderFile; 18] = [
+    NN,
     BLUR,
     UNPACK,
     MASK,

@@ -1,10 +1,16 @@
 //! Neural network weights the engine runs, loaded from files users already have and checked
 //! before any output exists: the SRVGGNetCompact super-resolution network (Real-ESRGAN's
 //! `realesr-animevideov3` and `realesr-general-x4v3`) from ncnn's `.param`/`.bin` ([`ncnn`])
-//! or a `.safetensors` state dict ([`safetensors`]). Nothing is downloaded at run time.
+//! or a `.safetensors` state dict ([`safetensors`]); the YOLOv8 player detector ([`yolo`])
+//! from the operator's ultralytics checkpoint, read without Python ([`torch_pt`], whose
+//! pickle is replayed, never run: [`pickle`]) or a `.safetensors` state dict. Nothing is
+//! downloaded at run time.
 
 pub mod ncnn;
+pub mod pickle;
 pub mod safetensors;
+pub mod torch_pt;
+pub mod yolo;
 
 use std::path::{Path, PathBuf};
 

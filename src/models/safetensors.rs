@@ -165,6 +165,35 @@ pub fn write(model: &SrModel, path: &Path) -> Result<(), String> {
     std::fs::write(path, data).map_err(|e| e.to_string())
 }
 
+/// Every tensor of a `.safetensors` file by name, in f32 (with the type each was stored in):
+/// the state dict the YOLOv8 detector is built from ([`super::yolo`]).
+pub fn state_dict(path: &Path) -> Result<super::torch_pt::StateDict, ModelError> {
+    let bytes = std::fs::read(path).map_err(|e| ModelError::new(path, e.to_string()))?;
+    state_dict_from_bytes(&bytes).map_err(|m| ModelError::new(path, m))
+}
+
+/// [`state_dict`] of bytes in memory.
+pub fn state_dict_from_bytes(bytes: &[u8]) -> Result<super::torch_pt::StateDict, String> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
+    let mut out = super::torch_pt::StateDict::default();
+    for (name, t) in st.tensors() {
+        // integer buffers (num_batches_tracked) are not weights
+        if matches!(t.dtype(), Dtype::I64 | Dtype::I32) {
+            continue;
+        }
+        let (data, storage) = values(&t, &name)?;
+        out.tensors.insert(
+            name,
+            super::torch_pt::Tensor {
+                shape: t.shape().to_vec(),
+                data,
+                storage,
+            },
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

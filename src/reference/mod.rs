@@ -13,6 +13,7 @@ pub mod resize;
 pub mod rotate;
 pub mod sr;
 pub mod text;
+pub mod yolo;
 
 /// OpenCV's `BORDER_REFLECT_101` (`gfedcb|abcdefgh|gfedcba`) for any offset.
 pub fn reflect101(i: i64, n: i64) -> i64 {

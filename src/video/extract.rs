@@ -173,3 +173,57 @@ enum Want {
     Index(u64),
     Time(f64),
 }
+
+/// Decodes frames `indices` (ascending, 0-based in presentation order) of `path`, whose probe
+/// is `info`, stopping after the last: the frames the video has, each once (a frame past its
+/// end is simply absent). Cancelling `cancel` kills the decoder.
+pub fn extract_available(
+    path: &str,
+    info: &super::probe::VideoInfo,
+    indices: &[u64],
+    cancel: Option<&crate::cancel::CancelToken>,
+) -> Result<Vec<ExtractedFrame>, VideoError> {
+    let format = FrameFormat::new(info.width, info.height, info.color);
+    let mut out = Vec::with_capacity(indices.len());
+    let Some(&last) = indices.last() else {
+        return Ok(out);
+    };
+    let mut decoder = Decoder::spawn(
+        path,
+        info,
+        DecoderKind::Software,
+        DecodeOptions {
+            seek_s: None,
+            tolerate_errors: true,
+            cancel: cancel.cloned(),
+        },
+    )?;
+    let mut scratch = vec![0u8; format.frame_bytes()];
+    let mut origin = None;
+    let mut index = 0u64;
+    let mut wanted = indices.iter().peekable();
+    while let Some(pts) = decoder.next_frame()? {
+        let tb = decoder.time_base().expect("known after a frame");
+        let origin = *origin.get_or_insert(pts);
+        let i = index;
+        index += 1;
+        if wanted.peek().is_some_and(|w| **w == i) {
+            wanted.next();
+            let mut data = vec![0u8; format.frame_bytes()];
+            decoder.read_into(&mut data)?;
+            out.push(ExtractedFrame {
+                index: i,
+                time_s: (pts - origin) as f64 * tb.as_f64(),
+                frame: YuvFrame::new(format, data),
+            });
+        } else {
+            decoder.read_into(&mut scratch)?;
+        }
+        if i >= last {
+            decoder.stop();
+            return Ok(out);
+        }
+    }
+    decoder.finish()?;
+    Ok(out)
+}

@@ -66,6 +66,8 @@ pub struct Worker {
     pub work_dir: PathBuf,
     /// How long one job may run before it is stopped (`REELGPU_JOB_TIMEOUT_S`).
     pub job_timeout: Duration,
+    /// The player detector the calls share (loaded by the self-check, else on first use).
+    pub detector: Arc<crate::calls::detect::Detector>,
 }
 
 impl Worker {
@@ -258,6 +260,7 @@ impl Worker {
             decoder: self.decoder,
             limits: self.limits,
             work_dir: self.work_dir.clone(),
+            detector: self.detector.clone(),
         }
     }
 

@@ -56,5 +56,6 @@ pub fn build(
         callback_policy: policy,
         work_dir,
         job_timeout: handler::job_timeout_from_env(),
+        detector: checked.detector,
     })
 }

@@ -42,6 +42,8 @@ pub struct Health {
     pub software_adapter: bool,
     /// The AI ×4 model: its name, depth, scale, weight storage and kernel.
     pub upscaler: String,
+    /// The player detector (`REELGPU_DETECT_MODEL`), or why the detection calls will fail.
+    pub detector: String,
     pub storage: String,
 }
 
@@ -51,6 +53,8 @@ pub struct Checked {
     pub encoder: EncoderKind,
     pub storage: Box<dyn Storage>,
     pub health: Health,
+    /// The player detector, loaded when `REELGPU_DETECT_MODEL` is set.
+    pub detector: Arc<crate::calls::detect::Detector>,
 }
 
 /// Runs every check; `production` refuses a software GPU adapter unless `REELGPU_ALLOW_CPU=1`.
@@ -95,6 +99,8 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
         ));
     }
     let upscaler = upscaler_check(&gpu).map_err(|e| unhealthy("upscaler", e))?;
+    let detector = Arc::new(crate::calls::detect::Detector::default());
+    let detector_health = detector_check(&gpu, &detector).map_err(|e| unhealthy("detector", e))?;
     let storage = storage::from_env().map_err(|e| unhealthy("storage", e.to_string()))?;
     let health = Health {
         ffmpeg,
@@ -103,6 +109,7 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
         adapter: gpu.adapter.to_string(),
         software_adapter: gpu.adapter.software,
         upscaler,
+        detector: detector_health,
         storage: storage.describe(),
     };
     Ok(Checked {
@@ -110,6 +117,7 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
         encoder,
         storage,
         health,
+        detector,
     })
 }
 
@@ -134,6 +142,36 @@ fn upscaler_check(gpu: &GpuContext) -> Result<String, String> {
         model.scale,
         model.storage,
         net.kernel_name()
+    ))
+}
+
+/// Loads the player detector when `REELGPU_DETECT_MODEL` is set (a broken model fails the
+/// check) and runs it on a grey frame: every score must be a probability.
+fn detector_check(
+    gpu: &GpuContext,
+    detector: &crate::calls::detect::Detector,
+) -> Result<String, String> {
+    use crate::models::yolo::{DETECT_MODEL_ENV, model_path};
+    if model_path().is_none() {
+        return Ok(format!(
+            "none ({DETECT_MODEL_ENV} is not set: the detection calls will fail)"
+        ));
+    }
+    let model = detector.get(gpu)?;
+    let format = crate::frame::FrameFormat::new(64, 32, crate::color::ColorSpec::BT709_LIMITED);
+    let plan = crate::calls::detect::plan(gpu, model.clone(), format)?;
+    let frame = crate::frame::YuvFrame::blank(format);
+    let cands = plan.candidates(gpu, &frame).map_err(|e| e.to_string())?;
+    if let Some(c) = cands.iter().find(|c| !(0.0..=1.0).contains(&c.score)) {
+        return Err(format!(
+            "{} gave a score of {} on a test frame: the network does not run correctly on \
+             this adapter",
+            model.model.name, c.score
+        ));
+    }
+    Ok(format!(
+        "{} ({}, {} classes, {:?} weights)",
+        model.model.name, model.model.scale, model.model.nc, model.model.storage
     ))
 }
 

@@ -1,0 +1,414 @@
+//! The YOLOv8 detector on the GPU, wired from [`super`]'s operations: the model's weights
+//! uploaded once ([`YoloGpu`]), and a plan for one frame size ([`YoloPlan`]) that letterboxes
+//! a packed YUV frame (or takes planar RGB), runs layers 0–21 and the head, and decodes every
+//! anchor. Concatenations cost nothing: each layer feeding one writes straight into the
+//! concatenation's buffer. CPU reference: [`crate::reference::yolo`].
+
+use std::sync::Arc;
+
+use super::{ConvWeights, DetectUniform, LetterboxUniform, OpList, PackedConv, View, pack_conv};
+use crate::detect::{Candidate, Letterbox};
+use crate::effects::params::GpuPlane;
+use crate::frame::{FrameFormat, YuvFrame};
+use crate::gpu::buffers::Readback;
+use crate::gpu::{GpuContext, GpuError};
+use crate::models::yolo::{ConvUnit, HEAD_FROM, Layer, REG_MAX, STRIDES, YoloModel};
+
+fn weights(u: &ConvUnit) -> ConvWeights<'_> {
+    ConvWeights {
+        cin: u.cin,
+        cout: u.cout,
+        k: u.k,
+        stride: u.stride,
+        weight: &u.weight,
+        bias: &u.bias,
+        silu: u.silu,
+    }
+}
+
+/// Every convolution of the model, in the order the plan uses them.
+fn convs(m: &YoloModel) -> Vec<&ConvUnit> {
+    let mut out = Vec::new();
+    for l in &m.layers {
+        match l {
+            Layer::Conv(u) => out.push(u),
+            Layer::C2f(c) => {
+                out.push(&c.cv1);
+                for [a, b] in &c.m {
+                    out.extend([a, b]);
+                }
+                out.push(&c.cv2);
+            }
+            Layer::Sppf(s) => out.extend([&s.cv1, &s.cv2]),
+            Layer::Upsample | Layer::Concat(_) | Layer::Detect => {}
+        }
+    }
+    for level in &m.head {
+        out.extend(level.boxes.iter().chain(&level.classes));
+    }
+    out
+}
+
+/// A model's weights on the device (f32), uploaded once and shared by every plan.
+pub struct YoloGpu {
+    pub model: Arc<YoloModel>,
+    params: wgpu::Buffer,
+    packed: Vec<PackedConv>,
+}
+
+impl YoloGpu {
+    pub fn new(ctx: &GpuContext, model: Arc<YoloModel>) -> Self {
+        let mut values = Vec::new();
+        let packed = convs(&model)
+            .into_iter()
+            .map(|u| pack_conv(&weights(u), &mut values))
+            .collect();
+        let params = super::params_buffer(ctx, "yolo params", &values);
+        Self {
+            model,
+            params,
+            packed,
+        }
+    }
+}
+
+/// Where the plan reads its input from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum YoloInput {
+    /// Packed YUV 4:2:0 frames of this format, letterboxed on the GPU.
+    Frame(FrameFormat),
+    /// Planar RGB (0–1) of this size, multiples of 32 (tests and benches).
+    Rgb(u32, u32),
+}
+
+/// The detector over inputs of one size.
+pub struct YoloPlan {
+    gpu: Arc<YoloGpu>,
+    pub input: YoloInput,
+    /// The network's input size.
+    pub width: u32,
+    pub height: u32,
+    pub letterbox: Option<Letterbox>,
+    ops: OpList,
+    frame: Option<usize>,
+    rgb: usize,
+    raw: usize,
+    best: usize,
+    pub anchors: u32,
+    readback: Readback,
+}
+
+impl YoloPlan {
+    pub fn new(ctx: &GpuContext, gpu: Arc<YoloGpu>, input: YoloInput) -> Result<Self, GpuError> {
+        let m = gpu.model.clone();
+        let (width, height, letterbox) = match input {
+            YoloInput::Frame(f) => {
+                let g = Letterbox::new(f.width, f.height);
+                (g.width, g.height, Some(g))
+            }
+            YoloInput::Rgb(w, h) => (w, h, None),
+        };
+        assert!(
+            width % 32 == 0 && height % 32 == 0 && width > 0 && height > 0,
+            "the network's input is a multiple of 32 each way"
+        );
+        let mut ops = OpList::new();
+        let rgb_view = ops.tensor(ctx, "yolo input", width, height, 3);
+        let rgb = rgb_view.buf;
+        let mut frame = None;
+        if let (YoloInput::Frame(f), Some(g)) = (input, letterbox) {
+            let fb = ops.buffer(ctx, "yolo frame", f.gpu_packed_words() as u64);
+            frame = Some(fb);
+            let mut taps: Vec<[i32; 2]> = Vec::new();
+            for (s, w) in crate::reference::yolo::linear_taps(f.width as usize, g.inner_w as usize)
+                .into_iter()
+                .chain(crate::reference::yolo::linear_taps(
+                    f.height as usize,
+                    g.inner_h as usize,
+                ))
+            {
+                taps.push([s as i32, w]);
+            }
+            let tb = ops.buffer(ctx, "yolo taps", 2 * taps.len() as u64);
+            ctx.queue
+                .write_buffer(&ops.buffers[tb], 0, bytemuck::cast_slice(&taps));
+            let u = LetterboxUniform {
+                planes: f.gpu_packed_planes().map(GpuPlane::from),
+                rows: f.color.yuv_to_rgb().to_gpu_rows(),
+                canvas: [width, height, 0, 0],
+                inner: [g.left, g.top, g.inner_w, g.inner_h],
+            };
+            let (fbuf, tbuf, rbuf) = (
+                ops.buffers[fb].clone(),
+                ops.buffers[tb].clone(),
+                ops.buffers[rgb].clone(),
+            );
+            ops.raw(
+                ctx,
+                &ctx.kernels.nn.letterbox,
+                bytemuck::bytes_of(&u),
+                &[(1, &fbuf), (2, &tbuf), (3, &rbuf)],
+                (width, height, 1),
+            );
+        }
+        let mut packed = gpu.packed.iter();
+        let mut next = || *packed.next().expect("a packed convolution for every use");
+        let channels = m.channels();
+        // where each layer writes: its own tensor, or its part of the concatenation it feeds
+        let mut sizes = Vec::with_capacity(m.layers.len());
+        let mut size = (width, height);
+        for l in &m.layers {
+            match l {
+                Layer::Conv(u) => {
+                    size = (
+                        size.0.div_ceil(u.stride as u32),
+                        size.1.div_ceil(u.stride as u32),
+                    )
+                }
+                Layer::Upsample => size = (size.0 * 2, size.1 * 2),
+                _ => {}
+            }
+            sizes.push(size);
+        }
+        let mut place: Vec<Option<View>> = vec![None; m.layers.len()];
+        for (j, l) in m.layers.iter().enumerate() {
+            if let Layer::Concat(other) = l {
+                let (w, h) = sizes[j];
+                let total = channels[j] as u32;
+                let cat = ops.tensor(ctx, "yolo concat", w, h, total);
+                let first = channels[j - 1] as u32;
+                place[j - 1] = Some(cat.channels(0, first));
+                place[*other] = Some(cat.channels(first, total - first));
+                place[j] = Some(cat);
+            }
+        }
+        let params = gpu.params.clone();
+        let mut outs: Vec<View> = Vec::with_capacity(m.layers.len());
+        for (i, l) in m.layers.iter().enumerate() {
+            let x = outs.last().copied().unwrap_or(rgb_view);
+            let (w, h) = sizes[i];
+            let c = channels[i] as u32;
+            let out = match place[i] {
+                Some(v) => v,
+                None => ops.tensor(ctx, "yolo layer", w, h, c),
+            };
+            match l {
+                Layer::Conv(_) => ops.conv(ctx, &params, &next(), x, out, None),
+                Layer::C2f(c2f) => {
+                    let cc = c2f.c as u32;
+                    let n = c2f.m.len() as u32;
+                    let cat = ops.tensor(ctx, "yolo c2f", w, h, (2 + n) * cc);
+                    ops.conv(ctx, &params, &next(), x, cat.channels(0, 2 * cc), None);
+                    let t = ops.tensor(ctx, "yolo bottleneck", w, h, cc);
+                    for k in 0..n {
+                        let input = cat.channels((1 + k) * cc, cc);
+                        ops.conv(ctx, &params, &next(), input, t, None);
+                        let residual = c2f.shortcut.then_some((1 + k) * cc + cat.off);
+                        ops.conv(
+                            ctx,
+                            &params,
+                            &next(),
+                            t,
+                            cat.channels((2 + k) * cc, cc),
+                            residual,
+                        );
+                    }
+                    ops.conv(ctx, &params, &next(), cat, out, None);
+                }
+                Layer::Sppf(s) => {
+                    let c_ = s.cv1.cout as u32;
+                    let cat = ops.tensor(ctx, "yolo sppf", w, h, 4 * c_);
+                    ops.conv(ctx, &params, &next(), x, cat.channels(0, c_), None);
+                    for k in 0..3 {
+                        ops.maxpool5(
+                            ctx,
+                            cat.channels(k * c_, c_),
+                            cat.channels((k + 1) * c_, c_),
+                        );
+                    }
+                    ops.conv(ctx, &params, &next(), cat, out, None);
+                }
+                Layer::Upsample => ops.upsample2(ctx, x, out),
+                // its inputs wrote their parts already
+                Layer::Concat(_) => {}
+                Layer::Detect => unreachable!("the head is not among layers 0-21"),
+            }
+            outs.push(out);
+        }
+        // the head: every level's box and class outputs side by side, one row per anchor
+        let per = (4 * REG_MAX + m.nc) as u32;
+        let mut levels = [[0u32; 4]; 3];
+        let mut anchors = 0u32;
+        for (l, from) in HEAD_FROM.iter().enumerate() {
+            let v = outs[*from];
+            levels[l] = [v.w, v.h, anchors, STRIDES[l] as u32];
+            anchors += v.w * v.h;
+        }
+        let head = ops.buffer(ctx, "yolo head", (anchors * per) as u64);
+        for (l, from) in HEAD_FROM.iter().enumerate() {
+            let x = outs[*from];
+            let base = levels[l][2] * per;
+            for (branch, off, c) in [
+                (0, 0, 4 * REG_MAX as u32),
+                (1, 4 * REG_MAX as u32, m.nc as u32),
+            ] {
+                let units = if branch == 0 {
+                    &m.head[l].boxes
+                } else {
+                    &m.head[l].classes
+                };
+                let t1 = ops.tensor(ctx, "yolo head t", x.w, x.h, units[0].cout as u32);
+                let t2 = ops.tensor(ctx, "yolo head t", x.w, x.h, units[1].cout as u32);
+                ops.conv(ctx, &params, &next(), x, t1, None);
+                ops.conv(ctx, &params, &next(), t1, t2, None);
+                let dst = View {
+                    buf: head,
+                    w: x.w,
+                    h: x.h,
+                    stride: per,
+                    off: base + off,
+                    c,
+                };
+                ops.conv(ctx, &params, &next(), t2, dst, None);
+            }
+        }
+        let raw = ops.buffer(ctx, "yolo raw", (anchors * (4 + m.nc as u32)) as u64);
+        let best = ops.buffer(ctx, "yolo best", (anchors * 6) as u64);
+        let u = DetectUniform {
+            levels,
+            sizes: [m.nc as u32, per, anchors, 0],
+        };
+        let (hb, rb, bb) = (
+            ops.buffers[head].clone(),
+            ops.buffers[raw].clone(),
+            ops.buffers[best].clone(),
+        );
+        ops.raw(
+            ctx,
+            &ctx.kernels.nn.detect,
+            bytemuck::bytes_of(&u),
+            &[(1, &hb), (2, &rb), (3, &bb)],
+            (anchors, 1, 1),
+        );
+        let readback_bytes = (anchors as u64 * (4 + m.nc as u64)).max(anchors as u64 * 6) * 4;
+        Ok(Self {
+            readback: Readback::new(&ctx.device, readback_bytes),
+            gpu,
+            input,
+            width,
+            height,
+            letterbox,
+            ops,
+            frame,
+            rgb,
+            raw,
+            best,
+            anchors,
+        })
+    }
+
+    pub fn model(&self) -> &YoloModel {
+        &self.gpu.model
+    }
+
+    /// Multiply-adds ×2 of one frame.
+    pub fn flops(&self) -> f64 {
+        self.ops.flops
+    }
+
+    fn submit(&self, ctx: &GpuContext, read: usize, floats: u64) -> Result<(), GpuError> {
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            self.ops.record(&mut pass);
+        }
+        self.readback
+            .copy_from(&mut enc, &self.ops.buffers[read], floats * 4);
+        ctx.queue.submit([enc.finish()]);
+        Ok(())
+    }
+
+    /// The raw output (anchor-major `[cx, cy, w, h, scores...]`) for planar RGB (0–1).
+    pub fn run_rgb(&self, ctx: &GpuContext, rgb: &[f32]) -> Result<Vec<f32>, GpuError> {
+        assert_eq!(self.input, YoloInput::Rgb(self.width, self.height));
+        let (w, h) = (self.width as usize, self.height as usize);
+        assert_eq!(rgb.len(), 3 * w * h);
+        let mut cl = vec![0.0f32; 3 * w * h];
+        for c in 0..3 {
+            for i in 0..w * h {
+                cl[i * 3 + c] = rgb[c * w * h + i];
+            }
+        }
+        ctx.queue
+            .write_buffer(&self.ops.buffers[self.rgb], 0, bytemuck::cast_slice(&cl));
+        self.read(
+            ctx,
+            self.raw,
+            (self.anchors as u64) * (4 + self.model().nc as u64),
+        )
+    }
+
+    fn read(&self, ctx: &GpuContext, buf: usize, floats: u64) -> Result<Vec<f32>, GpuError> {
+        self.submit(ctx, buf, floats)?;
+        let out = self.readback.read(&ctx.device, floats * 4, |b| {
+            bytemuck::cast_slice::<u8, f32>(b).to_vec()
+        })?;
+        ctx.check()?;
+        Ok(out)
+    }
+
+    fn upload(&self, ctx: &GpuContext, frame: &YuvFrame) -> Result<(), GpuError> {
+        let YoloInput::Frame(f) = self.input else {
+            panic!("a plan for RGB input takes no frame")
+        };
+        assert_eq!(frame.format, f, "the plan's frame format");
+        let size =
+            wgpu::BufferSize::new(f.gpu_packed_words() as u64 * 4).expect("frames are never empty");
+        let fb = self.frame.expect("a frame buffer");
+        let mut view = ctx
+            .queue
+            .write_buffer_with(&self.ops.buffers[fb], 0, size)
+            .ok_or_else(|| GpuError::Validation("frame upload rejected".into()))?;
+        f.host_to_gpu_rows(&frame.data, |offset, row| {
+            view.slice(offset..offset + row.len()).copy_from_slice(row);
+        });
+        Ok(())
+    }
+
+    /// The raw output for a frame (letterboxed on the GPU).
+    pub fn run_frame_raw(&self, ctx: &GpuContext, frame: &YuvFrame) -> Result<Vec<f32>, GpuError> {
+        self.upload(ctx, frame)?;
+        self.read(
+            ctx,
+            self.raw,
+            (self.anchors as u64) * (4 + self.model().nc as u64),
+        )
+    }
+
+    /// The letterboxed input the network saw for a frame (channels-last RGB, 0–1).
+    pub fn letterboxed(&self, ctx: &GpuContext, frame: &YuvFrame) -> Result<Vec<f32>, GpuError> {
+        self.upload(ctx, frame)?;
+        self.read(ctx, self.rgb, (self.width * self.height * 3) as u64)
+    }
+
+    /// Each anchor's box (input pixels) and best class, for a frame.
+    pub fn candidates(
+        &self,
+        ctx: &GpuContext,
+        frame: &YuvFrame,
+    ) -> Result<Vec<Candidate>, GpuError> {
+        self.upload(ctx, frame)?;
+        let best = self.read(ctx, self.best, self.anchors as u64 * 6)?;
+        Ok(best
+            .chunks_exact(6)
+            .map(|b| Candidate {
+                cx: b[0],
+                cy: b[1],
+                w: b[2],
+                h: b[3],
+                score: b[4],
+                class_id: b[5] as usize,
+            })
+            .collect())
+    }
+}
