@@ -3,7 +3,7 @@
 // view {width, height, stride (channels per pixel of its buffer), offset (its first channel)},
 // so a split is a view at an offset and a concatenation is several layers writing into one
 // buffer at their own offsets: nothing is copied.
-//   nn_conv       a k x k convolution (k odd, padding k/2, stride s) + bias, then SiLU when
+//   nn_conv1/3    a k x k convolution (k 1 or 3, padding k/2, stride s) + bias, then SiLU when
 //                 asked, then plus a residual read from the destination buffer (another
 //                 channel range of it); each invocation computes NN_PX pixels of a row x 8
 //                 output channels in registers
@@ -34,17 +34,29 @@ struct NnConv {
 @group(0) @binding(2) var<storage, read_write> nn_dst: array<f32>;
 @group(0) @binding(3) var<storage, read> nn_params: array<vec4<f32>>;
 
-@compute @workgroup_size(64, 1, 1)
-fn nn_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
+// The kernel size is a constant of each entry point, so its loops unroll. A workgroup is 8
+// rows of 8 pixel groups: small feature maps (20 x 12 at P5) fill it, and each row's
+// invocations share their y (on lavapipe, invocations of one SIMD vector in different rows
+// made the convolution 30 times slower).
+@compute @workgroup_size(8, 8, 1)
+fn nn_conv1(@builtin(global_invocation_id) gid: vec3<u32>) {
+    nn_conv(gid, 1u);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn nn_conv3(@builtin(global_invocation_id) gid: vec3<u32>) {
+    nn_conv(gid, 3u);
+}
+
+fn nn_conv(gid: vec3<u32>, k: u32) {
     // one flat index over the output's pixel groups, so that small feature maps (20 x 12 at
     // P5) still fill whole workgroups
     let dw = nn_cv.dst.x;
     let dh = nn_cv.dst.y;
-    let groups = (dw + NN_PX - 1u) / NN_PX;
-    let x0 = (gid.x % groups) * NN_PX;
-    let y = gid.x / groups;
+    let x0 = gid.x * NN_PX;
+    let y = gid.y;
     let og = gid.z * 2u;
-    if (y >= dh) {
+    if (y >= dh || x0 >= dw) {
         return;
     }
     let sw = i32(nn_cv.src.x);
@@ -52,68 +64,85 @@ fn nn_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ss = nn_cv.src.z;
     let cin = nn_cv.shape.x;
     let cout = nn_cv.shape.y;
-    let k = nn_cv.shape.z;
     let st = nn_cv.shape.w;
     let pad = i32(k / 2u);
     let ovec = ((cout + 7u) / 8u) * 2u;
-    var acc_a: array<vec4<f32>, NN_PX>;
-    var acc_b: array<vec4<f32>, NN_PX>;
+    // the NN_PX (4) pixels' accumulators, written out (private arrays indexed in the inner
+    // loop run 10x slower on lavapipe)
     let bias_a = nn_params[nn_cv.params.y + og];
     let bias_b = nn_params[nn_cv.params.y + og + 1u];
-    for (var p = 0u; p < NN_PX; p++) {
-        acc_a[p] = bias_a;
-        acc_b[p] = bias_b;
-    }
+    var a0 = bias_a;
+    var b0 = bias_b;
+    var a1 = bias_a;
+    var b1 = bias_b;
+    var a2 = bias_a;
+    var b2 = bias_b;
+    var a3 = bias_a;
+    var b3 = bias_b;
     for (var ky = 0u; ky < k; ky++) {
         let iy = i32(y * st + ky) - pad;
         if (iy < 0 || iy >= sh) {
             continue;
         }
+        let row = u32(iy) * u32(sw);
         for (var kx = 0u; kx < k; kx++) {
             // each pixel's first input channel, and 0 for a pixel in the padding
-            var base: array<u32, NN_PX>;
-            var keep: array<f32, NN_PX>;
-            for (var p = 0u; p < NN_PX; p++) {
-                let ix = i32((x0 + p) * st + kx) - pad;
-                let inside = ix >= 0 && ix < sw;
-                keep[p] = select(0.0, 1.0, inside);
-                base[p] = (u32(iy) * u32(sw) + u32(clamp(ix, 0, sw - 1))) * ss + nn_cv.src.w;
-            }
+            let ix = vec4<i32>(vec4<u32>(x0, x0 + 1u, x0 + 2u, x0 + 3u) * st + kx) - pad;
+            let inside = (ix >= vec4<i32>(0)) & (ix < vec4<i32>(sw));
+            let keep = select(vec4<f32>(0.0), vec4<f32>(1.0), inside);
+            let base = (row + vec4<u32>(clamp(ix, vec4<i32>(0), vec4<i32>(sw - 1)))) * ss
+                + nn_cv.src.w;
             var w = nn_cv.params.x + ((ky * k + kx) * cin) * ovec + og;
             for (var i = 0u; i < cin; i++) {
                 let wa = nn_params[w];
                 let wb = nn_params[w + 1u];
-                for (var p = 0u; p < NN_PX; p++) {
-                    let a = nn_src[base[p] + i] * keep[p];
-                    acc_a[p] += a * wa;
-                    acc_b[p] += a * wb;
-                }
+                let v = vec4<f32>(
+                    nn_src[base.x + i],
+                    nn_src[base.y + i],
+                    nn_src[base.z + i],
+                    nn_src[base.w + i],
+                ) * keep;
+                a0 += v.x * wa;
+                b0 += v.x * wb;
+                a1 += v.y * wa;
+                b1 += v.y * wb;
+                a2 += v.z * wa;
+                b2 += v.z * wb;
+                a3 += v.w * wa;
+                b3 += v.w * wb;
                 w += ovec;
             }
         }
     }
+    nn_conv_store(x0, y, og, a0, b0);
+    nn_conv_store(x0 + 1u, y, og, a1, b1);
+    nn_conv_store(x0 + 2u, y, og, a2, b2);
+    nn_conv_store(x0 + 3u, y, og, a3, b3);
+}
+
+// One pixel's 8 output channels (4·og ..): SiLU, the residual, the write.
+fn nn_conv_store(x: u32, y: u32, og: u32, a: vec4<f32>, b: vec4<f32>) {
+    let dw = nn_cv.dst.x;
+    if (x >= dw) {
+        return;
+    }
+    let cout = nn_cv.shape.y;
     let silu = (nn_cv.params.z & 1u) != 0u;
     let residual = (nn_cv.params.z & 2u) != 0u;
-    for (var p = 0u; p < NN_PX; p++) {
-        let x = x0 + p;
-        if (x >= dw) {
+    let pix = (y * dw + x) * nn_cv.dst.z;
+    for (var c = 0u; c < 8u; c++) {
+        let o = og * 4u + c;
+        if (o >= cout) {
             break;
         }
-        let pix = (y * dw + x) * nn_cv.dst.z;
-        for (var c = 0u; c < 8u; c++) {
-            let o = og * 4u + c;
-            if (o >= cout) {
-                break;
-            }
-            var v = select(acc_b[p][c - 4u], acc_a[p][c & 3u], c < 4u);
-            if (silu) {
-                v = v / (1.0 + exp(-v));
-            }
-            if (residual) {
-                v += nn_dst[pix + nn_cv.params.w + o];
-            }
-            nn_dst[pix + nn_cv.dst.w + o] = v;
+        var v = select(b[c & 3u], a[c & 3u], c < 4u);
+        if (silu) {
+            v = v / (1.0 + exp(-v));
         }
+        if (residual) {
+            v += nn_dst[pix + nn_cv.params.w + o];
+        }
+        nn_dst[pix + nn_cv.dst.w + o] = v;
     }
 }
 

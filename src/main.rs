@@ -361,7 +361,7 @@ fn call_main(args: CallArgs) -> ExitCode {
         Ok(call) => call,
         Err(e) => {
             let f = reelgpu::task::JobFailure::invalid(e.to_string());
-            reelgpu::calls::run::error_item(&stream, &f);
+            reelgpu::calls::run::error_item_for(&stream, Some(args.function.as_str()), &f);
             return ExitCode::FAILURE;
         }
     };

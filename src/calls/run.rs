@@ -46,20 +46,15 @@ pub async fn run(
     stream: &Stream,
     cancel: &CancelToken,
 ) -> (Value, Option<JobFailure>) {
+    let function = call.function();
     let result = match call {
         Call::RenderOverlay(c) => overlay(ctx, c, stream, cancel).await,
         Call::ClipsAi(c) => clips(ctx, c, stream, cancel).await,
         Call::Stitch(c) => stitch(ctx, c, stream, cancel).await,
         Call::Detect(c) => {
-            // the app's detection functions return their error as the message alone
             return match detect(ctx, c, cancel).await {
                 Ok((message, extra)) => (stream.success(message, extra), None),
-                Err(f) => {
-                    let mut extra = Map::new();
-                    extra.insert("error_type".into(), json!(f.kind));
-                    extra.insert("should_retry".into(), json!(f.should_retry));
-                    (stream.error(&f.message, extra), Some(f))
-                }
+                Err(f) => (error_item_for(stream, Some(function), &f), Some(f)),
             };
         }
     };
@@ -69,12 +64,27 @@ pub async fn run(
     }
 }
 
-/// The final error item for `f`.
+/// The final error item for `f` (`"<Kind>: <message>"`).
 pub fn error_item(stream: &Stream, f: &JobFailure) -> Value {
+    stream.error(&f.to_string(), failure_fields(f))
+}
+
+/// The final error item for `f` in a call of `function` (named in the input, when it has
+/// one): the detection functions return the message alone, as the app's do (§16).
+pub fn error_item_for(stream: &Stream, function: Option<&str>, f: &JobFailure) -> Value {
+    match function {
+        Some("detect_players_modal" | "detect_players_batch_modal") => {
+            stream.error(&f.message, failure_fields(f))
+        }
+        _ => error_item(stream, f),
+    }
+}
+
+fn failure_fields(f: &JobFailure) -> Map<String, Value> {
     let mut extra = Map::new();
     extra.insert("error_type".into(), json!(f.kind));
     extra.insert("should_retry".into(), json!(f.should_retry));
-    stream.error(&f.to_string(), extra)
+    extra
 }
 
 fn work_folder(ctx: &CallContext, job_id: Option<&str>) -> Result<tempfile::TempDir, JobFailure> {

@@ -38,7 +38,9 @@ pub struct Kernels {
 /// nn.wgsl's entry points.
 #[derive(Debug, Clone)]
 pub struct NnKernels {
-    pub conv: wgpu::ComputePipeline,
+    /// 1x1 and 3x3 convolutions.
+    pub conv1: wgpu::ComputePipeline,
+    pub conv3: wgpu::ComputePipeline,
     pub maxpool5: wgpu::ComputePipeline,
     pub upsample2: wgpu::ComputePipeline,
     pub letterbox: wgpu::ComputePipeline,
@@ -49,7 +51,8 @@ impl NnKernels {
     fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
         let m = module(device, shaders::NN)?;
         Ok(Self {
-            conv: pipeline(device, &m, "nn_conv"),
+            conv1: pipeline(device, &m, "nn_conv1"),
+            conv3: pipeline(device, &m, "nn_conv3"),
             maxpool5: pipeline(device, &m, "nn_maxpool5"),
             upsample2: pipeline(device, &m, "nn_upsample2"),
             letterbox: pipeline(device, &m, "nn_letterbox"),

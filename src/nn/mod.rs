@@ -141,12 +141,16 @@ pub fn pack_conv(c: &ConvWeights, into: &mut Vec<f32>) -> PackedConv {
     }
 }
 
-/// One recorded dispatch.
+/// One recorded dispatch: `size` invocations, or workgroups when `groups`.
 struct Op {
     pipeline: wgpu::ComputePipeline,
     group: wgpu::BindGroup,
     size: (u32, u32, u32),
+    groups: bool,
 }
+
+/// `nn_conv`'s workgroup: 8 pixel groups by 8 rows.
+pub const CONV_WORKGROUP: (u32, u32) = (8, 8);
 
 /// A network's buffers and dispatches for one input size, made once.
 pub struct OpList {
@@ -222,11 +226,15 @@ impl OpList {
                 params: [c.w_off, c.b_off, flags, residual.unwrap_or(0)],
             },
         );
-        let k = &ctx.kernels.nn;
+        let pipeline = match c.k {
+            1 => &ctx.kernels.nn.conv1,
+            3 => &ctx.kernels.nn.conv3,
+            k => panic!("{k}x{k} convolutions are not in nn.wgsl"),
+        };
         let group = bind(
             &ctx.device,
             "nn conv",
-            &k.conv,
+            pipeline,
             &[
                 (0, &u),
                 (1, &self.buffers[src.buf]),
@@ -236,13 +244,14 @@ impl OpList {
         );
         self.flops += 2.0 * (c.cin * c.cout * c.k * c.k * ow * oh) as f64;
         self.ops.push(Op {
-            pipeline: k.conv.clone(),
+            pipeline: pipeline.clone(),
             group,
             size: (
-                ow.div_ceil(NN_PX) * oh,
-                1,
+                ow.div_ceil(NN_PX).div_ceil(CONV_WORKGROUP.0),
+                oh.div_ceil(CONV_WORKGROUP.1),
                 c.cout.div_ceil(OUT_GROUP as u32),
             ),
+            groups: true,
         });
     }
 
@@ -272,6 +281,7 @@ impl OpList {
             pipeline: k.maxpool5.clone(),
             group,
             size: (src.w, src.h, src.c),
+            groups: false,
         });
     }
 
@@ -302,6 +312,7 @@ impl OpList {
             pipeline: k.upsample2.clone(),
             group,
             size: (dst.w, dst.h, dst.c),
+            groups: false,
         });
     }
 
@@ -328,13 +339,20 @@ impl OpList {
             pipeline: pipeline.clone(),
             group,
             size,
+            groups: false,
         });
     }
 
     /// Records every dispatch, in order.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         for op in &self.ops {
-            dispatch(pass, &op.pipeline, &op.group, op.size);
+            if op.groups {
+                pass.set_pipeline(&op.pipeline);
+                pass.set_bind_group(0, &op.group, &[]);
+                pass.dispatch_workgroups(op.size.0, op.size.1, op.size.2);
+            } else {
+                dispatch(pass, &op.pipeline, &op.group, op.size);
+            }
         }
     }
 }

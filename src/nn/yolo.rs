@@ -49,21 +49,36 @@ fn convs(m: &YoloModel) -> Vec<&ConvUnit> {
     out
 }
 
-/// A model's weights on the device (f32), uploaded once and shared by every plan.
+/// A model's weights on the device (f32), uploaded once and shared by every plan: in as
+/// many buffers as the device's largest binding needs (a yolov8x is 272 MB in f32), each
+/// convolution whole in one.
 pub struct YoloGpu {
     pub model: Arc<YoloModel>,
-    params: wgpu::Buffer,
-    packed: Vec<PackedConv>,
+    params: Vec<wgpu::Buffer>,
+    /// Each convolution's buffer and place in it.
+    packed: Vec<(usize, PackedConv)>,
 }
 
 impl YoloGpu {
     pub fn new(ctx: &GpuContext, model: Arc<YoloModel>) -> Self {
-        let mut values = Vec::new();
-        let packed = convs(&model)
-            .into_iter()
-            .map(|u| pack_conv(&weights(u), &mut values))
+        let limit = (ctx.max_buffer_bytes() / 4) as usize;
+        let mut chunks: Vec<Vec<f32>> = vec![Vec::new()];
+        let mut packed = Vec::new();
+        for u in convs(&model) {
+            let need = (u.k * u.k * u.cin + 1) * u.cout.next_multiple_of(super::OUT_GROUP);
+            if chunks
+                .last()
+                .is_some_and(|c| !c.is_empty() && c.len() + need > limit)
+            {
+                chunks.push(Vec::new());
+            }
+            let at = chunks.len() - 1;
+            packed.push((at, pack_conv(&weights(u), &mut chunks[at])));
+        }
+        let params = chunks
+            .iter()
+            .map(|c| super::params_buffer(ctx, "yolo params", c))
             .collect();
-        let params = super::params_buffer(ctx, "yolo params", &values);
         Self {
             model,
             params,
@@ -152,7 +167,16 @@ impl YoloPlan {
             );
         }
         let mut packed = gpu.packed.iter();
-        let mut next = || *packed.next().expect("a packed convolution for every use");
+        let mut next = || {
+            let (chunk, c) = packed.next().expect("a packed convolution for every use");
+            (gpu.params[*chunk].clone(), *c)
+        };
+        let conv =
+            |ops: &mut OpList,
+             (params, c): (wgpu::Buffer, PackedConv),
+             src: View,
+             dst: View,
+             residual: Option<u32>| { ops.conv(ctx, &params, &c, src, dst, residual) };
         let channels = m.channels();
         // where each layer writes: its own tensor, or its part of the concatenation it feeds
         let mut sizes = Vec::with_capacity(m.layers.len());
@@ -182,7 +206,6 @@ impl YoloPlan {
                 place[j] = Some(cat);
             }
         }
-        let params = gpu.params.clone();
         let mut outs: Vec<View> = Vec::with_capacity(m.layers.len());
         for (i, l) in m.layers.iter().enumerate() {
             let x = outs.last().copied().unwrap_or(rgb_view);
@@ -193,32 +216,31 @@ impl YoloPlan {
                 None => ops.tensor(ctx, "yolo layer", w, h, c),
             };
             match l {
-                Layer::Conv(_) => ops.conv(ctx, &params, &next(), x, out, None),
+                Layer::Conv(_) => conv(&mut ops, next(), x, out, None),
                 Layer::C2f(c2f) => {
                     let cc = c2f.c as u32;
                     let n = c2f.m.len() as u32;
                     let cat = ops.tensor(ctx, "yolo c2f", w, h, (2 + n) * cc);
-                    ops.conv(ctx, &params, &next(), x, cat.channels(0, 2 * cc), None);
+                    conv(&mut ops, next(), x, cat.channels(0, 2 * cc), None);
                     let t = ops.tensor(ctx, "yolo bottleneck", w, h, cc);
                     for k in 0..n {
                         let input = cat.channels((1 + k) * cc, cc);
-                        ops.conv(ctx, &params, &next(), input, t, None);
+                        conv(&mut ops, next(), input, t, None);
                         let residual = c2f.shortcut.then_some((1 + k) * cc + cat.off);
-                        ops.conv(
-                            ctx,
-                            &params,
-                            &next(),
+                        conv(
+                            &mut ops,
+                            next(),
                             t,
                             cat.channels((2 + k) * cc, cc),
                             residual,
                         );
                     }
-                    ops.conv(ctx, &params, &next(), cat, out, None);
+                    conv(&mut ops, next(), cat, out, None);
                 }
                 Layer::Sppf(s) => {
                     let c_ = s.cv1.cout as u32;
                     let cat = ops.tensor(ctx, "yolo sppf", w, h, 4 * c_);
-                    ops.conv(ctx, &params, &next(), x, cat.channels(0, c_), None);
+                    conv(&mut ops, next(), x, cat.channels(0, c_), None);
                     for k in 0..3 {
                         ops.maxpool5(
                             ctx,
@@ -226,7 +248,7 @@ impl YoloPlan {
                             cat.channels((k + 1) * c_, c_),
                         );
                     }
-                    ops.conv(ctx, &params, &next(), cat, out, None);
+                    conv(&mut ops, next(), cat, out, None);
                 }
                 Layer::Upsample => ops.upsample2(ctx, x, out),
                 // its inputs wrote their parts already
@@ -259,8 +281,8 @@ impl YoloPlan {
                 };
                 let t1 = ops.tensor(ctx, "yolo head t", x.w, x.h, units[0].cout as u32);
                 let t2 = ops.tensor(ctx, "yolo head t", x.w, x.h, units[1].cout as u32);
-                ops.conv(ctx, &params, &next(), x, t1, None);
-                ops.conv(ctx, &params, &next(), t1, t2, None);
+                conv(&mut ops, next(), x, t1, None);
+                conv(&mut ops, next(), t1, t2, None);
                 let dst = View {
                     buf: head,
                     w: x.w,
@@ -269,7 +291,7 @@ impl YoloPlan {
                     off: base + off,
                     c,
                 };
-                ops.conv(ctx, &params, &next(), t2, dst, None);
+                conv(&mut ops, next(), t2, dst, None);
             }
         }
         let raw = ops.buffer(ctx, "yolo raw", (anchors * (4 + m.nc as u32)) as u64);
@@ -290,7 +312,11 @@ impl YoloPlan {
             &[(1, &hb), (2, &rb), (3, &bb)],
             (anchors, 1, 1),
         );
-        let readback_bytes = (anchors as u64 * (4 + m.nc as u64)).max(anchors as u64 * 6) * 4;
+        // the largest of what is read back: the raw output, the best classes, the input
+        let readback_bytes = (anchors as u64 * (4 + m.nc as u64))
+            .max(anchors as u64 * 6)
+            .max(width as u64 * height as u64 * 3)
+            * 4;
         Ok(Self {
             readback: Readback::new(&ctx.device, readback_bytes),
             gpu,

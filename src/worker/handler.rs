@@ -274,7 +274,11 @@ impl Worker {
             Err(e) => {
                 let failure = JobFailure::invalid(e.to_string());
                 tracing::warn!(error = %failure, "call refused");
-                let output = calls::run::error_item(&stream, &failure);
+                let output = calls::run::error_item_for(
+                    &stream,
+                    input.get("function").and_then(Value::as_str),
+                    &failure,
+                );
                 return JobOutcome {
                     output,
                     failure: Some(failure),
