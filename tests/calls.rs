@@ -441,15 +441,20 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
         json!({"id": "call-1", "input": {"function": "render_overlay", "kwargs": overlay_kwargs()}}),
         json!({"id": "call-2", "input": {"function": "process_clips_ai", "kwargs": clips_kwargs()}}),
         json!({"id": "call-3", "input": {"function": "render_overlay", "kwargs": {"user_id": USER}}}),
+        json!({"id": "call-4", "input": {"function": "detect_players_batch_modal", "kwargs":
+            {"user_id": USER, "input_key": "reels/a.mp4", "timestamps": [0.5, 0]}}}),
+        json!({"id": "call-5", "input": {"function": "detect_players_modal", "kwargs":
+            {"user_id": USER, "input_key": "reels/a.mp4", "frame_number": 30}}}),
     ]);
     let (rp, base) = rp.start().await;
     let mut env = Runpod::env(&base);
     env.push(("R2_ENDPOINT", format!("file://{}", root.display())));
     // the stream and its items are what is checked; the network has its own test
     env.push(("REELGPU_SR", "off".into()));
+    env.push(("REELGPU_DETECT_MODEL", detect_model().display().to_string()));
     let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     let t = Instant::now();
-    while rp.results.lock().unwrap().len() < 3 {
+    while rp.results.lock().unwrap().len() < 5 {
         assert!(
             t.elapsed() < Duration::from_secs(400),
             "results: {}",
@@ -511,6 +516,25 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
             .contains("kwargs.input_key is required")
     );
     assert!(body["error"].as_str().unwrap().contains("InvalidInput"));
+    // detection: no progress, the app's dict as the one item and the output
+    let (body, _) = result("call-4");
+    let out = &body["output"];
+    assert_eq!(out["status"], "success", "{out}");
+    assert_eq!(streamed("call-4"), [out.clone()]);
+    let frames: Vec<(Value, Value)> = out["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["timestamp"].clone(), d["frame_number"].clone()))
+        .collect();
+    assert_eq!(frames, [(json!(0.5), json!(15)), (json!(0), json!(0))]);
+    assert_eq!(
+        (out["video_width"].clone(), out["fps"].clone()),
+        (json!(640), json!(30.0))
+    );
+    let (body, _) = result("call-5");
+    assert_eq!(body["output"]["status"], "error");
+    assert_eq!(body["output"]["error"], "Frame 30 out of range (0-29)");
 }
 
 #[test]
@@ -521,6 +545,7 @@ fn the_python_client_against_reelgpu_serve() {
         ("R2_ENDPOINT", format!("file://{}", root.display())),
         ("REELGPU_LOG", "warn".to_string()),
         ("REELGPU_SR", "off".to_string()),
+        ("REELGPU_DETECT_MODEL", detect_model().display().to_string()),
     ];
     let mut serve = Proc(
         reelgpu_command(&["serve", "--port", &port.to_string()], &env)
@@ -554,7 +579,7 @@ fn the_python_client_against_reelgpu_serve() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Ran 6 tests"), "{text}");
+    assert!(text.contains("Ran 8 tests"), "{text}");
     // the same calls as everywhere else, through the client: the same items, the same reel
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(&items_out).unwrap()).unwrap();
     let items = |f: &str| seen[f].as_array().unwrap().clone();
@@ -562,4 +587,25 @@ fn the_python_client_against_reelgpu_serve() {
     check_clips(&items("process_clips_ai"), &root);
     serve.signal(libc::SIGTERM);
     assert!(serve.wait_exit(Duration::from_secs(30)).success());
+}
+
+/// A random-weight yolov8n checkpoint (`tests/tools/yolo_ref.py checkpoint`), made once.
+fn detect_model() -> PathBuf {
+    let dir = tmp_in("calls", "yolov8n");
+    let pt = dir.join("yolov8n-random.pt");
+    if !pt.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let python = std::env::var_os("REELGPU_TEST_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python"));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/yolo_ref.py");
+        let st = Command::new(python)
+            .arg(script)
+            .args(["checkpoint", "n", "2", "5"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    pt
 }

@@ -4,8 +4,11 @@ render functions, with one changed line:
     fn.remote_gen(**kwargs)   ->   Endpoint(ENDPOINT_ID, API_KEY).remote_gen("render_overlay", **kwargs)
 
 ``remote_gen`` yields the same progress dicts the app reads today (``progress``, ``phase``,
-``message``; the last one has ``status``); ``remote`` returns only the last one. Standard
-library only; Python 3.10+.
+``message``; the last one has ``status``); ``remote`` returns only the last one. A handle
+(``endpoint.function("stitch_members")``) takes the app's positional arguments too, mapped
+onto the call's names in the app's order, and its ``remote`` returns the final dict as the
+app's functions do (the detection calls' errors included). Standard library only; Python
+3.10+.
 """
 
 from __future__ import annotations
@@ -18,7 +21,37 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Endpoint", "encode_kwargs"]
+__all__ = ["Endpoint", "Function", "encode_kwargs", "PARAMETERS"]
+
+# Each call's arguments in the order the app's functions declare them: a positional argument
+# of a handle's call gets the name at its place.
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "render_overlay": ("job_id", "user_id", "input_key", "output_key", "highlight_regions",
+                       "effect_type", "overlay_settings", "text_layers"),
+    "process_clips_ai": ("job_id", "user_id", "source_keys", "output_key", "clips_data",
+                         "target_width", "target_height", "fps", "include_audio", "transition"),
+    "stitch_members": ("user_id", "input_keys", "output_key"),
+    "detect_players_modal": ("user_id", "input_key", "frame_number", "confidence_threshold"),
+    "detect_players_batch_modal": ("user_id", "input_key", "timestamps", "confidence_threshold"),
+}
+
+
+def bind_arguments(function: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``args`` named as ``function`` declares them, merged with ``kwargs`` (a name given
+    both ways, or more positional arguments than names, is a TypeError, as in Python)."""
+    if not args:
+        return dict(kwargs)
+    names = PARAMETERS.get(function)
+    if names is None:
+        raise TypeError(f"{function}() takes keyword arguments only here")
+    if len(args) > len(names):
+        raise TypeError(f"{function}() takes at most {len(names)} positional arguments ({len(args)} given)")
+    bound = dict(zip(names, args))
+    for k in kwargs:
+        if k in bound:
+            raise TypeError(f"{function}() got multiple values for argument '{k}'")
+    bound.update(kwargs)
+    return bound
 
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
@@ -158,3 +191,27 @@ class Endpoint:
         for item in self.remote_gen(function, **kwargs):
             last = item
         return last
+
+
+class Function:
+    """One of the endpoint's calls as the app holds its functions: ``remote(*args, **kwargs)``
+    returns the final dict (errors too, as the app's functions return them), ``remote_gen``
+    yields every item."""
+
+    def __init__(self, endpoint: Endpoint, name: str) -> None:
+        self.endpoint = endpoint
+        self.name = name
+
+    def remote_gen(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return self.endpoint.remote_gen(self.name, **bind_arguments(self.name, args, kwargs))
+
+    def remote(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.endpoint.remote(self.name, **bind_arguments(self.name, args, kwargs))
+
+
+def _function(self: Endpoint, name: str) -> Function:
+    """A handle on call ``name``."""
+    return Function(self, name)
+
+
+Endpoint.function = _function  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ import unittest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from reelgpu_client import Endpoint, encode_kwargs  # noqa: E402
+from reelgpu_client import Endpoint, bind_arguments, encode_kwargs  # noqa: E402
 
 URL = os.environ["REELGPU_URL"]
 STORAGE = pathlib.Path(os.environ["REELGPU_STORAGE"])
@@ -92,6 +92,35 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(items[-1]["status"], "success", items[-1])
             seen[function] = items
         pathlib.Path(os.environ["REELGPU_ITEMS_OUT"]).write_text(json.dumps(seen))
+
+    def test_handles_take_the_apps_positional_arguments(self):
+        stitch = self.ep.function("stitch_members")
+        final = stitch.remote(USER, ["reels/a.mp4"], "tmp/positional.mp4")
+        self.assertEqual(final["status"], "success", final)
+        self.assertTrue((STORAGE / USER / "tmp/positional.mp4").exists())
+        self.assertEqual(bind_arguments("detect_players_modal", (USER, "k.mp4", 3), {"confidence_threshold": 0.4}),
+                         {"user_id": USER, "input_key": "k.mp4", "frame_number": 3, "confidence_threshold": 0.4})
+        with self.assertRaises(TypeError):
+            bind_arguments("stitch_members", (USER,), {"user_id": USER})
+        with self.assertRaises(TypeError):
+            bind_arguments("stitch_members", (1, 2, 3, 4), {})
+
+    def test_detection_through_handles(self):
+        """The detection calls (REELGPU_DETECT_MODEL set by the server's environment): the
+        app's dicts back, errors returned, not raised."""
+        single = self.ep.function("detect_players_modal")
+        final = single.remote(USER, "reels/a.mp4", 3, 0.25)
+        self.assertEqual(final["status"], "success", final)
+        self.assertEqual(final["frame_number"], 3)
+        self.assertEqual((final["video_width"], final["video_height"]), (640, 360))
+        self.assertIsInstance(final["detections"], list)
+        batch = self.ep.function("detect_players_batch_modal")
+        final = batch.remote(USER, "reels/a.mp4", [0.0, 0.5])
+        self.assertEqual(final["status"], "success", final)
+        self.assertEqual([d["frame_number"] for d in final["detections"]], [0, 15])
+        err = single.remote(USER, "reels/a.mp4", 999)
+        self.assertEqual(err["status"], "error")
+        self.assertEqual(err["error"], "Frame 999 out of range (0-29)")
 
     def test_bytes_are_sent_as_base64(self):
         self.assertEqual(encode_kwargs({"png": b"\x89PNG", "t": (1, 2)}), {"png": "iVBORw==", "t": [1, 2]})
