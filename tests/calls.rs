@@ -520,7 +520,7 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
     let (body, _) = result("call-4");
     let out = &body["output"];
     assert_eq!(out["status"], "success", "{out}");
-    assert_eq!(streamed("call-4"), [out.clone()]);
+    assert_eq!(streamed("call-4"), std::slice::from_ref(out));
     let frames: Vec<(Value, Value)> = out["detections"]
         .as_array()
         .unwrap()
