@@ -633,3 +633,59 @@ fn boxes_are_mapped_to_the_frame_for_every_shape() {
         ((142.0 - 12.0) * s, 220.0 * s, (242.0 - 12.0) * s, 420.0 * s)
     );
 }
+
+#[test]
+fn a_frame_of_a_long_game_reads_a_few_percent_of_it() {
+    // a 4-minute game (a keyframe every 2 s, audio starting with the video)
+    let mut args = reelgpu::testing::clips::testsrc_args(320, 180, 30, 240.0, true);
+    let at = args.iter().position(|a| a == "libx264").unwrap();
+    args.splice(at + 1..at + 1, ["-g".to_string(), "60".to_string()]);
+    let game = clip_in("detect", "game-240s.mp4", args);
+    let path = game.to_str().unwrap();
+    let info = reelgpu::video::probe::probe(&game).unwrap();
+    // the frames reached by seeking are the frames counted from the start, pixel for pixel
+    let wanted = [3u64, 200, 1500, 7000, 7199];
+    let seek = reelgpu::video::extract::extract_available(path, &info, &wanted, None).unwrap();
+    let all = reelgpu::video::extract::extract_frames(
+        path,
+        &reelgpu::video::extract::FrameSelector::Indices(wanted.to_vec()),
+    )
+    .unwrap();
+    assert_eq!(seek.len(), wanted.len());
+    for (a, b) in seek.iter().zip(&all) {
+        assert_eq!(a.index, b.index);
+        assert!(
+            (a.time_s - b.time_s).abs() < 1e-6,
+            "{} {}",
+            a.time_s,
+            b.time_s
+        );
+        assert!(
+            a.frame.data == b.frame.data,
+            "frame {} differs after a seek",
+            a.index
+        );
+    }
+    // through the call: one frame near the end reads a few percent of the object
+    let root = tmp_in("detect", "game-storage");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("games")).unwrap();
+    std::fs::copy(&game, root.join("games/g.mp4")).unwrap();
+    let (pt, _) = random_checkpoint("n", 3);
+    let kw = json!({"user_id": USER, "input_key": "games/g.mp4", "frame_number": 7100});
+    let (ok, items) = call("detect_players_modal", &kw, &root, Some(&pt));
+    assert!(ok, "{items:?}");
+    let t = &items[0]["timings"];
+    let (read, size) = (
+        t["bytes_read"].as_f64().unwrap(),
+        t["object_bytes"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "frame 7100 of 7200: read {read} of {size} bytes ({:.1}%)",
+        100.0 * read / size
+    );
+    // the index (moov), the first frame's timestamp and the GOP before frame 7100: about
+    // 1.3 MB whatever the game's length (5% of this one; well under 1% of a 10-minute 1080p
+    // game), where the app downloads all of it
+    assert!(read < 0.08 * size && read < 2e6, "read {read} of {size}");
+}

@@ -174,9 +174,19 @@ enum Want {
     Time(f64),
 }
 
+/// How far ahead (seconds) a wanted frame must be for [`extract_available`] to seek to it
+/// rather than decode on: past this, starting again at the keyframe before it reads less.
+pub const SEEK_AHEAD_S: f64 = 4.0;
+
 /// Decodes frames `indices` (ascending, 0-based in presentation order) of `path`, whose probe
-/// is `info`, stopping after the last: the frames the video has, each once (a frame past its
-/// end is simply absent). Cancelling `cancel` kills the decoder.
+/// is `info`: the frames the video has, each once (a frame past its end is simply absent),
+/// reading no further than the last. A frame more than [`SEEK_AHEAD_S`] ahead of the decoder
+/// is reached by seeking to the keyframe before it and decoding on from there, so a frame
+/// near the end of a long game reads a few percent of the file; the index of a frame decoded
+/// after a seek is its time from the first frame (whose timestamp the first decoder read)
+/// times the frame rate, which is the frame's count for the constant-rate video cameras and
+/// the app's exports write (where there is no known rate, every frame is decoded from the
+/// start and counted). Cancelling `cancel` kills the decoder.
 pub fn extract_available(
     path: &str,
     info: &super::probe::VideoInfo,
@@ -188,32 +198,70 @@ pub fn extract_available(
     let Some(&last) = indices.last() else {
         return Ok(out);
     };
-    let mut decoder = Decoder::spawn(
-        path,
-        info,
-        DecoderKind::Software,
-        DecodeOptions {
-            seek_s: None,
-            tolerate_errors: true,
-            cancel: cancel.cloned(),
-        },
-    )?;
+    let fps = info
+        .frame_rate
+        .map(|r| r.as_f64())
+        .filter(|f| f.is_finite() && *f > 0.0);
+    let spawn = |seek_s: Option<f64>| {
+        Decoder::spawn(
+            path,
+            info,
+            DecoderKind::Software,
+            DecodeOptions {
+                seek_s,
+                tolerate_errors: true,
+                cancel: cancel.cloned(),
+            },
+        )
+    };
+    let mut decoder = spawn(None)?;
     let mut scratch = vec![0u8; format.frame_bytes()];
-    let mut origin = None;
-    let mut index = 0u64;
+    // the first frame's timestamp (seconds): what every time counts from
+    let mut origin: Option<f64> = None;
+    // frames are counted from the start until a seek, then timed
+    let mut counted = true;
+    // the index of the next frame the decoder gives
+    let mut position = 0u64;
     let mut wanted = indices.iter().peekable();
-    while let Some(pts) = decoder.next_frame()? {
-        let tb = decoder.time_base().expect("known after a frame");
-        let origin = *origin.get_or_insert(pts);
-        let i = index;
-        index += 1;
+    loop {
+        let Some(&next) = wanted.peek() else {
+            decoder.stop();
+            return Ok(out);
+        };
+        // far ahead of the decoder: start again at the keyframe before it
+        if let (Some(fps), Some(o)) = (fps, origin)
+            && (*next as f64 - position as f64) / fps > SEEK_AHEAD_S
+        {
+            decoder.stop();
+            let container = info.start_time_s.unwrap_or(0.0);
+            // half a frame early: the frame itself is never trimmed by the seek
+            let seek = (o - container + (*next as f64 - 0.5) / fps).max(0.0);
+            decoder = spawn(Some(seek))?;
+            counted = false;
+        }
+        let Some(pts) = decoder.next_frame()? else {
+            decoder.finish()?;
+            return Ok(out);
+        };
+        let tb = decoder.time_base().expect("known after a frame").as_f64();
+        let t = pts as f64 * tb;
+        let o = *origin.get_or_insert(t);
+        let i = match (counted, fps) {
+            (false, Some(fps)) => ((t - o) * fps).round().max(0.0) as u64,
+            _ => position,
+        };
+        position = i + 1;
+        while wanted.peek().is_some_and(|w| **w < i) {
+            // passed by (a frame the stream does not have at that index)
+            wanted.next();
+        }
         if wanted.peek().is_some_and(|w| **w == i) {
             wanted.next();
             let mut data = vec![0u8; format.frame_bytes()];
             decoder.read_into(&mut data)?;
             out.push(ExtractedFrame {
                 index: i,
-                time_s: (pts - origin) as f64 * tb.as_f64(),
+                time_s: t - o,
                 frame: YuvFrame::new(format, data),
             });
         } else {
@@ -224,6 +272,4 @@ pub fn extract_available(
             return Ok(out);
         }
     }
-    decoder.finish()?;
-    Ok(out)
 }
