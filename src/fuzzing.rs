@@ -71,6 +71,11 @@ pub const TARGETS: &[Target] = &[
     // the model's weights are read from the `.bin` that is part of the input; the packed
     // copy for the GPU is at most a few times that
     Target {
+        name: "detect_model",
+        property: detect_model,
+        fixed: MIB,
+    },
+    Target {
         name: "ncnn_model",
         property: ncnn_model,
         fixed: MIB,
@@ -396,6 +401,52 @@ pub fn ncnn_model(data: &[u8]) {
                 packed.len() <= 64 * (bin.len() + 64),
                 "packed far beyond the file"
             );
+        }
+    }
+}
+
+/// The player detector's model files: a PyTorch checkpoint (a zip: `PK`), its pickle alone
+/// (`0x80`, protocol 2+), or a `.safetensors` state dict; then YOLOv8 built from what they
+/// hold. Errors are never empty; a model that builds is consistent (every layer reads what
+/// the one before gives, the head has the classes' outputs).
+pub fn detect_model(data: &[u8]) {
+    use crate::models::{pickle, safetensors, torch_pt, yolo};
+    let sd = match data {
+        [b'P', b'K', ..] => torch_pt::from_bytes(data),
+        [0x80, ..] => {
+            if let Ok(p) = pickle::read(data) {
+                // every accessor on whatever came out
+                let _ = (
+                    p.entries(p.root),
+                    p.items(p.root),
+                    p.global(p.root),
+                    p.ints(p.root),
+                );
+                assert!(p.nodes.len() <= data.len(), "a node per opcode at most");
+            }
+            return;
+        }
+        _ => safetensors::state_dict_from_bytes(data),
+    };
+    let sd = match sd {
+        Err(e) => return assert!(!e.is_empty()),
+        Ok(sd) => sd,
+    };
+    for t in sd.tensors.values() {
+        assert_eq!(t.data.len(), t.shape.iter().product::<usize>());
+    }
+    match yolo::build("fuzz", &sd) {
+        Err(e) => assert!(!e.is_empty()),
+        Ok(m) => {
+            assert_eq!(m.layers.len(), 22);
+            assert_eq!(m.head.len(), 3);
+            let ch = m.channels();
+            for l in &m.head {
+                assert_eq!(l.classes[2].cout, m.nc);
+                assert_eq!(l.boxes[2].cout, 4 * yolo::REG_MAX);
+            }
+            assert!(ch.iter().all(|c| *c > 0));
+            assert_eq!(m.class_names.len(), m.nc);
         }
     }
 }

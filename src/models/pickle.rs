@@ -284,24 +284,23 @@ impl Machine<'_> {
             },
             _ => None,
         };
+        // the constructors of plain containers give the container (an alias of their
+        // argument, never a copy: memory stays with the input's size)
+        let first = args.first().copied();
+        let first_node = first.and_then(|a| match a {
+            Value::Node(i) => self.nodes.get(i),
+            _ => None,
+        });
         let node = match name {
             Some(("collections", "OrderedDict")) if args.is_empty() => Node::Dict(Vec::new()),
-            Some(("__builtin__" | "builtins", "set" | "frozenset")) => {
-                match args.first().and_then(|a| match a {
-                    Value::Node(i) => self.nodes.get(*i),
-                    _ => None,
-                }) {
-                    Some(Node::List(l)) | Some(Node::Tuple(l)) => Node::List(l.clone()),
-                    _ => Node::List(Vec::new()),
+            Some(("__builtin__" | "builtins", "set" | "frozenset") | ("torch", "Size")) => {
+                match first_node {
+                    Some(Node::List(_)) | Some(Node::Tuple(_)) => {
+                        return Ok(first.expect("a first argument"));
+                    }
+                    _ => Node::Tuple(Vec::new()),
                 }
             }
-            Some(("torch", "Size")) => match args.first().and_then(|a| match a {
-                Value::Node(i) => self.nodes.get(*i),
-                _ => None,
-            }) {
-                Some(Node::Tuple(t)) | Some(Node::List(t)) => Node::Tuple(t.clone()),
-                _ => Node::Tuple(Vec::new()),
-            },
             _ => Node::Call {
                 callable,
                 args,

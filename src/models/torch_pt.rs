@@ -51,24 +51,30 @@ pub const MAX_PICKLE_BYTES: u64 = 64 << 20;
 /// Reads the checkpoint at `path`.
 pub fn load(path: &Path) -> Result<StateDict, ModelError> {
     let file = std::fs::File::open(path).map_err(|e| ModelError::new(path, e.to_string()))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| ModelError::new(path, e.to_string()))?
+        .len();
     let mut zip = zip::ZipArchive::new(file).map_err(|e| {
         ModelError::new(
             path,
             format!("not a PyTorch checkpoint (torch.save's zip was expected): {e}"),
         )
     })?;
-    read_zip(&mut zip).map_err(|m| ModelError::new(path, m))
+    read_zip(&mut zip, file_len).map_err(|m| ModelError::new(path, m))
 }
 
 /// Reads a checkpoint held in memory (the fuzz target's way in).
 pub fn from_bytes(bytes: &[u8]) -> Result<StateDict, String> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("not a PyTorch checkpoint (torch.save's zip was expected): {e}"))?;
-    read_zip(&mut zip)
+    read_zip(&mut zip, bytes.len() as u64)
 }
 
+/// `file_len` bounds every size the zip's headers state (no entry holds more than the file).
 fn read_zip<R: std::io::Read + std::io::Seek>(
     zip: &mut zip::ZipArchive<R>,
+    file_len: u64,
 ) -> Result<StateDict, String> {
     let pkl_name = zip
         .file_names()
@@ -76,13 +82,22 @@ fn read_zip<R: std::io::Read + std::io::Seek>(
         .find(|n| n == "data.pkl" || n.ends_with("/data.pkl"))
         .ok_or("the zip has no data.pkl: not a PyTorch checkpoint")?;
     let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
-    let bytes = read_entry(zip, &pkl_name, MAX_PICKLE_BYTES)?;
+    let bytes = read_entry(zip, &pkl_name, MAX_PICKLE_BYTES.min(file_len))?;
     let p = pickle::read(&bytes).map_err(|e| format!("{pkl_name}: {e}"))?;
+    let stored: u64 = (0..zip.len())
+        .filter_map(|i| zip.by_index_raw(i).ok().map(|e| e.size().min(file_len)))
+        .sum::<u64>()
+        .min(file_len);
     let mut reader = Reader {
         p: &p,
         zip,
         prefix,
         out: StateDict::default(),
+        file_len,
+        storages: Default::default(),
+        decoded: 0,
+        // f16 values become f32: twice the stored bytes, and some slack for small views
+        budget: 2 * stored as usize + (1 << 20),
     };
     // ultralytics: the EMA weights when the checkpoint has them, else the model
     let model = ["ema", "model"]
@@ -109,7 +124,7 @@ fn read_entry<R: std::io::Read + std::io::Seek>(
             entry.size()
         ));
     }
-    let mut out = Vec::with_capacity(entry.size() as usize);
+    let mut out = Vec::with_capacity(entry.size().min(limit) as usize);
     entry
         .take(limit)
         .read_to_end(&mut out)
@@ -122,6 +137,13 @@ struct Reader<'a, R> {
     zip: &'a mut zip::ZipArchive<R>,
     prefix: String,
     out: StateDict,
+    file_len: u64,
+    /// Each storage's bytes, read once.
+    storages: std::collections::HashMap<String, std::sync::Arc<Vec<u8>>>,
+    /// Bytes of tensor values decoded so far, and the most allowed: a checkpoint's tensors
+    /// cover its storages about once, never many times over.
+    decoded: usize,
+    budget: usize,
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -303,7 +325,8 @@ impl<R: std::io::Read + std::io::Seek> Reader<'_, R> {
             .zip
             .by_name(&name)
             .map_err(|e| format!("storage {name}: {e}"))?
-            .size();
+            .size()
+            .min(self.file_len);
         let need = offset
             .checked_add(extent)
             .and_then(|n| n.checked_mul(elem))
@@ -313,7 +336,28 @@ impl<R: std::io::Read + std::io::Seek> Reader<'_, R> {
                 "needs {need} bytes of storage {name}, which has {len}"
             ));
         }
-        let bytes = read_entry(self.zip, &name, len)?;
+        let decoded = numel.saturating_mul(4);
+        self.decoded = self.decoded.saturating_add(decoded);
+        if self.decoded > self.budget {
+            return Err(format!(
+                "its views decode to more than twice the checkpoint's {} stored bytes",
+                self.budget / 2
+            ));
+        }
+        let bytes = match self.storages.get(&name) {
+            Some(b) => b.clone(),
+            None => {
+                let b = std::sync::Arc::new(read_entry(self.zip, &name, len)?);
+                self.storages.insert(name.clone(), b.clone());
+                b
+            }
+        };
+        if bytes.len() < need {
+            return Err(format!(
+                "needs {need} bytes of storage {name}, which holds {}",
+                bytes.len()
+            ));
+        }
         let raw = &bytes[offset * elem..need];
         let value = |i: usize| -> f32 {
             let c = &raw[i * elem..(i + 1) * elem];

@@ -8,7 +8,7 @@
                                      in frame pixels, clipped (JSON: [[x1, y1, x2, y2, conf, cls]])
   nms RAW.f32 NC W0 H0 W1 H1 CONF OUT  the same NMS and mapping on a raw output (anchor-major)
                                      of a W1 x H1 letterbox of a W0 x H0 frame
-  checkpoint SCALE NC SEED DIR       random YOLOv8 weights of a scale (n/s/m/l/x) as an
+  checkpoint SCALE NC SEED DIR       random YOLOv8 weights of a scale (n/s/m/l/x, or t: tiny) as an
                                      ultralytics-style .pt (a torch zip whose pickle holds the
                                      module tree, fp16, batch norms unfused) and the same tensors
                                      as a .safetensors state dict
@@ -115,7 +115,7 @@ def boxes_in_frame(raw, conf, w0, h0, w1, h1):
 
 # --- random checkpoints --------------------------------------------------------------------
 
-SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75, 768), "l": (1.0, 1.0, 512), "x": (1.0, 1.25, 512)}
+SCALES = {"t": (0.33, 0.03, 1024), "n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75, 768), "l": (1.0, 1.0, 512), "x": (1.0, 1.25, 512)}
 
 
 def _module(name):
