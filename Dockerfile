@@ -40,6 +40,10 @@ ENV WGPU_BACKEND=vulkan
 ENV REELGPU_WORK_DIR=/work
 ENV REELGPU_FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 ENV REELGPU_SR_MODEL=/opt/reelgpu/models/realesr-animevideov3-x4.param
+# The player detector is the operator's own checkpoint, never in the image: mount or copy the
+# yolov8x.pt the app runs (e.g. `-v /models:/models:ro`) and set
+#   REELGPU_DETECT_MODEL=/models/yolov8x.pt
+# (a network volume on RunPod). Without it the detection calls answer with an error naming it.
 ENV RUST_BACKTRACE=1
 USER reelgpu
 WORKDIR /work

@@ -3,7 +3,8 @@
 //! and 4K) and §10 (a rotated crop to 810x1440 in one resample), side by side in one process
 //! on whatever adapter is there. `cargo bench --bench engine -- 810` runs the cases whose
 //! name contains `810`.
-//! The AI x4 network has its own table (`-- SR` runs only it).
+//! The AI x4 network has its own table (`-- SR` runs only it), and so has the YOLOv8 player
+//! detector (`-- DETECT`).
 //! Run: `cargo bench --bench engine` (set `WGPU_BACKEND=vulkan` for lavapipe).
 
 use std::time::Instant;
@@ -339,6 +340,7 @@ fn main() {
     );
 
     sr_rows(&ctx, only.as_deref());
+    detect_rows(&ctx, only.as_deref());
 
     if only.is_some() {
         return;
@@ -522,6 +524,87 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
                 "| {name} | {} | {w}x{h} | {ms:.1} | {rate:.1} | {gflop:.1} | {:.2} | {of_peak} |",
                 net.kernel_name(),
                 base / ms
+            );
+        }
+    }
+}
+
+/// The YOLOv8 detector's rows: every scale (`REELGPU_BENCH_DETECT_SCALES`, default
+/// `n,s,m,l,x`; random weights made in place: the cost is the shape's) at 640x384 (a 16:9
+/// frame's letterbox) and 640x640, plus the operator's checkpoint when `REELGPU_DETECT_MODEL`
+/// names one; ms per frame (input upload and output readback included, median of
+/// `REELGPU_BENCH_DETECT_FRAMES`, default 3) and GFLOP/s, with the share of the adapter's fp32
+/// peak where it is known. `REELGPU_BENCH_DETECT=0` skips them.
+fn detect_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
+    use reelgpu::models::yolo::{self, YoloModel};
+    use reelgpu::nn::yolo::{YoloGpu, YoloInput, YoloPlan};
+    use std::sync::Arc;
+    if std::env::var("REELGPU_BENCH_DETECT").as_deref() == Ok("0")
+        || only.is_some_and(|o| !o.contains("DETECT"))
+    {
+        return;
+    }
+    let frames = std::env::var("REELGPU_BENCH_DETECT_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(3);
+    let scales =
+        std::env::var("REELGPU_BENCH_DETECT_SCALES").unwrap_or_else(|_| "n,s,m,l,x".into());
+    let mut models: Vec<(String, Arc<YoloModel>)> = scales
+        .split(',')
+        .filter_map(|s| s.trim().chars().next())
+        .filter(|c| reelgpu::testing::yolo::scale_factors(*c).is_some())
+        .map(|c| {
+            let m = reelgpu::testing::yolo::random_model(c, 80, 1);
+            (format!("yolov8{c} (random, 80 classes)"), Arc::new(m))
+        })
+        .collect();
+    if let Some(p) = yolo::model_path() {
+        match yolo::load(&p) {
+            Ok(m) => models.push((
+                format!("{} ({}, {} classes)", m.name, m.scale, m.nc),
+                Arc::new(m),
+            )),
+            Err(e) => println!("\n(REELGPU_DETECT_MODEL not loaded: {e})"),
+        }
+    }
+    let peak = peak_tflops(&ctx.adapter.to_string());
+    println!(
+        "\n| detector | input | ms/frame (median of {frames}) | GFLOP/frame | GFLOP/s | of fp32 peak |"
+    );
+    println!("|---|---|---:|---:|---:|---:|");
+    for (name, m) in &models {
+        let gpu = Arc::new(YoloGpu::new(ctx, m.clone()));
+        for (w, h) in [(640u32, 384u32), (640, 640)] {
+            let plan = match YoloPlan::new(ctx, gpu.clone(), YoloInput::Rgb(w, h)) {
+                Ok(p) => p,
+                Err(e) => {
+                    println!("| {name} | {w}x{h} | failed: {e} | | | |");
+                    continue;
+                }
+            };
+            let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 250.0).collect();
+            if let Err(e) = plan.run_rgb(ctx, &rgb) {
+                println!("| {name} | {w}x{h} | failed: {e} | | | |");
+                continue;
+            }
+            let mut times: Vec<f64> = (0..frames)
+                .map(|_| {
+                    let t = Instant::now();
+                    plan.run_rgb(ctx, &rgb).expect("the detector runs");
+                    t.elapsed().as_secs_f64()
+                })
+                .collect();
+            let s = median(&mut times);
+            let gflop = plan.flops() / 1e9;
+            let share = peak
+                .map(|(_, fp32, _, _)| format!("{:.1}%", 100.0 * gflop / s / 1e3 / fp32))
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "| {name} | {w}x{h} | {:.1} | {gflop:.1} | {:.1} | {share} |",
+                s * 1e3,
+                gflop / s
             );
         }
     }

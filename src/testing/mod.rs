@@ -5,3 +5,4 @@ pub mod clips;
 pub mod golden;
 pub mod metrics;
 pub mod pattern;
+pub mod yolo;
