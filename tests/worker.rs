@@ -827,6 +827,27 @@ async fn a_failed_self_check_is_reported_unhealthy() {
         pings[0].query
     );
     assert!(rp.takes.lock().unwrap().is_empty());
+
+    // So is the player detector when REELGPU_DETECT_MODEL is set: a file that is not a
+    // YOLOv8 checkpoint fails the check naming it.
+    let broken = tmp("broken-detector.pt");
+    std::fs::write(&broken, b"PK\x03\x04 a zip it is not").unwrap();
+    let (rp, base) = Runpod::default().start().await;
+    let mut env = Runpod::env(&base);
+    env.extend(s3_env("file:///tmp"));
+    env.push(("REELGPU_DETECT_MODEL", broken.display().to_string()));
+    let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
+    assert_eq!(worker.wait_exit(Duration::from_secs(60)).code(), Some(1));
+    let pings = rp.pings.lock().unwrap().clone();
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0].query["check"], "detector");
+    assert!(
+        pings[0].query["reason"].contains("broken-detector.pt")
+            && pings[0].query["reason"].contains("REELGPU_DETECT_MODEL"),
+        "{:?}",
+        pings[0].query
+    );
+    assert!(rp.takes.lock().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
