@@ -129,27 +129,12 @@ fn call(function: &str, kwargs: &Value, root: &Path) -> (bool, Vec<Value>) {
 }
 
 fn call_with(function: &str, kwargs: &Value, root: &Path, sr: Option<&str>) -> (bool, Vec<Value>) {
-    let file = root.with_extension(format!("{function}.json"));
-    std::fs::write(&file, kwargs.to_string()).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
-    cmd.args(["call", function, "--decoder", "software", "--kwargs"])
-        .arg(&file)
-        .arg("--storage")
-        .arg(root)
-        .env("REELGPU_LOG", "warn")
-        .env_remove("REELGPU_SR");
-    if let Some(v) = sr {
-        cmd.env("REELGPU_SR", v);
-    }
-    let out = cmd.output().unwrap();
-    let items = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    if !out.status.success() {
-        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    }
-    (out.status.success(), items)
+    reelgpu_call(
+        function,
+        kwargs,
+        root,
+        &[("REELGPU_SR", sr.map(str::to_string))],
+    )
 }
 
 fn phases(items: &[Value]) -> Vec<(u64, String, String)> {

@@ -446,24 +446,8 @@ fn people_storage(name: &str, w: u32, h: u32) -> PathBuf {
 }
 
 fn call(function: &str, kwargs: &Value, root: &Path, model: Option<&Path>) -> (bool, Vec<Value>) {
-    let file = root.with_extension(format!("{function}.json"));
-    std::fs::write(&file, kwargs.to_string()).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
-    cmd.args(["call", function, "--decoder", "software", "--kwargs"])
-        .arg(&file)
-        .arg("--storage")
-        .arg(root)
-        .env("REELGPU_LOG", "warn")
-        .env_remove("REELGPU_DETECT_MODEL");
-    if let Some(m) = model {
-        cmd.env("REELGPU_DETECT_MODEL", m);
-    }
-    let out = cmd.output().unwrap();
-    let items = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (out.status.success(), items)
+    let model = model.map(|m| m.display().to_string());
+    reelgpu_call(function, kwargs, root, &[("REELGPU_DETECT_MODEL", model)])
 }
 
 fn boxes_of(v: &Value) -> Vec<[f32; 5]> {

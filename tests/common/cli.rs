@@ -159,3 +159,37 @@ pub fn reelgpu_command(args: &[&str], env: &[(&str, String)]) -> Command {
     }
     cmd
 }
+
+/// `reelgpu call FUNCTION --kwargs <kwargs> --storage ROOT` (software decode, warn logs),
+/// with `env`'s variables set (`Some`) or removed (`None`): whether it exited 0, and the items
+/// it printed.
+pub fn reelgpu_call(
+    function: &str,
+    kwargs: &Value,
+    root: &Path,
+    env: &[(&str, Option<String>)],
+) -> (bool, Vec<Value>) {
+    let file = root.with_extension(format!("{function}.json"));
+    std::fs::write(&file, kwargs.to_string()).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelgpu"));
+    cmd.args(["call", function, "--decoder", "software", "--kwargs"])
+        .arg(&file)
+        .arg("--storage")
+        .arg(root)
+        .env("REELGPU_LOG", "warn");
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let items = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    (out.status.success(), items)
+}
