@@ -673,3 +673,27 @@ fn a_frame_of_a_long_game_reads_a_few_percent_of_it() {
     // game), where the app downloads all of it
     assert!(read < 0.08 * size && read < 2e6, "read {read} of {size}");
 }
+
+#[test]
+fn frames_run_together_give_what_each_gives_alone() {
+    let (pt, _) = random_checkpoint("t", 2);
+    let ctx = common::gpu();
+    let g = Arc::new(YoloGpu::new(&ctx, Arc::new(yolo::load(&pt).unwrap())));
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+    let (w, h) = (90u32, 50u32);
+    let frames: Vec<YuvFrame> = (0..3)
+        .map(|_| {
+            let rgb: Vec<u8> = (0..3 * w * h).map(|_| rng.random()).collect();
+            rgb_to_yuv420(&rgb, w, h, ColorSpec::BT709_LIMITED)
+        })
+        .collect();
+    let plan = YoloPlan::new(&ctx, g, YoloInput::Frame(frames[0].format)).unwrap();
+    let together = plan
+        .candidates_batch(&ctx, &frames.iter().collect::<Vec<_>>())
+        .unwrap();
+    assert_eq!(together.len(), 3);
+    for (f, t) in frames.iter().zip(&together) {
+        assert_eq!(&plan.candidates(&ctx, f).unwrap(), t);
+    }
+    assert_ne!(together[0], together[1], "different frames, different outputs");
+}

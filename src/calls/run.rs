@@ -502,6 +502,9 @@ async fn detect(
     Ok(("Detection complete", extra))
 }
 
+/// Frames a detection call runs through the network in one submission.
+const DETECT_BATCH: usize = 16;
+
 /// Probes the video, decodes the wanted frames (once each, in time order) and runs them
 /// through the detector.
 fn detect_frames(
@@ -538,17 +541,21 @@ fn detect_frames(
     let plan = det::plan(gpu, model, format).map_err(|m| JobFailure::new("GpuError", m, true))?;
     let g = plan.letterbox.expect("a frame plan letterboxes");
     let gpu_err = |e: crate::gpu::GpuError| JobFailure::export(export::ExportError::Gpu(e));
+    if cancel.is_cancelled() {
+        return Err(JobFailure::cancelled(
+            cancel
+                .reason()
+                .unwrap_or(crate::cancel::CancelReason::Requested),
+        ));
+    }
+    // the frames through the network together, in batches that keep the uploads bounded
     let mut by_frame = std::collections::HashMap::new();
-    for f in &decoded {
-        if cancel.is_cancelled() {
-            return Err(JobFailure::cancelled(
-                cancel
-                    .reason()
-                    .unwrap_or(crate::cancel::CancelReason::Requested),
-            ));
+    for chunk in decoded.chunks(DETECT_BATCH) {
+        let frames: Vec<&crate::frame::YuvFrame> = chunk.iter().map(|f| &f.frame).collect();
+        let cands = plan.candidates_batch(gpu, &frames).map_err(gpu_err)?;
+        for (f, c) in chunk.iter().zip(cands) {
+            by_frame.insert(f.index, det::players(&c, call.confidence, &g));
         }
-        let cands = plan.candidates(gpu, &f.frame).map_err(gpu_err)?;
-        by_frame.insert(f.index, det::players(&cands, call.confidence, &g));
     }
     match &call.wanted {
         Wanted::Frame(_) => {

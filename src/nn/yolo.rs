@@ -423,17 +423,69 @@ impl YoloPlan {
         ctx: &GpuContext,
         frame: &YuvFrame,
     ) -> Result<Vec<Candidate>, GpuError> {
-        self.upload(ctx, frame)?;
-        let best = self.read(ctx, self.best, self.anchors as u64 * 6)?;
-        Ok(best
-            .chunks_exact(6)
-            .map(|b| Candidate {
-                cx: b[0],
-                cy: b[1],
-                w: b[2],
-                h: b[3],
-                score: b[4],
-                class_id: b[5] as usize,
+        Ok(self.candidates_batch(ctx, &[frame])?.remove(0))
+    }
+
+    /// [`Self::candidates`] for several frames run together: every frame uploaded at once,
+    /// the network recorded once per frame into one submission (each frame copied into the
+    /// plan's input, its candidates copied out), one wait and one readback.
+    pub fn candidates_batch(
+        &self,
+        ctx: &GpuContext,
+        frames: &[&YuvFrame],
+    ) -> Result<Vec<Vec<Candidate>>, GpuError> {
+        let YoloInput::Frame(f) = self.input else {
+            panic!("a plan for RGB input takes no frame")
+        };
+        if frames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let words = f.gpu_packed_words() as u64 * 4;
+        let per = self.anchors as u64 * 6 * 4;
+        let n = frames.len() as u64;
+        let d = &ctx.device;
+        let staged = crate::gpu::buffers::storage(d, "yolo frames", words * n);
+        let results = crate::gpu::buffers::storage(d, "yolo results", per * n);
+        let readback = Readback::new(d, per * n);
+        for (k, frame) in frames.iter().enumerate() {
+            assert_eq!(frame.format, f, "the plan's frame format");
+            let size = wgpu::BufferSize::new(words).expect("frames are never empty");
+            let mut view = ctx
+                .queue
+                .write_buffer_with(&staged, k as u64 * words, size)
+                .ok_or_else(|| GpuError::Validation("frame upload rejected".into()))?;
+            f.host_to_gpu_rows(&frame.data, |offset, row| {
+                view.slice(offset..offset + row.len()).copy_from_slice(row);
+            });
+        }
+        let input = &self.ops.buffers[self.frame.expect("a frame buffer")];
+        let mut enc = d.create_command_encoder(&Default::default());
+        for k in 0..n {
+            enc.copy_buffer_to_buffer(&staged, k * words, input, 0, words);
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                self.ops.record(&mut pass);
+            }
+            enc.copy_buffer_to_buffer(&self.ops.buffers[self.best], 0, &results, k * per, per);
+        }
+        readback.copy_from(&mut enc, &results, per * n);
+        ctx.queue.submit([enc.finish()]);
+        let all = readback.read(d, per * n, |b| bytemuck::cast_slice::<u8, f32>(b).to_vec())?;
+        ctx.check()?;
+        Ok(all
+            .chunks_exact(self.anchors as usize * 6)
+            .map(|frame| {
+                frame
+                    .chunks_exact(6)
+                    .map(|b| Candidate {
+                        cx: b[0],
+                        cy: b[1],
+                        w: b[2],
+                        h: b[3],
+                        score: b[4],
+                        class_id: b[5] as usize,
+                    })
+                    .collect()
             })
             .collect())
     }
