@@ -695,5 +695,8 @@ fn frames_run_together_give_what_each_gives_alone() {
     for (f, t) in frames.iter().zip(&together) {
         assert_eq!(&plan.candidates(&ctx, f).unwrap(), t);
     }
-    assert_ne!(together[0], together[1], "different frames, different outputs");
+    assert_ne!(
+        together[0], together[1],
+        "different frames, different outputs"
+    );
 }
