@@ -103,6 +103,18 @@ fn frame(w: u32, h: u32) -> YuvFrame {
 }
 
 fn main() {
+    // the GPU kit's way to a detection checkpoint on a bare machine: a random one, written in
+    // place (`REELGPU_BENCH_WRITE_DETECTOR=PATH`, scale `REELGPU_BENCH_WRITE_SCALE`, default x)
+    if let Some(path) = std::env::var_os("REELGPU_BENCH_WRITE_DETECTOR") {
+        let scale = std::env::var("REELGPU_BENCH_WRITE_SCALE")
+            .ok()
+            .and_then(|s| s.chars().next())
+            .unwrap_or('x');
+        reelgpu::testing::yolo::write_random_checkpoint(std::path::Path::new(&path), scale, 80, 1)
+            .expect("the random checkpoint is written");
+        println!("wrote a random yolov8{scale} to {}", path.to_string_lossy());
+        return;
+    }
     let ctx = GpuContext::new().expect("GPU adapter");
     println!("adapter: {}", ctx.adapter);
     let plan = |effect, crop| FramePlan {

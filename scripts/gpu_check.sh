@@ -256,6 +256,39 @@ PY
       fi
     done
   done
+  section "Player detection call (detect_players_batch_modal, 4 timestamps of the clip)"
+  # a random checkpoint written in place (a real yolov8x would not fit the bundle): yolov8x on
+  # a GPU, yolov8n with --quick; the call as the app makes it, through reelgpu call on a
+  # storage folder (model load included: the first call of a worker)
+  local scale=x
+  [ "$quick" = 1 ] && scale=n
+  if REELGPU_BENCH_WRITE_DETECTOR="$work/yolov8$scale.safetensors" REELGPU_BENCH_WRITE_SCALE=$scale \
+    engine-bench > /dev/null; then
+    mkdir -p "$work/store/u/working_videos"
+    cp "$clip" "$work/store/u/working_videos/clip.mp4"
+    echo '{"user_id": "u", "input_key": "working_videos/clip.mp4", "timestamps": [0.1, 0.4, 0.7, 0.9]}' \
+      > "$work/detect.json"
+    local t0 t1
+    t0=$(date +%s.%N)
+    if REELGPU_DETECT_MODEL="$work/yolov8$scale.safetensors" reelgpu call detect_players_batch_modal \
+      --kwargs "$work/detect.json" --storage "$work/store" > "$work/detect-out.json" 2> "$work/stderr.txt"; then
+      t1=$(date +%s.%N)
+      python3 - "$work/detect-out.json" "$t0" "$t1" "$scale" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+t = r["timings"]
+print(f"- yolov8{sys.argv[4]} (random), {len(r['detections'])} frames of {r['video_width']}x{r['video_height']}: "
+      f"call {t['call_s']:.2f} s (process {float(sys.argv[3]) - float(sys.argv[2]):.2f} s with the model's load), "
+      f"read {t['bytes_read']} of {t['object_bytes']} bytes")
+PY
+    else
+      echo "- FAILED:"
+      tail -5 "$work/stderr.txt" | sed 's/^/    /'
+    fi
+  else
+    echo "- the random checkpoint could not be written"
+  fi
+
   section "Worker throughput (REELGPU_CONCURRENCY = 1, 2, 4; NVDEC where it works)"
   # the real worker loop against a RunPod-protocol server on loopback, storage a local folder
   if [ "$quick" = 1 ]; then

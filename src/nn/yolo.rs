@@ -401,16 +401,6 @@ impl YoloPlan {
         Ok(())
     }
 
-    /// The raw output for a frame (letterboxed on the GPU).
-    pub fn run_frame_raw(&self, ctx: &GpuContext, frame: &YuvFrame) -> Result<Vec<f32>, GpuError> {
-        self.upload(ctx, frame)?;
-        self.read(
-            ctx,
-            self.raw,
-            (self.anchors as u64) * (4 + self.model().nc as u64),
-        )
-    }
-
     /// The letterboxed input the network saw for a frame (channels-last RGB, 0–1).
     pub fn letterboxed(&self, ctx: &GpuContext, frame: &YuvFrame) -> Result<Vec<f32>, GpuError> {
         self.upload(ctx, frame)?;

@@ -84,6 +84,46 @@ impl Gen {
 
 /// A random yolov8`scale` (n, s, m, l or x) with `nc` classes.
 pub fn random_model(scale: char, nc: usize, seed: u64) -> YoloModel {
+    yolo::build(
+        &format!("yolov8{scale}-random"),
+        &random_state_dict(scale, nc, seed),
+    )
+    .expect("a random model builds")
+}
+
+/// Writes [`random_state_dict`] as a `.safetensors` file (f32), a checkpoint any door takes
+/// (the GPU kit times a whole detection call with it).
+pub fn write_random_checkpoint(
+    path: &std::path::Path,
+    scale: char,
+    nc: usize,
+    seed: u64,
+) -> Result<(), String> {
+    let sd = random_state_dict(scale, nc, seed);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = sd
+        .tensors
+        .iter()
+        .map(|(k, t)| {
+            (
+                k.clone(),
+                t.shape.clone(),
+                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(k, shape, b)| {
+            ::safetensors::tensor::TensorView::new(::safetensors::Dtype::F32, shape.clone(), b)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ::safetensors::tensor::serialize_to_file(views, None, path).map_err(|e| e.to_string())
+}
+
+/// The state dict of a random yolov8`scale` with `nc` classes, named as ultralytics names it.
+pub fn random_state_dict(scale: char, nc: usize, seed: u64) -> StateDict {
     let (depth, width, max_ch) = scale_factors(scale).expect("a yolov8 scale: n, s, m, l or x");
     let ch = |c: usize| ((c.min(max_ch) as f64 * width / 8.0).ceil() * 8.0) as usize;
     let reps = |n: usize| ((n as f64 * depth).round() as usize).max(1);
@@ -146,7 +186,7 @@ pub fn random_model(scale: char, nc: usize, seed: u64) -> YoloModel {
             g.plain(&format!("{p}.2"), mid, last);
         }
     }
-    yolo::build(&format!("yolov8{scale}-random"), &g.sd).expect("a random model builds")
+    g.sd
 }
 
 #[cfg(test)]
@@ -162,5 +202,15 @@ mod tests {
             let g = m.flops(640, 640) / 1e9;
             assert!((g - gflop).abs() / gflop < 0.02, "yolov8{s}: {g} GFLOP");
         }
+    }
+
+    #[test]
+    fn a_written_checkpoint_loads_as_the_same_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("yolov8n-random.safetensors");
+        write_random_checkpoint(&path, 'n', 3, 9).unwrap();
+        let loaded = yolo::load(&path).unwrap();
+        let made = random_model('n', 3, 9);
+        assert!(loaded.layers == made.layers && loaded.head == made.head);
     }
 }
