@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::pipelines::Kernels;
+use super::pipelines::{Kernels, NnKernels};
 
 /// Errors from the GPU layer.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +78,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub adapter: AdapterSummary,
     pub kernels: Kernels,
+    /// nn.wgsl's kernels, compiled on first use.
+    nn: std::sync::OnceLock<NnKernels>,
     limits: wgpu::Limits,
     /// The first uncaptured validation or device error since the last check.
     error: Arc<Mutex<Option<String>>>,
@@ -287,10 +289,20 @@ impl GpuContext {
             queue,
             adapter: summary,
             kernels,
+            nn: std::sync::OnceLock::new(),
             limits,
             error,
             lost,
         }))
+    }
+
+    /// The neural networks' kernels (nn.wgsl), compiled on the first call.
+    pub fn nn_kernels(&self) -> Result<&NnKernels, GpuError> {
+        if let Some(k) = self.nn.get() {
+            return Ok(k);
+        }
+        let k = NnKernels::new(&self.device)?;
+        Ok(self.nn.get_or_init(|| k))
     }
 
     /// Like [`Self::lost`], polling for up to `within` so that wgpu runs a device-lost

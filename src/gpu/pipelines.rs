@@ -31,11 +31,10 @@ pub struct Kernels {
     /// `effects::sr_coop::verify` has passed on the device).
     pub sr_coop_f32: CoopSlot,
     pub sr_coop_f16: CoopSlot,
-    /// The neural networks' tensor operations (nn.wgsl).
-    pub nn: NnKernels,
 }
 
-/// nn.wgsl's entry points.
+/// nn.wgsl's entry points (compiled on a device's first network, not at start-up: most
+/// exports run none; see [`super::GpuContext::nn_kernels`]).
 #[derive(Debug, Clone)]
 pub struct NnKernels {
     /// 1x1 and 3x3 convolutions.
@@ -48,7 +47,7 @@ pub struct NnKernels {
 }
 
 impl NnKernels {
-    fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+    pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
         let m = module(device, shaders::NN)?;
         Ok(Self {
             conv1: pipeline(device, &m, "nn_conv1"),
@@ -237,7 +236,6 @@ impl Kernels {
             },
             sr_coop_f32: CoopSlot::new(device, coop, false),
             sr_coop_f16: CoopSlot::new(device, coop, true),
-            nn: NnKernels::new(device)?,
         })
     }
 }

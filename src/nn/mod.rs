@@ -154,6 +154,8 @@ pub const CONV_WORKGROUP: (u32, u32) = (8, 8);
 
 /// A network's buffers and dispatches for one input size, made once.
 pub struct OpList {
+    /// nn.wgsl's kernels on the plan's device.
+    pub kernels: crate::gpu::pipelines::NnKernels,
     /// The plan's buffers (activations, the input, outputs), by [`View::buf`].
     pub buffers: Vec<wgpu::Buffer>,
     ops: Vec<Op>,
@@ -162,12 +164,14 @@ pub struct OpList {
 }
 
 impl OpList {
-    pub fn new() -> Self {
-        Self {
+    /// An empty list on `ctx`'s device (its nn kernels compiled if they were not yet).
+    pub fn new(ctx: &GpuContext) -> Result<Self, crate::gpu::GpuError> {
+        Ok(Self {
+            kernels: ctx.nn_kernels()?.clone(),
             buffers: Vec::new(),
             ops: Vec::new(),
             flops: 0.0,
-        }
+        })
     }
 
     /// A new buffer of `floats` f32s.
@@ -227,8 +231,8 @@ impl OpList {
             },
         );
         let pipeline = match c.k {
-            1 => &ctx.kernels.nn.conv1,
-            3 => &ctx.kernels.nn.conv3,
+            1 => &self.kernels.conv1,
+            3 => &self.kernels.conv3,
             k => panic!("{k}x{k} convolutions are not in nn.wgsl"),
         };
         let group = bind(
@@ -270,7 +274,7 @@ impl OpList {
                 channels: [src.c, 0, 0, 0],
             },
         );
-        let k = &ctx.kernels.nn;
+        let k = self.kernels.clone();
         let group = bind(
             &ctx.device,
             "nn pool",
@@ -297,7 +301,7 @@ impl OpList {
                 channels: [src.c, 0, 0, 0],
             },
         );
-        let k = &ctx.kernels.nn;
+        let k = self.kernels.clone();
         let group = bind(
             &ctx.device,
             "nn upsample",
@@ -354,12 +358,6 @@ impl OpList {
                 dispatch(pass, &op.pipeline, &op.group, op.size);
             }
         }
-    }
-}
-
-impl Default for OpList {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

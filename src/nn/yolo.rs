@@ -127,7 +127,7 @@ impl YoloPlan {
             width % 32 == 0 && height % 32 == 0 && width > 0 && height > 0,
             "the network's input is a multiple of 32 each way"
         );
-        let mut ops = OpList::new();
+        let mut ops = OpList::new(ctx)?;
         let rgb_view = ops.tensor(ctx, "yolo input", width, height, 3);
         let rgb = rgb_view.buf;
         let mut frame = None;
@@ -160,7 +160,7 @@ impl YoloPlan {
             );
             ops.raw(
                 ctx,
-                &ctx.kernels.nn.letterbox,
+                &ops.kernels.letterbox.clone(),
                 bytemuck::bytes_of(&u),
                 &[(1, &fbuf), (2, &tbuf), (3, &rbuf)],
                 (width, height, 1),
@@ -307,7 +307,7 @@ impl YoloPlan {
         );
         ops.raw(
             ctx,
-            &ctx.kernels.nn.detect,
+            &ops.kernels.detect.clone(),
             bytemuck::bytes_of(&u),
             &[(1, &hb), (2, &rb), (3, &bb)],
             (anchors, 1, 1),
