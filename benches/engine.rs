@@ -381,8 +381,9 @@ fn main() {
 /// readback included) and the GFLOP/s achieved. `REELGPU_BENCH_SR_FRAMES` timed frames
 /// (default 3: a frame takes tens of seconds on lavapipe), `REELGPU_BENCH_SR=0` skips them.
 fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
-    use reelgpu::effects::sr::{SrIo, SrKernel, SrNetwork, SrUpscaler};
     use reelgpu::models::{Conv, SrModel, Storage};
+    use reelgpu::nn::Precision;
+    use reelgpu::nn::srvgg::{SrIo, SrNetwork, SrUpscaler};
     if std::env::var("REELGPU_BENCH_SR").as_deref() == Ok("0")
         || only.is_some_and(|o| !"SR x4".contains(o) && !o.contains("SR"))
     {
@@ -431,19 +432,21 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         general,
         (203, 360),
     ));
-    let kernels: Vec<SrKernel> = [SrKernel::F32, SrKernel::F16]
+    let kernels: Vec<Precision> = [Precision::F32, Precision::F16]
         .into_iter()
-        .filter(|k| *k == SrKernel::F32 || ctx.kernels.sr_f16.is_some())
+        .filter(|k| {
+            *k == Precision::F32 || ctx.device.features().contains(wgpu::Features::SHADER_F16)
+        })
         .collect();
     // the cooperative-matrix kernels: what the adapter offers and what the start-up
     // comparison with the portable kernel decided (REELGPU_SR_COOP=off: not requested)
     for (kernel, slot) in [
-        (SrKernel::F32, &ctx.kernels.sr_coop_f32),
-        (SrKernel::F16, &ctx.kernels.sr_coop_f16),
+        (Precision::F32, &ctx.kernels.coop_f32),
+        (Precision::F16, &ctx.kernels.coop_f16),
     ] {
         let what = match &slot.kernel {
             None => "none on this adapter".to_string(),
-            Some(c) => match reelgpu::effects::sr_coop::for_device(ctx, kernel) {
+            Some(c) => match reelgpu::nn::coop::for_device(ctx, kernel) {
                 Some(_) => format!(
                     "{0}x{0}: agrees with the portable kernel (relative error {1:.1e}); used",
                     c.side,
@@ -527,8 +530,8 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
             let of_peak = peaks.map_or("–".to_string(), |(_, f32_peak, f16_peak, tensor)| {
                 let peak = match (net.coop.is_some(), net.kernel) {
                     (true, _) => tensor,
-                    (false, SrKernel::F16) => f16_peak,
-                    (false, SrKernel::F32) => f32_peak,
+                    (false, Precision::F16) => f16_peak,
+                    (false, Precision::F32) => f32_peak,
                 };
                 format!("{:.1}%", 100.0 * rate / (peak * 1e3))
             });
@@ -549,6 +552,7 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
 /// peak where it is known. `REELGPU_BENCH_DETECT=0` skips them.
 fn detect_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
     use reelgpu::models::yolo::{self, YoloModel};
+    use reelgpu::nn::Precision;
     use reelgpu::nn::yolo::{YoloGpu, YoloInput, YoloPlan};
     use std::sync::Arc;
     if std::env::var("REELGPU_BENCH_DETECT").as_deref() == Ok("0")
@@ -582,42 +586,57 @@ fn detect_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         }
     }
     let peak = peak_tflops(&ctx.adapter.to_string());
+    // f32 storage, and f16 beside it where a GPU has it (on a CPU adapter only when asked:
+    // REELGPU_BENCH_DETECT_F16=1)
+    let f16 = ctx.device.features().contains(wgpu::Features::SHADER_F16)
+        && (!ctx.adapter.software
+            || std::env::var("REELGPU_BENCH_DETECT_F16").as_deref() == Ok("1"));
+    let precisions: Vec<Precision> = [Precision::F32, Precision::F16]
+        .into_iter()
+        .filter(|p| *p == Precision::F32 || f16)
+        .collect();
     println!(
-        "\n| detector | input | ms/frame (median of {frames}) | GFLOP/frame | GFLOP/s | of fp32 peak |"
+        "\n| detector | storage | input | ms/frame (median of {frames}) | GFLOP/frame | GFLOP/s | of peak (fp32 / fp16 non-tensor) |"
     );
-    println!("|---|---|---:|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|");
     for (name, m) in &models {
-        let gpu = Arc::new(YoloGpu::new(ctx, m.clone()));
-        for (w, h) in [(640u32, 384u32), (640, 640)] {
-            let plan = match YoloPlan::new(ctx, gpu.clone(), YoloInput::Rgb(w, h)) {
-                Ok(p) => p,
-                Err(e) => {
-                    println!("| {name} | {w}x{h} | failed: {e} | | | |");
+        for &p in &precisions {
+            let gpu = Arc::new(YoloGpu::with_precision(ctx, m.clone(), p));
+            for (w, h) in [(640u32, 384u32), (640, 640)] {
+                let storage = p.name();
+                let plan = match YoloPlan::new(ctx, gpu.clone(), YoloInput::Rgb(w, h)) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        println!("| {name} | {storage} | {w}x{h} | failed: {e} | | | |");
+                        continue;
+                    }
+                };
+                let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 250.0).collect();
+                if let Err(e) = plan.run_rgb(ctx, &rgb) {
+                    println!("| {name} | {storage} | {w}x{h} | failed: {e} | | | |");
                     continue;
                 }
-            };
-            let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 250.0).collect();
-            if let Err(e) = plan.run_rgb(ctx, &rgb) {
-                println!("| {name} | {w}x{h} | failed: {e} | | | |");
-                continue;
+                let mut times: Vec<f64> = (0..frames)
+                    .map(|_| {
+                        let t = Instant::now();
+                        plan.run_rgb(ctx, &rgb).expect("the detector runs");
+                        t.elapsed().as_secs_f64()
+                    })
+                    .collect();
+                let s = median(&mut times);
+                let gflop = plan.flops() / 1e9;
+                let share = peak
+                    .map(|(_, fp32, fp16, _)| {
+                        let peak = if p == Precision::F16 { fp16 } else { fp32 };
+                        format!("{:.1}%", 100.0 * gflop / s / 1e3 / peak)
+                    })
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "| {name} | {storage} | {w}x{h} | {:.1} | {gflop:.1} | {:.1} | {share} |",
+                    s * 1e3,
+                    gflop / s
+                );
             }
-            let mut times: Vec<f64> = (0..frames)
-                .map(|_| {
-                    let t = Instant::now();
-                    plan.run_rgb(ctx, &rgb).expect("the detector runs");
-                    t.elapsed().as_secs_f64()
-                })
-                .collect();
-            let s = median(&mut times);
-            let gflop = plan.flops() / 1e9;
-            let share = peak
-                .map(|(_, fp32, _, _)| format!("{:.1}%", 100.0 * gflop / s / 1e3 / fp32))
-                .unwrap_or_else(|| "-".into());
-            println!(
-                "| {name} | {w}x{h} | {:.1} | {gflop:.1} | {:.1} | {share} |",
-                s * 1e3,
-                gflop / s
-            );
         }
     }
 }

@@ -1,180 +1,42 @@
-// The AI x4 upscaler (SRVGGNetCompact) over channels-last activations with a one-pixel zero
-// border, so the inner loop reads without bounds checks. A crop is processed tile by tile
-// (each tile reads its core plus the network's receptive radius of overlap):
+// The AI x4 upscaler's own kernels (SRVGGNetCompact), compiled after nn.wgsl, whose
+// convolution runs every layer but the last (src/nn/srvgg.rs wires them). Activations are
+// nn.wgsl's bordered channels-last tensors; a crop is processed tile by tile (each tile reads
+// its core plus the network's receptive radius of overlap):
 //   sr_pack_yuv  the tile's region of a packed YUV 4:2:0 frame to RGB 0-1 (rounded to 8 bits,
 //                as the frame's pixels), channels-last with its zero border
 //   sr_pack_rgb  the same from planar RGB floats (tests and benches)
-//   sr_conv      one 3x3 convolution + PReLU: each invocation computes SR_PX pixels of a row x
-//                8 output channels in registers; a workgroup shares its row and its 8
-//                channels, so every weight it reads is the same for all its invocations; it
-//                also writes its output's zero border, so any tile size can follow any other
-//   sr_conv_shuffle  the last convolution fused with the pixel shuffle and the input
-//                upsampled by nearest neighbour, for the tile's core only, into the whole
-//                crop's planar RGB at scale x
+//   sr_conv_shuffle  the last convolution (nn_accumulate over nn.wgsl's bindings) fused with
+//                the pixel shuffle and the input upsampled by nearest neighbour, for the
+//                tile's core only, into the whole crop's planar RGB at scale x
 //   sr_to_yuv    that RGB, clamped to 0-1, to a packed YUV 4:2:0 frame (2x2 mean chroma)
 //   sr_conv_to_yuv  for x4 networks from YUV (the engine's path): the last convolution, the
 //                shuffle, the residual and the conversion to packed YUV in one kernel
-// Weights are laid out [ky][kx][in][out padded to 8], biases and slopes padded to 8, all in
-// one buffer of vec4s.
-//
-// Activations and parameters are stored as `act`, which the host defines in front of this
-// file: f32 (the portable kernel), or f16 (`enable f16;`, where the adapter has shader-f16)
-// for half the memory traffic. Arithmetic is always f32.
 
 const SR_PX: u32 = 4u;
 
-struct SrLayer {
-    width: u32,
-    height: u32,
-    cin: u32,
-    // channels per pixel of the input and output activations (the output's a multiple of 8)
-    cin_stride: u32,
-    cout_stride: u32,
-    // offsets in vec4s into `params`
-    w_off: u32,
-    b_off: u32,
-    // the slopes' offset, or 0xffffffff for no PReLU
-    p_off: u32,
-};
-
-@group(0) @binding(0) var<uniform> sr_layer: SrLayer;
-@group(0) @binding(1) var<storage, read> sr_src: array<act>;
-@group(0) @binding(2) var<storage, read_write> sr_dst: array<vec4<act>>;
-@group(0) @binding(3) var<storage, read> sr_params: array<vec4<act>>;
-
-// bias + the 3x3 convolution of this layer at pixels x0..x0 + SR_PX of row y, output
-// channels 4·og .. 4·og + 7 (a: the first 4, b: the next 4), for sr_conv_shuffle
-struct SrAcc {
-    a: array<vec4<f32>, SR_PX>,
-    b: array<vec4<f32>, SR_PX>,
-};
-
-fn sr_accumulate(x0: u32, y: u32, og: u32) -> SrAcc {
-    let row = sr_layer.width + 2u;
-    let cs = sr_layer.cin_stride;
-    let ovec = sr_layer.cout_stride / 4u;
-    let bias_a = vec4<f32>(sr_params[sr_layer.b_off + og]);
-    let bias_b = vec4<f32>(sr_params[sr_layer.b_off + og + 1u]);
-    var acc_a: array<vec4<f32>, SR_PX>;
-    var acc_b: array<vec4<f32>, SR_PX>;
-    for (var p = 0u; p < SR_PX; p++) {
-        acc_a[p] = bias_a;
-        acc_b[p] = bias_b;
-    }
-    for (var ky = 0u; ky < 3u; ky++) {
-        for (var kx = 0u; kx < 3u; kx++) {
-            // input pixel (x0 + p + kx - 1, y + ky - 1) sits at (x0 + p + kx, y + ky) with
-            // the border
-            let base = ((y + ky) * row + x0 + kx) * cs;
-            var w = sr_layer.w_off + ((ky * 3u + kx) * sr_layer.cin) * ovec + og;
-            for (var i = 0u; i < sr_layer.cin; i++) {
-                let wa = vec4<f32>(sr_params[w]);
-                let wb = vec4<f32>(sr_params[w + 1u]);
-                for (var p = 0u; p < SR_PX; p++) {
-                    let a = f32(sr_src[base + p * cs + i]);
-                    acc_a[p] += a * wa;
-                    acc_b[p] += a * wb;
-                }
-                w += ovec;
-            }
+// Output channel 4·og + j (j 0-7) of pixel x0 + p of an accumulation.
+fn sr_acc_channel(r: NnAcc, p: u32, j: u32) -> f32 {
+    var a: vec4<f32>;
+    var b: vec4<f32>;
+    switch p {
+        case 0u: {
+            a = r.a0;
+            b = r.b0;
+        }
+        case 1u: {
+            a = r.a1;
+            b = r.b1;
+        }
+        case 2u: {
+            a = r.a2;
+            b = r.b2;
+        }
+        default: {
+            a = r.a3;
+            b = r.b3;
         }
     }
-    return SrAcc(acc_a, acc_b);
-}
-
-@compute @workgroup_size(64, 1, 1)
-fn sr_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let x0 = gid.x * SR_PX;
-    let y = gid.y;
-    let og = gid.z * 2u; // vec4 index of the first of this invocation's 8 output channels
-    if (x0 >= sr_layer.width || y >= sr_layer.height) {
-        return;
-    }
-    let row = sr_layer.width + 2u;
-    let cs = sr_layer.cin_stride;
-    let ovec = sr_layer.cout_stride / 4u;
-    // the accumulation written out here, as sr_accumulate's (sr_conv is most of the work)
-    let bias_a = vec4<f32>(sr_params[sr_layer.b_off + og]);
-    let bias_b = vec4<f32>(sr_params[sr_layer.b_off + og + 1u]);
-    var acc_a: array<vec4<f32>, SR_PX>;
-    var acc_b: array<vec4<f32>, SR_PX>;
-    for (var p = 0u; p < SR_PX; p++) {
-        acc_a[p] = bias_a;
-        acc_b[p] = bias_b;
-    }
-    for (var ky = 0u; ky < 3u; ky++) {
-        for (var kx = 0u; kx < 3u; kx++) {
-            let base = ((y + ky) * row + x0 + kx) * cs;
-            var w = sr_layer.w_off + ((ky * 3u + kx) * sr_layer.cin) * ovec + og;
-            for (var i = 0u; i < sr_layer.cin; i++) {
-                let wa = vec4<f32>(sr_params[w]);
-                let wb = vec4<f32>(sr_params[w + 1u]);
-                for (var p = 0u; p < SR_PX; p++) {
-                    let a = f32(sr_src[base + p * cs + i]);
-                    acc_a[p] += a * wa;
-                    acc_b[p] += a * wb;
-                }
-                w += ovec;
-            }
-        }
-    }
-    let prelu = sr_layer.p_off != 0xffffffffu;
-    var slope_a = vec4<f32>(1.0);
-    var slope_b = vec4<f32>(1.0);
-    if (prelu) {
-        slope_a = vec4<f32>(sr_params[sr_layer.p_off + og]);
-        slope_b = vec4<f32>(sr_params[sr_layer.p_off + og + 1u]);
-    }
-    for (var p = 0u; p < SR_PX; p++) {
-        if (x0 + p < sr_layer.width) {
-            var a = acc_a[p];
-            var b = acc_b[p];
-            if (prelu) {
-                a = select(a, a * slope_a, a < vec4<f32>(0.0));
-                b = select(b, b * slope_b, b < vec4<f32>(0.0));
-            }
-            let at = ((y + 1u) * row + x0 + p + 1u) * ovec + og;
-            sr_dst[at] = vec4<act>(a);
-            sr_dst[at + 1u] = vec4<act>(b);
-        }
-    }
-    // the border around this invocation's pixels: left and right of the row, and the rows
-    // above the first and below the last (corners included)
-    let last = x0 + SR_PX >= sr_layer.width;
-    sr_zero_row(y + 1u, x0, last, og, ovec);
-    if (y == 0u) {
-        sr_zero_row_span(0u, x0, last, og, ovec);
-    }
-    if (y + 1u == sr_layer.height) {
-        sr_zero_row_span(sr_layer.height + 1u, x0, last, og, ovec);
-    }
-}
-
-fn sr_zero(cell: u32, og: u32, ovec: u32) {
-    sr_dst[cell * ovec + og] = vec4<act>(0.0);
-    sr_dst[cell * ovec + og + 1u] = vec4<act>(0.0);
-}
-
-// The border cells of bordered row `r` at the ends of the span of pixels x0..x0 + SR_PX.
-fn sr_zero_row(r: u32, x0: u32, last: bool, og: u32, ovec: u32) {
-    let row = sr_layer.width + 2u;
-    if (x0 == 0u) {
-        sr_zero(r * row, og, ovec);
-    }
-    if (last) {
-        sr_zero(r * row + sr_layer.width + 1u, og, ovec);
-    }
-}
-
-// All cells of bordered row `r` under the span (a top or bottom border row).
-fn sr_zero_row_span(r: u32, x0: u32, last: bool, og: u32, ovec: u32) {
-    let row = sr_layer.width + 2u;
-    for (var p = 0u; p < SR_PX; p++) {
-        if (x0 + p < sr_layer.width) {
-            sr_zero(r * row + x0 + p + 1u, og, ovec);
-        }
-    }
-    sr_zero_row(r, x0, last, og, ovec);
+    return select(b[j & 3u], a[j & 3u], j < 4u);
 }
 
 struct SrShuffle {
@@ -206,7 +68,7 @@ fn sr_conv_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (x0 >= sr_sh.core.x + sr_sh.core.z || y >= sr_sh.core.y + sr_sh.core.w) {
         return;
     }
-    let acc = sr_accumulate(x0, y, og);
+    let acc = nn_accumulate(x0, y, og, 3u);
     let s = sr_sh.scale;
     let plane = sr_sh.out.z * sr_sh.out.w;
     let channels = 3u * s * s;
@@ -215,18 +77,13 @@ fn sr_conv_shuffle(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (x >= sr_sh.core.x + sr_sh.core.z) {
             break;
         }
-        let cell = (y + 1u) * (sr_layer.width + 2u) + x + 1u;
+        let cell = (y + 1u) * (nn_cv.src.x + 2u) + x + 1u;
         for (var j = 0u; j < 8u; j++) {
             let ch = og * 4u + j;
             if (ch >= channels) {
                 break;
             }
-            var v: f32;
-            if (j < 4u) {
-                v = acc.a[p][j];
-            } else {
-                v = acc.b[p][j - 4u];
-            }
+            let v = sr_acc_channel(acc, p, j);
             let c = ch / (s * s);
             let k = ch % (s * s);
             let ox = sr_sh.out.x + (x - sr_sh.core.x) * s + k % s;
@@ -284,24 +141,24 @@ fn sr_conv_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (x0 >= xe || y >= sr_sh.core.y + sr_sh.core.w) {
         return;
     }
-    let row = sr_layer.width + 2u;
-    let cs = sr_layer.cin_stride;
-    let ovec = sr_layer.cout_stride / 4u;
+    let row = nn_cv.src.x + 2u;
+    let cs = nn_cv.src.z;
+    let ovec = nn_ovec();
     var fy_acc: FyAcc;
     for (var g = 0u; g < SR_FY_VECS; g++) {
-        let b = vec4<f32>(sr_params[sr_layer.b_off + g]);
+        let b = vec4<f32>(nn_params[nn_cv.params.y + g]);
         fy_acc[g] = b;
         fy_acc[SR_FY_VECS + g] = b;
     }
     for (var ky = 0u; ky < 3u; ky++) {
         for (var kx = 0u; kx < 3u; kx++) {
             let base = ((y + ky) * row + x0 + kx) * cs;
-            var w = sr_layer.w_off + ((ky * 3u + kx) * sr_layer.cin) * ovec;
-            for (var i = 0u; i < sr_layer.cin; i++) {
-                let a0 = f32(sr_src[base + i]);
-                let a1 = f32(sr_src[base + cs + i]);
+            var w = nn_cv.params.x + ((ky * 3u + kx) * nn_cv.shape.x) * ovec;
+            for (var i = 0u; i < nn_cv.shape.x; i++) {
+                let a0 = f32(nn_src[base + i]);
+                let a1 = f32(nn_src[base + cs + i]);
                 for (var g = 0u; g < SR_FY_VECS; g++) {
-                    let wv = vec4<f32>(sr_params[w + g]);
+                    let wv = vec4<f32>(nn_params[w + g]);
                     fy_acc[g] += a0 * wv;
                     fy_acc[SR_FY_VECS + g] += a1 * wv;
                 }

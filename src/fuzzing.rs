@@ -395,7 +395,7 @@ pub fn ncnn_model(data: &[u8]) {
                 in_ch = c.out_ch;
             }
             assert_eq!(in_ch, 3 * m.scale * m.scale);
-            let (packed, layers) = crate::effects::sr::pack_params(&m);
+            let (packed, layers) = crate::nn::srvgg::pack_params(&m);
             assert_eq!(layers.len(), m.convs.len());
             assert!(
                 packed.len() <= 64 * (bin.len() + 64),

@@ -17,6 +17,7 @@ use reelgpu::color::ColorSpec;
 use reelgpu::detect::{Detection, Letterbox, candidates_from_raw, nms, to_frame};
 use reelgpu::frame::YuvFrame;
 use reelgpu::models::yolo::{self, YoloModel};
+use reelgpu::nn::Precision;
 use reelgpu::nn::yolo::{YoloGpu, YoloInput, YoloPlan};
 use reelgpu::reference::convert::{rgb_to_yuv420, yuv420_to_rgb};
 use reelgpu::reference::yolo as cpu;
@@ -135,9 +136,9 @@ fn the_pt_reader_and_safetensors_give_the_same_model() {
     }
 }
 
-fn gpu_vs_cpu(m: Arc<YoloModel>, w: u32, h: u32, seed: u64) -> (f32, f32) {
+fn gpu_vs_cpu(m: Arc<YoloModel>, w: u32, h: u32, seed: u64, p: Precision) -> (f32, f32) {
     let ctx = common::gpu();
-    let g = Arc::new(YoloGpu::new(&ctx, m.clone()));
+    let g = Arc::new(YoloGpu::with_precision(&ctx, m.clone(), p));
     let plan = YoloPlan::new(&ctx, g, YoloInput::Rgb(w, h)).unwrap();
     let rgb = random_input(w as usize, h as usize, seed);
     let got = plan.run_rgb(&ctx, &rgb).unwrap();
@@ -160,12 +161,22 @@ fn the_gpu_network_matches_its_cpu_reference_on_random_weights() {
     for (scale, nc, w, h) in [("n", 3, 96, 32), ("x", 80, 32, 160)] {
         let (pt, _) = random_checkpoint(scale, nc);
         let m = Arc::new(yolo::load(&pt).unwrap());
-        let (boxes, scores) = gpu_vs_cpu(m, w, h, 3);
+        let (boxes, scores) = gpu_vs_cpu(m.clone(), w, h, 3, Precision::F32);
         eprintln!("yolov8{scale} {w}x{h}: boxes {boxes:.2e} (relative), scores {scores:.2e}");
         assert!(
             boxes < 1e-3 && scores < 1e-4,
             "yolov8{scale}: {boxes} {scores}"
         );
+        // f16 storage (a GPU's default where it has shader-f16; asked for here): the same
+        // kernels, every activation and weight rounded to 11 bits
+        if scale == "n" {
+            let (boxes, scores) = gpu_vs_cpu(m, w, h, 3, Precision::F16);
+            eprintln!("yolov8{scale} {w}x{h} f16: boxes {boxes:.2e}, scores {scores:.2e}");
+            assert!(
+                boxes < 5e-3 && scores < 1e-3,
+                "yolov8{scale} f16: {boxes} {scores}"
+            );
+        }
     }
 }
 
@@ -286,15 +297,28 @@ fn a_real_yolov8s_matches_onnxruntime_and_ultralytics_boxes() {
     // the boxes after NMS, from YUV frames of every shape (the letterbox differs), against
     // ultralytics' pipeline (OpenCV's letterbox, onnxruntime, NMS) on the same pixels
     let conf = 0.25;
-    for (w, h) in [(1280, 720), (720, 1280), (600, 600)] {
+    // f32 storage at every shape, and f16 (a GPU's default) on the landscape one
+    let g16 = Arc::new(YoloGpu::with_precision(&ctx, m.clone(), Precision::F16));
+    for (w, h, net) in [
+        (1280, 720, &g),
+        (720, 1280, &g),
+        (600, 600, &g),
+        (1280, 720, &g16),
+    ] {
         let (frame, seen) = people(w, h);
+        // the reference's network is always the f32 one
         let want = ultralytics_boxes(&g, &onnx, &seen, w, h, conf);
-        let plan = YoloPlan::new(&ctx, g.clone(), YoloInput::Frame(frame.format)).unwrap();
+        let plan = YoloPlan::new(&ctx, net.clone(), YoloInput::Frame(frame.format)).unwrap();
         let lbox = plan.letterbox.unwrap();
         let cands = plan.candidates(&ctx, &frame).unwrap();
         let mut got = nms(&cands, conf);
         to_frame(&mut got, &lbox);
-        eprintln!("{w}x{h}: {} boxes, ultralytics {}", got.len(), want.len());
+        let p = net.precision.name();
+        eprintln!(
+            "{w}x{h} {p}: {} boxes, ultralytics {}",
+            got.len(),
+            want.len()
+        );
         assert!(!want.is_empty(), "{w}x{h}: the reference finds someone");
         assert_eq!(got.len(), want.len(), "{w}x{h}: {got:?} vs {want:?}");
         for (d, r) in got.iter().zip(&want) {

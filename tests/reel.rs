@@ -253,8 +253,8 @@ fn an_ai_upscaled_reel_exports_and_matches_the_cpu_chain() {
     assert!((audio - 1.8).abs() < 0.1, "audio {audio} s");
     let u = &s["upscaler"];
     assert_eq!(u["model"], "realesr-animevideov3-x4", "{s}");
-    // f16 storage on a GPU with shader-f16, f32 on lavapipe (SrKernel::best)
-    let best = reelgpu::effects::sr::SrKernel::best(&common::gpu());
+    // f16 storage on a GPU with shader-f16, f32 on lavapipe (Precision::best)
+    let best = reelgpu::nn::srvgg::best_precision(&common::gpu());
     assert_eq!(u["kernel"], best.name());
     assert_eq!(u["frames"], 45);
     assert_eq!(u["input_sizes"], json!([[28, 48], [24, 42]]));

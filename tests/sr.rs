@@ -9,8 +9,9 @@ use std::process::Command;
 
 use common::cli::tmp_in;
 use rand::{Rng, SeedableRng};
-use reelgpu::effects::sr::{SrIo, SrKernel, SrNetwork, SrUpscaler};
 use reelgpu::models::{Conv, SrModel, Storage, ncnn};
+use reelgpu::nn::Precision;
+use reelgpu::nn::srvgg::{SrIo, SrNetwork, SrUpscaler};
 use reelgpu::reference;
 
 /// SRVGGNetCompact with random weights (scaled so activations stay in range over depth).
@@ -51,23 +52,23 @@ fn random_rgb(w: usize, h: usize, seed: u64) -> Vec<f32> {
 
 /// Both kernels: f32 everywhere, f16 storage where the adapter has shader-f16 (lavapipe has
 /// it: a test that cannot run f16 fails rather than skip).
-const KERNELS: [SrKernel; 2] = [SrKernel::F32, SrKernel::F16];
+const KERNELS: [Precision; 2] = [Precision::F32, Precision::F16];
 
 /// GPU against CPU, f32 storage: only the order of the sums differs: 1e-4 of the output's
 /// range. f16 storage rounds every activation and weight to 11 significant bits (a relative
 /// error of 2^-12 each, compounding over the layers; 1.9e-4 to 4.0e-4 measured): 1e-3.
-fn tolerance(kernel: SrKernel) -> f32 {
+fn tolerance(kernel: Precision) -> f32 {
     match kernel {
-        SrKernel::F32 => 1e-4,
-        SrKernel::F16 => 1e-3,
+        Precision::F32 => 1e-4,
+        Precision::F16 => 1e-3,
     }
 }
 
 fn gpu_run(m: &SrModel, rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
-    gpu_run_on(m, rgb, w, h, SrKernel::F32)
+    gpu_run_on(m, rgb, w, h, Precision::F32)
 }
 
-fn gpu_run_on(m: &SrModel, rgb: &[f32], w: usize, h: usize, kernel: SrKernel) -> Vec<f32> {
+fn gpu_run_on(m: &SrModel, rgb: &[f32], w: usize, h: usize, kernel: Precision) -> Vec<f32> {
     let ctx = common::gpu();
     let net = SrNetwork::with_kernel(&ctx, m, kernel).unwrap();
     let mut up = SrUpscaler::new(&ctx, &net, (w as u32, h as u32), None, SrIo::Rgb).unwrap();
@@ -130,7 +131,7 @@ fn fp16_weights_load_and_match_the_cpu_on_the_same_weights() {
         &gpu_run(&m16, &rgb, w, h),
         &reference::sr::run(&m16, &rgb, w, h),
     );
-    assert!(err <= tolerance(SrKernel::F32), "{err}");
+    assert!(err <= tolerance(Precision::F32), "{err}");
 }
 
 /// A crop of a generated test frame, planar RGB 0–1.
@@ -241,7 +242,7 @@ fn the_shipped_model_matches_ncnn_itself() {
     let cpu = reference::sr::run(&m, &rgb, w, h);
     let (ow, oh) = (w * 4, h * 4);
     let f16_db = luma_psnr(
-        &gpu_run_on(&m, &rgb, w, h, SrKernel::F16),
+        &gpu_run_on(&m, &rgb, w, h, Precision::F16),
         &theirs,
         ow,
         oh,
@@ -435,23 +436,55 @@ fn upscaling_plans_and_engines_must_agree() {
 /// which leaves most of each output unwritten), naming the value that differs.
 #[test]
 fn cooperative_matrices_are_used_only_when_they_agree_on_the_device() {
-    use reelgpu::effects::sr_coop;
-    use reelgpu::gpu::pipelines::SrCoopKernel;
+    use reelgpu::gpu::pipelines::CoopKernel;
+    use reelgpu::nn::coop;
     let ctx = common::gpu();
     for kernel in KERNELS {
-        assert!(sr_coop::for_device(&ctx, kernel).is_none());
+        assert!(coop::for_device(&ctx, kernel).is_none());
         let net = SrNetwork::with_kernel(&ctx, &random_model(2, 16, 4, 3), kernel).unwrap();
         assert!(net.coop.is_none());
         assert_eq!(net.kernel_name(), kernel.name());
-        let portable = match kernel {
-            SrKernel::F32 => &ctx.kernels.sr,
-            SrKernel::F16 => ctx.kernels.sr_f16.as_ref().unwrap(),
+        // a kernel with the cooperative one's bindings that does not convolve: it scales the
+        // input by the first parameter, one value per invocation, so most of the output is
+        // left as it was
+        let header = match kernel {
+            Precision::F32 => "alias act = f32;\n",
+            Precision::F16 => "enable f16;\nalias act = f16;\n",
         };
-        let wrong = SrCoopKernel {
-            side: 16,
-            conv: portable.conv.clone(),
-        };
-        let e = sr_coop::verify(&ctx, &wrong, kernel).unwrap_err();
+        let source = format!(
+            "{header}
+struct CoopLayer {{ width: u32, height: u32, cin: u32, cin_stride: u32, cout_stride: u32,
+    w_off: u32, b_off: u32, p_off: u32 }};
+@group(0) @binding(0) var<uniform> layer: CoopLayer;
+@group(0) @binding(1) var<storage, read> src: array<act>;
+@group(0) @binding(2) var<storage, read_write> dst: array<act>;
+@group(0) @binding(3) var<storage, read> params: array<act>;
+@compute @workgroup_size(32, 1, 1)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {{
+    let i = g.x + layer.width * 0u;
+    if (i < arrayLength(&dst)) {{
+        dst[i] = src[i % arrayLength(&src)] * params[0];
+    }}
+}}"
+        );
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("not a convolution"),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let conv = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("not a convolution"),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        let wrong = CoopKernel { side: 16, conv };
+        let e = coop::verify(&ctx, &wrong, kernel).unwrap_err();
         assert!(
             e.contains("on cooperative matrices") && e.contains("64->64"),
             "{e}"

@@ -1358,7 +1358,7 @@ async fn an_ai_upscaled_reel_runs_through_the_worker() {
     let out = &outcome.output;
     assert_eq!(out["frames"], 15);
     assert_eq!(out["upscaler"]["model"], "realesr-animevideov3-x4", "{out}");
-    let best = reelgpu::effects::sr::SrKernel::best(&common::gpu());
+    let best = reelgpu::nn::srvgg::best_precision(&common::gpu());
     assert_eq!(out["upscaler"]["kernel"], best.name());
     assert_eq!(out["upscaler"]["frames"], 15);
     assert!(out["upscaler"]["network_s"].as_f64().unwrap() > 0.0);

@@ -20,7 +20,5 @@ pub mod params;
 pub mod pass;
 pub mod reduce;
 pub mod rotate;
-pub mod sr;
-pub mod sr_coop;
 pub mod text;
 pub mod upscale;

@@ -194,25 +194,37 @@ mod tests {
                 "ConvertParams",
                 size_of::<ConvertParams>(),
             ),
+            (shaders::NN, "NnConv", size_of::<crate::nn::ConvUniform>()),
+            (shaders::NN, "NnMove", size_of::<crate::nn::MoveUniform>()),
             (
-                shaders::SR,
-                "SrLayer",
-                size_of::<crate::effects::sr::LayerUniform>(),
+                shaders::NN,
+                "NnLetterbox",
+                size_of::<crate::nn::LetterboxUniform>(),
             ),
             (
-                shaders::SR,
+                shaders::NN,
+                "NnDetect",
+                size_of::<crate::nn::DetectUniform>(),
+            ),
+            (
+                shaders::NN_COOP_F32_8,
+                "CoopLayer",
+                size_of::<crate::nn::coop::CoopLayer>(),
+            ),
+            (
+                shaders::NN,
                 "SrShuffle",
-                size_of::<crate::effects::sr::ShuffleUniform>(),
+                size_of::<crate::nn::srvgg::ShuffleUniform>(),
             ),
             (
-                shaders::SR,
+                shaders::NN,
                 "SrPack",
-                size_of::<crate::effects::sr::PackUniform>(),
+                size_of::<crate::nn::srvgg::PackUniform>(),
             ),
             (
-                shaders::SR,
+                shaders::NN,
                 "SrToYuv",
-                size_of::<crate::effects::sr::ToYuvUniform>(),
+                size_of::<crate::nn::srvgg::ToYuvUniform>(),
             ),
         ];
         for (file, name, rust) in cases {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use super::crop::CropPass;
 use super::pass::{FrameBuffers, Pass, Slot, sized_storage};
-use super::sr::{SrIo, SrNetwork, SrUpscaler};
 use crate::frame::FrameFormat;
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::timeline::{CropRect, FramePlan};
+use crate::nn::srvgg::{SrIo, SrNetwork, SrUpscaler};
 
 /// The upscale pass of one network-input size and output format.
 pub struct UpscalePass {

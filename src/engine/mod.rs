@@ -19,13 +19,13 @@ use crate::effects::paint::PaintPass;
 use crate::effects::pass::{FrameBuffers, Pass, Slot, sized_storage};
 use crate::effects::reduce::planes_len;
 use crate::effects::rotate::RotatePass;
-use crate::effects::sr::SrNetwork;
 use crate::effects::text::TextPass;
 use crate::effects::upscale::UpscalePass;
 use crate::frame::{FrameFormat, PlaneGeom};
 use crate::gpu::buffers::Readback;
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::timeline::{FramePlan, PassKind};
+use crate::nn::srvgg::SrNetwork;
 
 pub use crate::effects::feather::{BlurQuality, MAX_ELLIPSES};
 

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::pipelines::{Kernels, NnKernels};
+use super::pipelines::{Kernels, NnKernels, Precision};
 
 /// Errors from the GPU layer.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +79,8 @@ pub struct GpuContext {
     pub adapter: AdapterSummary,
     pub kernels: Kernels,
     /// nn.wgsl's kernels, compiled on first use.
-    nn: std::sync::OnceLock<NnKernels>,
+    /// nn.wgsl per storage type ([`Precision::F32`], [`Precision::F16`]).
+    nn: [std::sync::OnceLock<NnKernels>; 2],
     limits: wgpu::Limits,
     /// The first uncaptured validation or device error since the last check.
     error: Arc<Mutex<Option<String>>>,
@@ -255,7 +256,7 @@ impl GpuContext {
                 required_limits: limits.clone(),
                 // SAFETY: the one experimental feature requested is cooperative matrices,
                 // used by one kernel that is compared with the portable kernel on this device
-                // before use (effects::sr_coop::verify)
+                // before use (nn::coop::verify)
                 experimental_features: if coop {
                     unsafe { wgpu::ExperimentalFeatures::enabled() }
                 } else {
@@ -289,7 +290,7 @@ impl GpuContext {
             queue,
             adapter: summary,
             kernels,
-            nn: std::sync::OnceLock::new(),
+            nn: Default::default(),
             limits,
             error,
             lost,
@@ -297,12 +298,26 @@ impl GpuContext {
     }
 
     /// The neural networks' kernels (nn.wgsl), compiled on the first call.
-    pub fn nn_kernels(&self) -> Result<&NnKernels, GpuError> {
-        if let Some(k) = self.nn.get() {
+    pub fn nn_kernels(&self, precision: Precision) -> Result<&NnKernels, GpuError> {
+        let slot = &self.nn[precision as usize];
+        if let Some(k) = slot.get() {
             return Ok(k);
         }
-        let k = NnKernels::new(&self.device)?;
-        Ok(self.nn.get_or_init(|| k))
+        if precision == Precision::F16
+            && !self.device.features().contains(wgpu::Features::SHADER_F16)
+        {
+            return Err(GpuError::Validation(format!(
+                "f16 network kernels need shader-f16, which {} does not have",
+                self.adapter
+            )));
+        }
+        let k = NnKernels::new(&self.device, precision)?;
+        Ok(slot.get_or_init(|| k))
+    }
+
+    /// [`Precision::best`] for this device, `env` naming the variable that overrides it.
+    pub fn best_precision(&self, env: &str) -> Precision {
+        Precision::best(&self.device, self.adapter.software, env)
     }
 
     /// Like [`Self::lost`], polling for up to `within` so that wgpu runs a device-lost

@@ -71,28 +71,28 @@ pub const MIX: ShaderFile = ShaderFile {
     header: "",
 };
 
-pub const SR: ShaderFile = ShaderFile {
-    name: "sr.wgsl",
-    body: include_str!("../../shaders/sr.wgsl"),
+/// The neural networks' kernels (src/nn/), f32 storage: nn.wgsl's tensor operations, then
+/// each model's own kernels (yolo.wgsl, sr.wgsl), which call nn.wgsl's convolution.
+pub const NN: ShaderFile = ShaderFile {
+    name: "nn.wgsl",
+    body: concat!(
+        include_str!("../../shaders/nn.wgsl"),
+        "\n",
+        include_str!("../../shaders/yolo.wgsl"),
+        "\n",
+        include_str!("../../shaders/sr.wgsl"),
+    ),
     header: "alias act = f32;\n",
 };
 
-/// The AI ×4 upscaler with f16 activations and weights (adapters with shader-f16).
-pub const SR_F16: ShaderFile = ShaderFile {
-    name: "sr.wgsl (f16)",
-    body: SR.body,
+/// The same with f16 activations and weights (adapters with shader-f16).
+pub const NN_F16: ShaderFile = ShaderFile {
+    name: "nn.wgsl (f16)",
+    body: NN.body,
     header: "enable f16;\nalias act = f16;\n",
 };
 
-/// The neural networks' tensor operations (src/nn/): convolutions, pooling, upsampling, the
-/// detector's letterbox and head.
-pub const NN: ShaderFile = ShaderFile {
-    name: "nn.wgsl",
-    body: include_str!("../../shaders/nn.wgsl"),
-    header: "",
-};
-
-/// sr_coop.wgsl's header for storage `act` (`f32` or `f16`, with its `enable`) and matrices of
+/// nn_coop.wgsl's header for storage `act` (`f32` or `f16`, with its `enable`) and matrices of
 /// `side` (8 or 16): A and B of the storage type, the accumulator f32.
 macro_rules! coop_header {
     ($enable:literal, $act:literal, $side:literal) => {
@@ -123,43 +123,44 @@ macro_rules! coop_header {
     };
 }
 
-/// The upscaler's convolution on cooperative matrices (sr_coop.wgsl), one variant per
-/// storage type and matrix side an adapter may offer.
-pub const SR_COOP_F32_8: ShaderFile = ShaderFile {
-    name: "sr_coop.wgsl",
-    body: include_str!("../../shaders/sr_coop.wgsl"),
+/// The 3x3 convolution over bordered tensors on cooperative matrices (nn_coop.wgsl), one
+/// variant per storage type and matrix side an adapter may offer.
+pub const NN_COOP_F32_8: ShaderFile = ShaderFile {
+    name: "nn_coop.wgsl",
+    body: include_str!("../../shaders/nn_coop.wgsl"),
     header: coop_header!("", "f32", "8"),
 };
-pub const SR_COOP_F32_16: ShaderFile = ShaderFile {
-    name: "sr_coop.wgsl (f32, 16x16)",
-    body: SR_COOP_F32_8.body,
+pub const NN_COOP_F32_16: ShaderFile = ShaderFile {
+    name: "nn_coop.wgsl (f32, 16x16)",
+    body: NN_COOP_F32_8.body,
     header: coop_header!("", "f32", "16"),
 };
-pub const SR_COOP_F16_8: ShaderFile = ShaderFile {
-    name: "sr_coop.wgsl (f16, 8x8)",
-    body: SR_COOP_F32_8.body,
+pub const NN_COOP_F16_8: ShaderFile = ShaderFile {
+    name: "nn_coop.wgsl (f16, 8x8)",
+    body: NN_COOP_F32_8.body,
     header: coop_header!("enable f16;\n", "f16", "8"),
 };
-pub const SR_COOP_F16_16: ShaderFile = ShaderFile {
-    name: "sr_coop.wgsl (f16, 16x16)",
-    body: SR_COOP_F32_8.body,
+pub const NN_COOP_F16_16: ShaderFile = ShaderFile {
+    name: "nn_coop.wgsl (f16, 16x16)",
+    body: NN_COOP_F32_8.body,
     header: coop_header!("enable f16;\n", "f16", "16"),
 };
 
 /// The cooperative-matrix variant for f16 (or f32) storage and matrices of `side`.
-pub fn sr_coop(f16: bool, side: u32) -> Option<ShaderFile> {
+pub fn nn_coop(f16: bool, side: u32) -> Option<ShaderFile> {
     match (f16, side) {
-        (false, 8) => Some(SR_COOP_F32_8),
-        (false, 16) => Some(SR_COOP_F32_16),
-        (true, 8) => Some(SR_COOP_F16_8),
-        (true, 16) => Some(SR_COOP_F16_16),
+        (false, 8) => Some(NN_COOP_F32_8),
+        (false, 16) => Some(NN_COOP_F32_16),
+        (true, 8) => Some(NN_COOP_F16_8),
+        (true, 16) => Some(NN_COOP_F16_16),
         _ => None,
     }
 }
 
 /// Every shader file of the crate (and every variant of one).
-pub const ALL: [ShaderFile; 18] = [
+pub const ALL: [ShaderFile; 17] = [
     NN,
+    NN_F16,
     BLUR,
     UNPACK,
     MASK,
@@ -171,12 +172,10 @@ pub const ALL: [ShaderFile; 18] = [
     TEXT,
     ROTATE,
     MIX,
-    SR,
-    SR_F16,
-    SR_COOP_F32_8,
-    SR_COOP_F32_16,
-    SR_COOP_F16_8,
-    SR_COOP_F16_16,
+    NN_COOP_F32_8,
+    NN_COOP_F32_16,
+    NN_COOP_F16_8,
+    NN_COOP_F16_16,
 ];
 
 /// The value of the `u32` constant `name` in `shader` (tests tie dispatch sizes to it).
@@ -283,14 +282,20 @@ mod tests {
         }
     }
 
+    fn entry_path(dir: &str, name: &str) -> std::path::PathBuf {
+        std::path::Path::new(dir).join(name)
+    }
+
     #[test]
     fn every_wgsl_file_on_disk_is_compiled() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             if name.ends_with(".wgsl") && name != "common.wgsl" {
+                // a file of its own, or a part of one (nn.wgsl's models' kernels)
+                let text = std::fs::read_to_string(entry_path(dir, &name)).unwrap();
                 assert!(
-                    ALL.iter().any(|f| f.name == name),
+                    ALL.iter().any(|f| f.name == name || f.body.contains(&text)),
                     "{name} is not listed in gpu::shaders::ALL"
                 );
             }

@@ -1,14 +1,20 @@
-//! GPU tensor operations for neural networks (nn.wgsl): convolutions with bias, SiLU and a
-//! residual, 5×5 max-pooling, nearest ×2 upsampling, the detector's letterbox and head. A
-//! model is a small file that wires these together ([`yolo`]); nothing here knows a model.
+//! GPU tensor operations for neural networks (nn.wgsl): convolutions with bias, SiLU or
+//! PReLU and a residual, in f32 or f16 storage ([`Precision`]) and on cooperative matrices
+//! ([`coop`]), 5×5 max-pooling, nearest ×2 upsampling. A model is a small file that wires
+//! these together, with its own few kernels where it needs them (yolo.wgsl, sr.wgsl): the
+//! player detector ([`yolo`]) and the AI ×4 upscaler ([`srvgg`]). Nothing here knows a model.
 //!
-//! Tensors are channels-last f32 views `{buffer, width, height, stride, offset}`: a split is
+//! Tensors are channels-last views `{buffer, width, height, stride, offset}`: a split is
 //! a view at a channel offset and a concatenation is several operations writing one buffer
 //! at their own offsets, so neither copies. An [`OpList`] is a network's every dispatch for one
 //! input size, with its uniforms and bind groups made once: recording a frame allocates
 //! nothing.
 
+pub mod coop;
+pub mod srvgg;
 pub mod yolo;
+
+pub use crate::gpu::pipelines::Precision;
 
 use crate::effects::params::GpuPlane;
 use crate::gpu::GpuContext;
@@ -51,12 +57,34 @@ impl View {
 
 /// nn.wgsl `NnConv`.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ConvUniform {
+    /// Width, height, channel stride, channel offset.
     pub src: [u32; 4],
     pub dst: [u32; 4],
+    /// cin, cout, k, stride.
     pub shape: [u32; 4],
+    /// Weights' and bias's offsets (vec4s), flags ([`SILU`], [`RESIDUAL`], [`PRELU`]), the
+    /// residual's channel offset in the destination buffer.
     pub params: [u32; 4],
+    /// The PReLU slopes' offset (vec4s), the source's border (0 or 1), the destination's, 0.
+    pub more: [u32; 4],
+}
+
+/// [`ConvUniform`] flag: SiLU after the bias.
+pub const SILU: u32 = 1;
+/// [`ConvUniform`] flag: plus a residual read from the destination buffer.
+pub const RESIDUAL: u32 = 2;
+/// [`ConvUniform`] flag: PReLU after the bias.
+pub const PRELU: u32 = 4;
+
+/// `nn_conv1`/`nn_conv3`'s workgroups for a `w × h` output of `cout` channels.
+pub fn conv_groups(w: u32, h: u32, cout: u32) -> (u32, u32, u32) {
+    (
+        w.div_ceil(NN_PX).div_ceil(CONV_WORKGROUP.0),
+        h.div_ceil(CONV_WORKGROUP.1),
+        cout.div_ceil(OUT_GROUP as u32),
+    )
 }
 
 /// nn.wgsl `NnMove`.
@@ -154,7 +182,7 @@ pub const CONV_WORKGROUP: (u32, u32) = (8, 8);
 
 /// A network's buffers and dispatches for one input size, made once.
 pub struct OpList {
-    /// nn.wgsl's kernels on the plan's device.
+    /// nn.wgsl's kernels on the plan's device, of the plan's storage type.
     pub kernels: crate::gpu::pipelines::NnKernels,
     /// The plan's buffers (activations, the input, outputs), by [`View::buf`].
     pub buffers: Vec<wgpu::Buffer>,
@@ -164,20 +192,32 @@ pub struct OpList {
 }
 
 impl OpList {
-    /// An empty list on `ctx`'s device (its nn kernels compiled if they were not yet).
-    pub fn new(ctx: &GpuContext) -> Result<Self, crate::gpu::GpuError> {
+    /// An empty list on `ctx`'s device, tensors stored as `precision` (its nn kernels
+    /// compiled if they were not yet).
+    pub fn new(ctx: &GpuContext, precision: Precision) -> Result<Self, crate::gpu::GpuError> {
         Ok(Self {
-            kernels: ctx.nn_kernels()?.clone(),
+            kernels: ctx.nn_kernels(precision)?.clone(),
             buffers: Vec::new(),
             ops: Vec::new(),
             flops: 0.0,
         })
     }
 
-    /// A new buffer of `floats` f32s.
-    pub fn buffer(&mut self, ctx: &GpuContext, label: &str, floats: u64) -> usize {
-        self.buffers.push(storage(&ctx.device, label, floats * 4));
+    /// The storage type of the list's tensors.
+    pub fn precision(&self) -> Precision {
+        self.kernels.precision
+    }
+
+    /// A new buffer of `bytes`.
+    pub fn buffer_bytes(&mut self, ctx: &GpuContext, label: &str, bytes: u64) -> usize {
+        self.buffers.push(storage(&ctx.device, label, bytes));
         self.buffers.len() - 1
+    }
+
+    /// A new buffer of `values` of the list's storage type.
+    pub fn buffer(&mut self, ctx: &GpuContext, label: &str, values: u64) -> usize {
+        let bytes = values * self.precision().bytes();
+        self.buffer_bytes(ctx, label, bytes)
     }
 
     /// A new `w × h × c` tensor in a buffer of its own.
@@ -219,7 +259,7 @@ impl OpList {
         let ow = (src.w + 2 * pad - c.k) / c.stride + 1;
         let oh = (src.h + 2 * pad - c.k) / c.stride + 1;
         assert_eq!((dst.w, dst.h), (ow, oh), "a convolution's output size");
-        let flags = c.silu as u32 | (residual.is_some() as u32) << 1;
+        let flags = if c.silu { SILU } else { 0 } | if residual.is_some() { RESIDUAL } else { 0 };
         let u = Self::uniform(
             ctx,
             "nn conv",
@@ -228,6 +268,7 @@ impl OpList {
                 dst: dst.geometry(),
                 shape: [c.cin, c.cout, c.k, c.stride],
                 params: [c.w_off, c.b_off, flags, residual.unwrap_or(0)],
+                more: [0; 4],
             },
         );
         let pipeline = match c.k {
@@ -250,11 +291,7 @@ impl OpList {
         self.ops.push(Op {
             pipeline: pipeline.clone(),
             group,
-            size: (
-                ow.div_ceil(NN_PX).div_ceil(CONV_WORKGROUP.0),
-                oh.div_ceil(CONV_WORKGROUP.1),
-                c.cout.div_ceil(OUT_GROUP as u32),
-            ),
+            size: conv_groups(ow, oh, c.cout),
             groups: true,
         });
     }
@@ -361,16 +398,20 @@ impl OpList {
     }
 }
 
-/// A buffer holding `values` (a network's parameters), read-only storage.
-pub fn params_buffer(ctx: &GpuContext, label: &str, values: &[f32]) -> wgpu::Buffer {
+/// A buffer holding `values` (a network's parameters) as `precision`, read-only storage.
+pub fn params_buffer(
+    ctx: &GpuContext,
+    label: &str,
+    values: &[f32],
+    precision: Precision,
+) -> wgpu::Buffer {
+    let mut contents = precision.encode(values);
+    // a binding is at least 16 bytes (one vec4 of either type)
+    contents.resize(contents.len().max(16), 0);
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
-            contents: bytemuck::cast_slice(if values.is_empty() {
-                &[0.0f32; 4]
-            } else {
-                values
-            }),
+            contents: &contents,
             usage: wgpu::BufferUsages::STORAGE,
         })
 }

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use super::{ConvWeights, DetectUniform, LetterboxUniform, OpList, PackedConv, View, pack_conv};
+use super::{
+    ConvWeights, DetectUniform, LetterboxUniform, OpList, PackedConv, Precision, View, pack_conv,
+};
 use crate::detect::{Candidate, Letterbox};
 use crate::effects::params::GpuPlane;
 use crate::frame::{FrameFormat, YuvFrame};
@@ -49,19 +51,31 @@ fn convs(m: &YoloModel) -> Vec<&ConvUnit> {
     out
 }
 
-/// A model's weights on the device (f32), uploaded once and shared by every plan: in as
-/// many buffers as the device's largest binding needs (a yolov8x is 272 MB in f32), each
+/// `REELGPU_DETECT_KERNEL=f32|f16` picks the detector's storage over [`Precision::best`]'s
+/// choice (f16 on a GPU that has it, f32 on a CPU adapter).
+pub const KERNEL_ENV: &str = "REELGPU_DETECT_KERNEL";
+
+/// A model's weights on the device, uploaded once and shared by every plan: in as many
+/// buffers as the device's largest binding needs (a yolov8x is 272 MB in f32), each
 /// convolution whole in one.
 pub struct YoloGpu {
     pub model: Arc<YoloModel>,
+    /// The storage type of its weights and of its plans' activations.
+    pub precision: Precision,
     params: Vec<wgpu::Buffer>,
     /// Each convolution's buffer and place in it.
     packed: Vec<(usize, PackedConv)>,
 }
 
 impl YoloGpu {
+    /// The model on the device's best storage type ([`KERNEL_ENV`]).
     pub fn new(ctx: &GpuContext, model: Arc<YoloModel>) -> Self {
-        let limit = (ctx.max_buffer_bytes() / 4) as usize;
+        Self::with_precision(ctx, model, ctx.best_precision(KERNEL_ENV))
+    }
+
+    /// The model stored as `precision` (f16 needs shader-f16: the plans fail without it).
+    pub fn with_precision(ctx: &GpuContext, model: Arc<YoloModel>, precision: Precision) -> Self {
+        let limit = (ctx.max_buffer_bytes() / precision.bytes()) as usize;
         let mut chunks: Vec<Vec<f32>> = vec![Vec::new()];
         let mut packed = Vec::new();
         for u in convs(&model) {
@@ -77,10 +91,11 @@ impl YoloGpu {
         }
         let params = chunks
             .iter()
-            .map(|c| super::params_buffer(ctx, "yolo params", c))
+            .map(|c| super::params_buffer(ctx, "yolo params", c, precision))
             .collect();
         Self {
             model,
+            precision,
             params,
             packed,
         }
@@ -127,12 +142,12 @@ impl YoloPlan {
             width % 32 == 0 && height % 32 == 0 && width > 0 && height > 0,
             "the network's input is a multiple of 32 each way"
         );
-        let mut ops = OpList::new(ctx)?;
+        let mut ops = OpList::new(ctx, gpu.precision)?;
         let rgb_view = ops.tensor(ctx, "yolo input", width, height, 3);
         let rgb = rgb_view.buf;
         let mut frame = None;
         if let (YoloInput::Frame(f), Some(g)) = (input, letterbox) {
-            let fb = ops.buffer(ctx, "yolo frame", f.gpu_packed_words() as u64);
+            let fb = ops.buffer_bytes(ctx, "yolo frame", f.gpu_packed_words() as u64 * 4);
             frame = Some(fb);
             let mut taps: Vec<[i32; 2]> = Vec::new();
             for (s, w) in crate::reference::yolo::linear_taps(f.width as usize, g.inner_w as usize)
@@ -144,7 +159,7 @@ impl YoloPlan {
             {
                 taps.push([s as i32, w]);
             }
-            let tb = ops.buffer(ctx, "yolo taps", 2 * taps.len() as u64);
+            let tb = ops.buffer_bytes(ctx, "yolo taps", 8 * taps.len() as u64);
             ctx.queue
                 .write_buffer(&ops.buffers[tb], 0, bytemuck::cast_slice(&taps));
             let u = LetterboxUniform {
@@ -294,8 +309,8 @@ impl YoloPlan {
                 conv(&mut ops, next(), t2, dst, None);
             }
         }
-        let raw = ops.buffer(ctx, "yolo raw", (anchors * (4 + m.nc as u32)) as u64);
-        let best = ops.buffer(ctx, "yolo best", (anchors * 6) as u64);
+        let raw = ops.buffer_bytes(ctx, "yolo raw", 4 * (anchors * (4 + m.nc as u32)) as u64);
+        let best = ops.buffer_bytes(ctx, "yolo best", 4 * (anchors * 6) as u64);
         let u = DetectUniform {
             levels,
             sizes: [m.nc as u32, per, anchors, 0],
@@ -342,14 +357,14 @@ impl YoloPlan {
         self.ops.flops
     }
 
-    fn submit(&self, ctx: &GpuContext, read: usize, floats: u64) -> Result<(), GpuError> {
+    fn submit(&self, ctx: &GpuContext, read: usize, bytes: u64) -> Result<(), GpuError> {
         let mut enc = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             self.ops.record(&mut pass);
         }
         self.readback
-            .copy_from(&mut enc, &self.ops.buffers[read], floats * 4);
+            .copy_from(&mut enc, &self.ops.buffers[read], bytes.next_multiple_of(4));
         ctx.queue.submit([enc.finish()]);
         Ok(())
     }
@@ -365,20 +380,34 @@ impl YoloPlan {
                 cl[i * 3 + c] = rgb[c * w * h + i];
             }
         }
-        ctx.queue
-            .write_buffer(&self.ops.buffers[self.rgb], 0, bytemuck::cast_slice(&cl));
+        ctx.queue.write_buffer(
+            &self.ops.buffers[self.rgb],
+            0,
+            &self.gpu.precision.encode(&cl),
+        );
         self.read(
             ctx,
             self.raw,
             (self.anchors as u64) * (4 + self.model().nc as u64),
+            Precision::F32,
         )
     }
 
-    fn read(&self, ctx: &GpuContext, buf: usize, floats: u64) -> Result<Vec<f32>, GpuError> {
-        self.submit(ctx, buf, floats)?;
-        let out = self.readback.read(&ctx.device, floats * 4, |b| {
-            bytemuck::cast_slice::<u8, f32>(b).to_vec()
-        })?;
+    /// `n` values of buffer `buf`, stored as `stored`, after a run.
+    fn read(
+        &self,
+        ctx: &GpuContext,
+        buf: usize,
+        n: u64,
+        stored: Precision,
+    ) -> Result<Vec<f32>, GpuError> {
+        let bytes = n * stored.bytes();
+        self.submit(ctx, buf, bytes)?;
+        let out = self
+            .readback
+            .read(&ctx.device, bytes.next_multiple_of(4), |b| {
+                stored.decode(b, n as usize)
+            })?;
         ctx.check()?;
         Ok(out)
     }
@@ -404,7 +433,12 @@ impl YoloPlan {
     /// The letterboxed input the network saw for a frame (channels-last RGB, 0–1).
     pub fn letterboxed(&self, ctx: &GpuContext, frame: &YuvFrame) -> Result<Vec<f32>, GpuError> {
         self.upload(ctx, frame)?;
-        self.read(ctx, self.rgb, (self.width * self.height * 3) as u64)
+        self.read(
+            ctx,
+            self.rgb,
+            (self.width * self.height * 3) as u64,
+            self.gpu.precision,
+        )
     }
 
     /// Each anchor's box (input pixels) and best class, for a frame.

@@ -123,7 +123,7 @@ pub fn run(production: bool, work_dir: &Path) -> Result<Checked, Unhealthy> {
 
 /// Loads the AI ×4 model and runs it on an 8x8 crop: the output must be finite and in range.
 fn upscaler_check(gpu: &GpuContext) -> Result<String, String> {
-    use crate::effects::sr::{SrIo, SrNetwork, SrUpscaler};
+    use crate::nn::srvgg::{SrIo, SrNetwork, SrUpscaler};
     let model = crate::models::load(&crate::models::model_path()).map_err(|e| e.to_string())?;
     let net = SrNetwork::new(gpu, &model);
     let mut up = SrUpscaler::new(gpu, &net, (8, 8), None, SrIo::Rgb).map_err(|e| e.to_string())?;

@@ -1,19 +1,53 @@
-//! The upscaler's convolutions on cooperative matrices (sr_coop.wgsl; Vulkan
-//! `VK_KHR_cooperative_matrix`, NVIDIA's tensor cores): which layers the kernel takes
+//! The 3×3 convolution over bordered tensors on cooperative matrices (nn_coop.wgsl; Vulkan
+//! `VK_KHR_cooperative_matrix`, NVIDIA's tensor cores), beside nn.wgsl's portable
+//! `nn_conv3`, which it replaces layer by layer: its uniform ([`CoopLayer`], and the same
+//! layer for the portable kernel, [`CoopLayer::portable`]), which layers it takes
 //! ([`layer_fits`]; the matrix shape an adapter offers is
 //! [`crate::gpu::pipelines::coop_side`]), its dispatch ([`groups`]), the same index
 //! arithmetic on the CPU ([`conv_cells`], tested against the CPU reference here, where no
 //! adapter has the extension), and the start-up comparison with the portable kernel on a
 //! small random layer ([`verify`]) that decides whether a device uses it.
 
-use super::sr::{LayerUniform, SrKernel};
+use super::ConvUniform;
 use crate::gpu::GpuContext;
 use crate::gpu::buffers::{Readback, bind, storage, uniform};
-use crate::gpu::pipelines::SrCoopKernel as CoopKernel;
+use crate::gpu::pipelines::{CoopKernel, Precision};
 
-/// Most output channels per layer (sr_coop.wgsl `COOP_MAX_OUT`: its workgroup tile).
+/// nn_coop.wgsl `CoopLayer`: a 3×3 stride-1 convolution from a bordered `width × height`
+/// tensor of `cin_stride` channels per pixel to another of `cout_stride` (the packed output
+/// channels, a multiple of 8), with nn.wgsl's packed parameters.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CoopLayer {
+    pub width: u32,
+    pub height: u32,
+    pub cin: u32,
+    pub cin_stride: u32,
+    pub cout_stride: u32,
+    pub w_off: u32,
+    pub b_off: u32,
+    /// `u32::MAX` when the layer has no PReLU.
+    pub p_off: u32,
+}
+
+impl CoopLayer {
+    /// The same layer for nn.wgsl's `nn_conv3`: bordered source and destination, every
+    /// packed output channel written (the padding ones are zero).
+    pub fn portable(&self) -> ConvUniform {
+        let prelu = self.p_off != u32::MAX;
+        ConvUniform {
+            src: [self.width, self.height, self.cin_stride, 0],
+            dst: [self.width, self.height, self.cout_stride, 0],
+            shape: [self.cin, self.cout_stride, 3, 1],
+            params: [self.w_off, self.b_off, if prelu { 4 } else { 0 }, 0],
+            more: [if prelu { self.p_off } else { 0 }, 1, 1, 0],
+        }
+    }
+}
+
+/// Most output channels per layer (nn_coop.wgsl `COOP_MAX_OUT`: its workgroup tile).
 pub const COOP_MAX_OUT: u32 = 64;
-/// Invocations per workgroup (sr_coop.wgsl `COOP_WG`: one subgroup).
+/// Invocations per workgroup (nn_coop.wgsl `COOP_WG`: one subgroup).
 pub const COOP_WG: u32 = 32;
 /// Cells past the bordered grid the kernel may read or write (the last workgroup's overhang):
 /// the activation buffers carry them.
@@ -24,7 +58,7 @@ const MAX_GROUPS: u32 = 65_535;
 /// Whether the kernel with matrices of `side` takes a layer: input channels densely stored
 /// in whole blocks, output channels in whole blocks up to [`COOP_MAX_OUT`] (SRVGGNetCompact's
 /// body convolutions and its last one; not the first, with 3 inputs).
-pub fn layer_fits(l: &LayerUniform, side: u32) -> bool {
+pub fn layer_fits(l: &CoopLayer, side: u32) -> bool {
     l.cin == l.cin_stride
         && l.cin.is_multiple_of(side)
         && l.cout_stride.is_multiple_of(side)
@@ -49,10 +83,10 @@ pub fn groups(width: u32, height: u32, side: u32) -> (u32, u32) {
     }
 }
 
-/// sr_coop.wgsl's `sr_conv_coop` on the CPU, workgroup by workgroup, with the same offsets,
+/// nn_coop.wgsl's `sr_conv_coop` on the CPU, workgroup by workgroup, with the same offsets,
 /// matrix blocks and strides: `params` the packed parameters (in scalars), `src` and `dst`
 /// bordered channels-last activations (with [`COOP_SLACK_CELLS`] past the grid).
-pub fn conv_cells(l: &LayerUniform, side: u32, params: &[f32], src: &[f32], dst: &mut [f32]) {
+pub fn conv_cells(l: &CoopLayer, side: u32, params: &[f32], src: &[f32], dst: &mut [f32]) {
     let s = side as usize;
     let (w, h) = (l.width as usize, l.height as usize);
     let row = w + 2;
@@ -126,9 +160,9 @@ pub fn conv_cells(l: &LayerUniform, side: u32, params: &[f32], src: &[f32], dst:
     }
 }
 
-/// A random `cin → cout` layer (weights, bias, PReLU slopes) packed as sr.wgsl reads it, on a
+/// A random `cin → cout` layer (weights, bias, PReLU slopes) packed as nn.wgsl reads it, on a
 /// `w x h` tile: the uniform and the parameters. Deterministic (a fixed-seed LCG).
-fn random_layer(cin: u32, cout: u32, w: u32, h: u32, seed: u64) -> (LayerUniform, Vec<f32>) {
+fn random_layer(cin: u32, cout: u32, w: u32, h: u32, seed: u64) -> (CoopLayer, Vec<f32>) {
     let mut state = seed;
     let mut next = move || {
         state = state
@@ -142,7 +176,7 @@ fn random_layer(cin: u32, cout: u32, w: u32, h: u32, seed: u64) -> (LayerUniform
     params.extend((0..cout).map(|_| next() * 0.05));
     let p_off = params.len() as u32 / 4;
     params.extend((0..cout).map(|_| next().abs() * 0.3));
-    let l = LayerUniform {
+    let l = CoopLayer {
         width: w,
         height: h,
         cin,
@@ -156,7 +190,7 @@ fn random_layer(cin: u32, cout: u32, w: u32, h: u32, seed: u64) -> (LayerUniform
 }
 
 /// Bordered channels-last activations of `l`'s input: random inside, zero border, slack.
-fn random_input(l: &LayerUniform, seed: u64) -> Vec<f32> {
+fn random_input(l: &CoopLayer, seed: u64) -> Vec<f32> {
     let (w, h) = (l.width as usize, l.height as usize);
     let cs = l.cin_stride as usize;
     let mut v = vec![0.0f32; ((w + 2) * (h + 2) + COOP_SLACK_CELLS as usize) * cs];
@@ -177,15 +211,8 @@ fn random_input(l: &LayerUniform, seed: u64) -> Vec<f32> {
 /// Runs one layer on the device with the portable kernel and with `coop`, on the same random
 /// input and weights, and compares the bordered outputs (every cell, borders included; both
 /// outputs start filled with a value no cell should keep). `Err` says how they differ.
-pub fn verify(ctx: &GpuContext, coop: &CoopKernel, kernel: SrKernel) -> Result<f32, String> {
-    let portable = match kernel {
-        SrKernel::F32 => &ctx.kernels.sr,
-        SrKernel::F16 => ctx
-            .kernels
-            .sr_f16
-            .as_ref()
-            .ok_or("no f16 portable kernel to compare with")?,
-    };
+pub fn verify(ctx: &GpuContext, coop: &CoopKernel, kernel: Precision) -> Result<f32, String> {
+    let portable = ctx.nn_kernels(kernel).map_err(|e| e.to_string())?;
     let mut worst = 0.0f32;
     // a body layer (with PReLU) and the last layer's shape (48 outputs, none), odd sizes
     for (n, (cin, cout, w, h, prelu)) in [(64, 64, 13, 5, true), (64, 48, 7, 3, false)]
@@ -198,55 +225,43 @@ pub fn verify(ctx: &GpuContext, coop: &CoopKernel, kernel: SrKernel) -> Result<f
         }
         let input = random_input(&l, 29 + n as u64);
         let out_len = ((w as u64 + 2) * (h as u64 + 2) + COOP_SLACK_CELLS) * cout as u64;
-        let elem = match kernel {
-            SrKernel::F32 => 4,
-            SrKernel::F16 => 2,
-        };
-        let to_bytes = |v: &[f32]| -> Vec<u8> {
-            let mut b = match kernel {
-                SrKernel::F32 => bytemuck::cast_slice(v).to_vec(),
-                SrKernel::F16 => v
-                    .iter()
-                    .flat_map(|x| half::f16::from_f32(*x).to_bits().to_le_bytes())
-                    .collect(),
-            };
-            b.resize(b.len().next_multiple_of(4), 0);
-            b
-        };
+        let elem = kernel.bytes();
+        let to_bytes = |v: &[f32]| kernel.encode(v);
         let d = &ctx.device;
-        let u = uniform::<LayerUniform>(d, "sr coop check");
+        let u = uniform::<CoopLayer>(d, "coop check");
         ctx.queue.write_buffer(&u, 0, bytemuck::bytes_of(&l));
-        let src = storage(d, "sr coop check src", input.len() as u64 * elem);
+        let up = uniform::<ConvUniform>(d, "coop check portable");
+        ctx.queue
+            .write_buffer(&up, 0, bytemuck::bytes_of(&l.portable()));
+        let src = storage(d, "coop check src", input.len() as u64 * elem);
         ctx.queue.write_buffer(&src, 0, &to_bytes(&input));
-        let p = storage(d, "sr coop check params", params.len() as u64 * elem);
+        let p = storage(d, "coop check params", params.len() as u64 * elem);
         ctx.queue.write_buffer(&p, 0, &to_bytes(&params));
         let fill = to_bytes(&vec![7.0f32; out_len as usize]);
         let outs = [0, 1].map(|_| {
-            let b = storage(d, "sr coop check dst", out_len * elem);
+            let b = storage(d, "coop check dst", out_len * elem);
             ctx.queue.write_buffer(&b, 0, &fill);
             b
         });
         let g_portable = bind(
             d,
-            "sr coop check",
-            &portable.conv,
-            &[(0, &u), (1, &src), (2, &outs[0]), (3, &p)],
+            "coop check",
+            &portable.conv3,
+            &[(0, &up), (1, &src), (2, &outs[0]), (3, &p)],
         );
         let g_coop = bind(
             d,
-            "sr coop check",
+            "coop check",
             &coop.conv,
             &[(0, &u), (1, &src), (2, &outs[1]), (3, &p)],
         );
         let mut enc = d.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            crate::gpu::buffers::dispatch(
-                &mut pass,
-                &portable.conv,
-                &g_portable,
-                (w.div_ceil(super::sr::SR_PX), h, cout / 8),
-            );
+            let (px, py, pz) = super::conv_groups(w, h, cout);
+            pass.set_pipeline(&portable.conv3);
+            pass.set_bind_group(0, &g_portable, &[]);
+            pass.dispatch_workgroups(px, py, pz);
             let (gx, gy) = groups(w, h, coop.side);
             pass.set_pipeline(&coop.conv);
             pass.set_bind_group(0, &g_coop, &[]);
@@ -256,15 +271,7 @@ pub fn verify(ctx: &GpuContext, coop: &CoopKernel, kernel: SrKernel) -> Result<f
         let rb = [Readback::new(d, grid), Readback::new(d, grid)];
         rb[0].copy_from(&mut enc, &outs[0], grid);
         ctx.queue.submit([enc.finish()]);
-        let read = |b: &[u8]| -> Vec<f32> {
-            match kernel {
-                SrKernel::F32 => bytemuck::cast_slice::<u8, f32>(b).to_vec(),
-                SrKernel::F16 => b
-                    .chunks_exact(2)
-                    .map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
-                    .collect(),
-            }
-        };
+        let read = |b: &[u8]| -> Vec<f32> { kernel.decode(b, b.len() / elem as usize) };
         let a = rb[0].read(d, grid, read).map_err(|e| e.to_string())?;
         let mut enc = d.create_command_encoder(&Default::default());
         rb[1].copy_from(&mut enc, &outs[1], grid);
@@ -289,10 +296,10 @@ pub fn verify(ctx: &GpuContext, coop: &CoopKernel, kernel: SrKernel) -> Result<f
 /// The cooperative-matrix kernel a network of `kernel` storage uses on `ctx`, once
 /// [`verify`] has passed on the device (`None`: the adapter has none, `REELGPU_SR_COOP=off`,
 /// or the comparison failed, which is logged once).
-pub fn for_device(ctx: &GpuContext, kernel: SrKernel) -> Option<CoopKernel> {
+pub fn for_device(ctx: &GpuContext, kernel: Precision) -> Option<CoopKernel> {
     let slot = match kernel {
-        SrKernel::F32 => &ctx.kernels.sr_coop_f32,
-        SrKernel::F16 => &ctx.kernels.sr_coop_f16,
+        Precision::F32 => &ctx.kernels.coop_f32,
+        Precision::F16 => &ctx.kernels.coop_f16,
     };
     let coop = slot.kernel.clone()?;
     let verdict = slot.verdict.get_or_init(|| {
@@ -324,16 +331,16 @@ mod tests {
     #[test]
     fn the_host_matches_the_shader() {
         for f in [
-            shaders::SR_COOP_F32_8,
-            shaders::SR_COOP_F32_16,
-            shaders::SR_COOP_F16_8,
-            shaders::SR_COOP_F16_16,
+            shaders::NN_COOP_F32_8,
+            shaders::NN_COOP_F32_16,
+            shaders::NN_COOP_F16_8,
+            shaders::NN_COOP_F16_16,
         ] {
             assert_eq!(wgsl_u32_constant(&f, "COOP_MAX_OUT"), COOP_MAX_OUT);
             assert_eq!(wgsl_u32_constant(&f, "COOP_WG"), COOP_WG);
         }
-        assert_eq!(wgsl_u32_constant(&shaders::SR_COOP_F32_8, "COOP"), 8);
-        assert_eq!(wgsl_u32_constant(&shaders::SR_COOP_F16_16, "COOP"), 16);
+        assert_eq!(wgsl_u32_constant(&shaders::NN_COOP_F32_8, "COOP"), 8);
+        assert_eq!(wgsl_u32_constant(&shaders::NN_COOP_F16_16, "COOP"), 16);
     }
 
     /// Planar `cin` channels of a `w x h` tile from bordered channels-last activations.

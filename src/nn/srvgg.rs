@@ -1,38 +1,26 @@
-//! The AI ×4 upscaler (SRVGGNetCompact) on the GPU (sr.wgsl): the network's weights uploaded
-//! once ([`SrNetwork`]), and an upscaler for one crop size ([`SrUpscaler`]) that runs the crop
-//! tile by tile (each tile grown by the receptive radius, so the result does not depend on
-//! the tiling), its activations channels-last with a one-pixel zero border, ping-ponged
-//! between two buffers, every layer of every tile recorded into one compute pass. f32 storage
-//! and arithmetic (the portable kernel). CPU reference: [`crate::reference::sr`].
+//! The AI ×4 upscaler (SRVGGNetCompact) wired from [`super`]'s operations: the network's
+//! weights uploaded once ([`SrNetwork`]), and an upscaler for one crop size ([`SrUpscaler`])
+//! that runs the crop tile by tile (each tile grown by the receptive radius, so the result
+//! does not depend on the tiling), its activations bordered channels-last tensors ping-ponged
+//! between two buffers, every layer of every tile recorded into one compute pass. Every layer
+//! but the last is nn.wgsl's 3×3 convolution (or [`super::coop`]'s where the device has
+//! cooperative matrices); the last is fused with the pixel shuffle and the residual
+//! (sr.wgsl). f32 or f16 storage, f32 arithmetic. CPU reference: [`crate::reference::sr`].
 
-use super::params::GpuPlane;
+use super::coop::{self, CoopLayer};
+use super::{ConvUniform, OUT_GROUP, Precision, conv_groups};
 use crate::color::ColorSpec;
+use crate::effects::params::GpuPlane;
 use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, dispatch, storage, uniform};
-use crate::gpu::pipelines::{SrCoopKernel, SrKernels};
+use crate::gpu::pipelines::{CoopKernel, NnKernels};
 use crate::gpu::{GpuContext, GpuError};
 use crate::models::SrModel;
 
-/// Pixels of a row each invocation computes (sr.wgsl `SR_PX`).
+/// Pixels of a row each invocation of sr_conv_shuffle computes (sr.wgsl `SR_PX`).
 pub const SR_PX: u32 = 4;
-/// Output channels each invocation computes.
-const OUT_GROUP: usize = 8;
 /// Pixels of a row each invocation of sr_conv_to_yuv computes (sr.wgsl `SR_FY_PX`).
 pub const SR_FY_PX: u32 = 2;
-
-/// sr.wgsl `SrLayer`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct LayerUniform {
-    pub width: u32,
-    pub height: u32,
-    pub cin: u32,
-    pub cin_stride: u32,
-    pub cout_stride: u32,
-    pub w_off: u32,
-    pub b_off: u32,
-    pub p_off: u32,
-}
 
 /// sr.wgsl `SrShuffle`.
 #[repr(C)]
@@ -58,7 +46,7 @@ pub struct LayerLayout {
     pub p_off: u32,
 }
 
-/// The model's parameters as sr.wgsl reads them: weights `[ky][kx][in][out padded to 8]`,
+/// The model's parameters as nn.wgsl reads them: weights `[ky][kx][in][out padded to 8]`,
 /// biases and slopes padded to 8, each part starting on a vec4.
 pub fn pack_params(m: &SrModel) -> (Vec<f32>, Vec<LayerLayout>) {
     let mut out: Vec<f32> = Vec::new();
@@ -112,65 +100,27 @@ pub fn pack_input(rgb: &[f32], w: usize, h: usize, into: &mut Vec<f32>) {
     }
 }
 
-/// The storage type the network's activations and weights use (arithmetic is f32 in both).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SrKernel {
-    /// f32: every adapter.
-    F32,
-    /// f16 (`shader-f16`): half the memory traffic.
-    F16,
-}
-
 /// `REELGPU_SR_FUSE=1|0` makes the ×4 network's last convolution write the frame's YUV
 /// itself, or not, over the adapter's default ([`SrNetwork::fuse_yuv`]).
 pub const FUSE_ENV: &str = "REELGPU_SR_FUSE";
 
-/// `REELGPU_SR_KERNEL=f32|f16` picks the upscaler's storage over [`SrKernel::best`]'s choice.
+/// `REELGPU_SR_KERNEL=f32|f16` picks the upscaler's storage over [`Precision::best`]'s choice.
 pub const KERNEL_ENV: &str = "REELGPU_SR_KERNEL";
 
-impl SrKernel {
-    /// As summaries report it.
-    pub fn name(self) -> &'static str {
-        match self {
-            SrKernel::F32 => "f32",
-            SrKernel::F16 => "f16",
-        }
-    }
-
-    /// f16 where the device has it and is a real GPU (`REELGPU_SR_KERNEL=f32` keeps f32,
-    /// `=f16` asks for f16 on a CPU adapter too). A CPU adapter converts every half in
-    /// software: lavapipe ran the 32-conv network 27% slower with f16 (BENCHMARKS.md).
-    pub fn best(ctx: &GpuContext) -> Self {
-        let asked = std::env::var(KERNEL_ENV)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let has = ctx.kernels.sr_f16.is_some();
-        match asked.as_str() {
-            "f32" => SrKernel::F32,
-            "f16" if has => SrKernel::F16,
-            _ if has && !ctx.adapter.software => SrKernel::F16,
-            _ => SrKernel::F32,
-        }
-    }
-
-    /// Bytes of one stored activation or weight.
-    fn bytes(self) -> u64 {
-        match self {
-            SrKernel::F32 => 4,
-            SrKernel::F16 => 2,
-        }
-    }
+/// The upscaler's storage on `ctx`: [`Precision::best`], [`KERNEL_ENV`] overriding it.
+pub fn best_precision(ctx: &GpuContext) -> Precision {
+    ctx.best_precision(KERNEL_ENV)
 }
 
 /// A model's weights on the device.
 pub struct SrNetwork {
     params: wgpu::Buffer,
     layers: Vec<LayerLayout>,
-    kernels: SrKernels,
-    pub kernel: SrKernel,
+    kernels: NnKernels,
+    pub kernel: Precision,
     /// The cooperative-matrix convolution for the layers it takes, where the device has one
-    /// that passed its start-up comparison ([`super::sr_coop::for_device`]).
-    pub coop: Option<SrCoopKernel>,
+    /// that passed its start-up comparison ([`coop::for_device`]).
+    pub coop: Option<CoopKernel>,
     /// From a frame at ×4, whether the last convolution writes the YUV frame itself
     /// (sr_conv_to_yuv) rather than RGB that sr_to_yuv converts: on a GPU, not on a CPU
     /// adapter, where its 96 accumulators per invocation ran the network 10–20% slower
@@ -184,49 +134,23 @@ pub struct SrNetwork {
 }
 
 impl SrNetwork {
-    /// The network on the best kernel the device has ([`SrKernel::best`]).
+    /// The network on the best storage the device has ([`best_precision`]).
     pub fn new(ctx: &GpuContext, m: &SrModel) -> Self {
-        Self::with_kernel(ctx, m, SrKernel::best(ctx)).expect("the best kernel exists")
+        Self::with_kernel(ctx, m, best_precision(ctx))
+            .expect("nn.wgsl compiles for the device's best storage")
     }
 
-    /// The network on `kernel`; f16 fails on a device without shader-f16.
-    pub fn with_kernel(ctx: &GpuContext, m: &SrModel, kernel: SrKernel) -> Result<Self, GpuError> {
+    /// The network stored as `kernel`; f16 fails on a device without shader-f16.
+    pub fn with_kernel(ctx: &GpuContext, m: &SrModel, kernel: Precision) -> Result<Self, GpuError> {
         let (packed, layers) = pack_params(m);
-        let kernels = match kernel {
-            SrKernel::F32 => ctx.kernels.sr.clone(),
-            SrKernel::F16 => ctx.kernels.sr_f16.clone().ok_or_else(|| {
-                GpuError::Validation(format!(
-                    "the f16 upscaler kernel needs shader-f16, which {} does not have",
-                    ctx.adapter
-                ))
-            })?,
-        };
-        let params = storage(
-            &ctx.device,
-            "sr params",
-            packed.len() as u64 * kernel.bytes(),
-        );
-        match kernel {
-            SrKernel::F32 => ctx
-                .queue
-                .write_buffer(&params, 0, bytemuck::cast_slice(&packed)),
-            SrKernel::F16 => {
-                let half: Vec<u16> = packed
-                    .iter()
-                    .map(|&v| half::f16::from_f32(v).to_bits())
-                    .collect();
-                // storage rounds the size up to 4 bytes: an odd count leaves the last half zero
-                let mut bytes: Vec<u8> = bytemuck::cast_slice(&half).to_vec();
-                bytes.resize(bytes.len().next_multiple_of(4), 0);
-                ctx.queue.write_buffer(&params, 0, &bytes)
-            }
-        }
+        let kernels = ctx.nn_kernels(kernel)?.clone();
+        let params = super::params_buffer(ctx, "sr params", &packed, kernel);
         Ok(Self {
             params,
             layers,
             kernels,
             kernel,
-            coop: super::sr_coop::for_device(ctx, kernel),
+            coop: coop::for_device(ctx, kernel),
             fuse_yuv: match std::env::var(FUSE_ENV).as_deref() {
                 Ok("1") => true,
                 Ok("0") => false,
@@ -252,10 +176,10 @@ impl SrNetwork {
     pub fn kernel_name(&self) -> &'static str {
         match (self.kernel, self.coop.as_ref().map(|c| c.side)) {
             (k, None) => k.name(),
-            (SrKernel::F32, Some(8)) => "f32+coop8",
-            (SrKernel::F32, Some(_)) => "f32+coop16",
-            (SrKernel::F16, Some(8)) => "f16+coop8",
-            (SrKernel::F16, Some(_)) => "f16+coop16",
+            (Precision::F32, Some(8)) => "f32+coop8",
+            (Precision::F32, Some(_)) => "f32+coop16",
+            (Precision::F16, Some(8)) => "f16+coop8",
+            (Precision::F16, Some(_)) => "f16+coop16",
         }
     }
 }
@@ -293,13 +217,8 @@ pub enum SrIo<'a> {
     },
 }
 
-/// How one layer of one tile runs.
-enum ConvRun {
-    /// sr_conv; the layer's output channel stride.
-    Portable(u32),
-    /// sr_conv_coop and its workgroups.
-    Coop(wgpu::ComputePipeline, (u32, u32)),
-}
+/// How one layer of one tile runs: the pipeline (nn_conv3 or nn_conv_coop) and its workgroups.
+type ConvRun = (wgpu::ComputePipeline, (u32, u32, u32));
 
 /// One tile's bind groups and dispatch sizes, made once.
 struct TileRun {
@@ -333,7 +252,7 @@ pub struct SrUpscaler {
     scale: u32,
     tile: usize,
     tiles: Vec<TileRun>,
-    kernels: SrKernels,
+    kernels: NnKernels,
     /// Planar RGB in (the `Rgb` source).
     rgb_in: Option<wgpu::Buffer>,
     /// The crop's RGB at `scale`×, planar (none when the last convolution writes YUV).
@@ -361,10 +280,10 @@ pub fn tile_for(limit: u64, net: &SrNetwork, w: usize, h: usize) -> usize {
 }
 
 /// Bytes of one activation buffer for a `w x h` read region of `stride` channels of `elem`
-/// bytes: the bordered grid, plus the cells the last group of the last row (sr_conv) or the
-/// last workgroup (sr_conv_coop) reads past it.
+/// bytes: the bordered grid, plus the cells the last invocation of a row (sr_conv_to_yuv) or
+/// the last workgroup (nn_conv_coop) reads past it.
 fn activation_bytes(w: u64, h: u64, stride: u64, elem: u64) -> u64 {
-    let slack = (SR_PX as u64 + 2).max(super::sr_coop::COOP_SLACK_CELLS);
+    let slack = (SR_PX as u64 + 2).max(coop::COOP_SLACK_CELLS);
     ((w + 2) * (h + 2) + slack) * stride * elem
 }
 
@@ -379,7 +298,7 @@ impl SrUpscaler {
         io: SrIo<'_>,
     ) -> Result<Self, GpuError> {
         let d = &ctx.device;
-        let k = &net.kernels;
+        let k = &net.kernels.sr;
         let (w, h) = (width as usize, height as usize);
         let limit = ctx.max_buffer_bytes();
         let tile = tile.unwrap_or_else(|| tile_for(limit, net, w, h)).max(1);
@@ -488,7 +407,7 @@ impl SrUpscaler {
             let mut convs = Vec::with_capacity(n_layers);
             let mut shuffle = None;
             for (n, l) in net.layers.iter().enumerate() {
-                let layer = LayerUniform {
+                let layer = CoopLayer {
                     width: rw as u32,
                     height: rh as u32,
                     cin: l.cin,
@@ -498,10 +417,11 @@ impl SrUpscaler {
                     b_off: l.b_off,
                     p_off: l.p_off,
                 };
-                let u = uniform::<LayerUniform>(d, "sr layer");
-                ctx.queue.write_buffer(&u, 0, bytemuck::bytes_of(&layer));
                 let src = if n == 0 { &input } else { &ping[(n - 1) % 2] };
                 if n + 1 == n_layers {
+                    let u = uniform::<ConvUniform>(d, "sr last layer");
+                    ctx.queue
+                        .write_buffer(&u, 0, bytemuck::bytes_of(&layer.portable()));
                     let (cx, cy, cw, ch) = t.core;
                     let su = uniform::<ShuffleUniform>(d, "sr shuffle");
                     ctx.queue.write_buffer(
@@ -557,19 +477,40 @@ impl SrUpscaler {
                     buffers.extend([u, su]);
                     break;
                 }
-                let dst = &ping[n % 2];
-                let (pipeline, run) = match &net.coop {
-                    Some(c) if super::sr_coop::layer_fits(&layer, c.side) => {
-                        let (gx, gy) = super::sr_coop::groups(rw as u32, rh as u32, c.side);
-                        (&c.conv, ConvRun::Coop(c.conv.clone(), (gx, gy)))
+                let coop = net
+                    .coop
+                    .as_ref()
+                    .filter(|c| coop::layer_fits(&layer, c.side));
+                // the portable kernel's uniform or the cooperative-matrix kernel's
+                let u = match coop {
+                    Some(_) => {
+                        let u = uniform::<CoopLayer>(d, "sr coop layer");
+                        ctx.queue.write_buffer(&u, 0, bytemuck::bytes_of(&layer));
+                        u
                     }
-                    _ => (&k.conv, ConvRun::Portable(l.cout_stride)),
+                    None => {
+                        let u = uniform::<ConvUniform>(d, "sr layer");
+                        ctx.queue
+                            .write_buffer(&u, 0, bytemuck::bytes_of(&layer.portable()));
+                        u
+                    }
+                };
+                let dst = &ping[n % 2];
+                let run: ConvRun = match coop {
+                    Some(c) => {
+                        let (gx, gy) = coop::groups(rw as u32, rh as u32, c.side);
+                        (c.conv.clone(), (gx, gy, 1))
+                    }
+                    None => (
+                        net.kernels.conv3.clone(),
+                        conv_groups(rw as u32, rh as u32, l.cout_stride),
+                    ),
                 };
                 convs.push((
                     bind(
                         d,
                         "sr conv",
-                        pipeline,
+                        &run.0,
                         &[(0, &u), (1, src), (2, dst), (3, &net.params)],
                     ),
                     run,
@@ -604,7 +545,7 @@ impl SrUpscaler {
             scale: net.scale,
             tile,
             tiles: runs,
-            kernels: k.clone(),
+            kernels: net.kernels.clone(),
             rgb_in,
             up,
             to_yuv,
@@ -625,7 +566,7 @@ impl SrUpscaler {
 
     /// Records the whole network (every tile) into `pass`.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        let k = &self.kernels;
+        let k = &self.kernels.sr;
         for t in &self.tiles {
             let (rw, rh) = t.read;
             dispatch(
@@ -634,20 +575,10 @@ impl SrUpscaler {
                 &t.pack,
                 (rw + 2, rh + 2, 1),
             );
-            for (group, run) in &t.convs {
-                match run {
-                    ConvRun::Coop(pipeline, (gx, gy)) => {
-                        pass.set_pipeline(pipeline);
-                        pass.set_bind_group(0, group, &[]);
-                        pass.dispatch_workgroups(*gx, *gy, 1);
-                    }
-                    ConvRun::Portable(cout_stride) => dispatch(
-                        pass,
-                        &k.conv,
-                        group,
-                        (rw.div_ceil(SR_PX), rh, cout_stride / OUT_GROUP as u32),
-                    ),
-                }
+            for (group, (pipeline, (gx, gy, gz))) in &t.convs {
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, group, &[]);
+                pass.dispatch_workgroups(*gx, *gy, *gz);
             }
             match &t.shuffle {
                 LastRun::Rgb(group, cout_stride) => dispatch(
@@ -740,7 +671,7 @@ pub fn tiles(w: usize, h: usize, tile: usize, overlap: usize) -> Vec<Tile> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::shaders::{SR, wgsl_u32_constant};
+    use crate::gpu::shaders::{NN, wgsl_u32_constant};
     use crate::models::{Conv, Storage};
 
     /// The tiling on the CPU (what the GPU records per tile): runs `run` (planar RGB of a `w x h` region → planar RGB `scale`× it) over the crop tile by
@@ -850,8 +781,8 @@ mod tests {
 
     #[test]
     fn the_host_matches_the_shader() {
-        assert_eq!(wgsl_u32_constant(&SR, "SR_PX"), SR_PX);
-        assert_eq!(wgsl_u32_constant(&SR, "SR_FY_PX"), SR_FY_PX);
+        assert_eq!(wgsl_u32_constant(&NN, "SR_PX"), SR_PX);
+        assert_eq!(wgsl_u32_constant(&NN, "SR_FY_PX"), SR_FY_PX);
     }
 
     #[test]

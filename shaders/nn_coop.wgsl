@@ -1,7 +1,7 @@
-// One 3x3 convolution (+ bias, + PReLU) of the AI x4 upscaler as an implicit GEMM on
-// cooperative matrices (Vulkan VK_KHR_cooperative_matrix: NVIDIA's tensor cores), over the
-// same activations and packed parameters as sr.wgsl's sr_conv, so the two kernels can take
-// turns layer by layer. The host defines in front of this file `act` (the storage type),
+// A 3x3 convolution (stride 1, + bias, + PReLU) over bordered channels-last tensors as an
+// implicit GEMM on cooperative matrices (Vulkan VK_KHR_cooperative_matrix: NVIDIA's tensor
+// cores), over the same tensors and packed parameters as nn.wgsl's nn_conv3, so the two
+// kernels can take turns layer by layer. The host defines in front of this file `act` (the storage type),
 // COOP (the matrix side, 8 or 16) and the aliases coop_a / coop_b / coop_c for the adapter's
 // COOPxCOOP matrices (A and B of `act`, the accumulator f32).
 //
@@ -16,10 +16,10 @@
 // through workgroup memory, where bias and PReLU are applied and border cells (and the
 // cells past the grid that the last workgroup covers) are written as zero. The bordered
 // grid's top row, the first cell of row 1 and the bottom row are not in the flat range:
-// the workgroups zero them between them. sr_coop_cells is this arithmetic on the CPU
-// (src/effects/sr_coop.rs), tested against the CPU reference.
+// the workgroups zero them between them. nn::coop::conv_cells is this arithmetic on the CPU
+// (src/nn/coop.rs), tested against the CPU reference.
 
-struct SrLayer {
+struct CoopLayer {
     width: u32,
     height: u32,
     cin: u32,
@@ -37,7 +37,7 @@ const COOP_MAX_OUT: u32 = 64u;
 // invocations per workgroup: one subgroup of the adapters that have the extension
 const COOP_WG: u32 = 32u;
 
-@group(0) @binding(0) var<uniform> sc_layer: SrLayer;
+@group(0) @binding(0) var<uniform> sc_layer: CoopLayer;
 @group(0) @binding(1) var<storage, read> sc_src: array<act>;
 @group(0) @binding(2) var<storage, read_write> sc_dst: array<act>;
 @group(0) @binding(3) var<storage, read> sc_params: array<act>;
@@ -54,7 +54,7 @@ fn sc_extra_cell(e: u32, row: u32) -> u32 {
 }
 
 @compute @workgroup_size(COOP_WG, 1, 1)
-fn sr_conv_coop(
+fn nn_conv_coop(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
