@@ -3,28 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::frame::PlaneGeom;
-
-/// WGSL `Plane`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
-pub struct GpuPlane {
-    pub offset: u32,
-    pub stride: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl From<PlaneGeom> for GpuPlane {
-    fn from(p: PlaneGeom) -> Self {
-        Self {
-            offset: p.offset,
-            stride: p.stride,
-            width: p.width,
-            height: p.height,
-        }
-    }
-}
+pub use crate::gpu::plane::GpuPlane;
 
 /// blur.wgsl `BlurOp`.
 #[repr(C)]

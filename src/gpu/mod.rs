@@ -4,6 +4,7 @@
 pub mod buffers;
 pub mod context;
 pub mod pipelines;
+pub mod plane;
 pub mod shaders;
 
 pub use context::{AdapterSummary, GpuContext, GpuError, GpuStartup};

@@ -16,9 +16,9 @@ pub mod yolo;
 
 pub use crate::gpu::pipelines::Precision;
 
-use crate::effects::params::GpuPlane;
 use crate::gpu::GpuContext;
 use crate::gpu::buffers::{bind, dispatch, storage};
+use crate::gpu::plane::GpuPlane;
 use wgpu::util::DeviceExt;
 
 /// Pixels of a row each `nn_conv` invocation computes (nn.wgsl `NN_PX`).

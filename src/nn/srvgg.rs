@@ -10,10 +10,10 @@
 use super::coop::{self, CoopLayer};
 use super::{ConvUniform, OUT_GROUP, Precision, conv_groups};
 use crate::color::ColorSpec;
-use crate::effects::params::GpuPlane;
 use crate::frame::FrameFormat;
 use crate::gpu::buffers::{Readback, bind, dispatch, storage, uniform};
 use crate::gpu::pipelines::{CoopKernel, NnKernels};
+use crate::gpu::plane::GpuPlane;
 use crate::gpu::{GpuContext, GpuError};
 use crate::models::SrModel;
 

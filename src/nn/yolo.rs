@@ -10,9 +10,9 @@ use super::{
     ConvWeights, DetectUniform, LetterboxUniform, OpList, PackedConv, Precision, View, pack_conv,
 };
 use crate::detect::{Candidate, Letterbox};
-use crate::effects::params::GpuPlane;
 use crate::frame::{FrameFormat, YuvFrame};
 use crate::gpu::buffers::Readback;
+use crate::gpu::plane::GpuPlane;
 use crate::gpu::{GpuContext, GpuError};
 use crate::models::yolo::{ConvUnit, HEAD_FROM, Layer, REG_MAX, STRIDES, YoloModel};
 
