@@ -487,7 +487,7 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         for &kernel in &kernels {
             match SrNetwork::with_kernel(ctx, &m, kernel) {
                 Ok(n) => {
-                    if n.coop.is_some() {
+                    if n.coop.is_some() || n.coop_any.is_some() {
                         // the portable kernel first, then the same storage on tensor cores
                         if let Ok(p) = SrNetwork::with_kernel(ctx, &m, kernel) {
                             nets.push(p.portable());
@@ -528,7 +528,7 @@ fn sr_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
             let rate = gflop / (ms / 1e3);
             // against the peak of what the kernel uses: fp32 ALUs, fp16 ALUs, tensor cores
             let of_peak = peaks.map_or("–".to_string(), |(_, f32_peak, f16_peak, tensor)| {
-                let peak = match (net.coop.is_some(), net.kernel) {
+                let peak = match (net.coop.is_some() || net.coop_any.is_some(), net.kernel) {
                     (true, _) => tensor,
                     (false, Precision::F16) => f16_peak,
                     (false, Precision::F32) => f32_peak,
@@ -596,21 +596,33 @@ fn detect_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
         .filter(|p| *p == Precision::F32 || f16)
         .collect();
     println!(
-        "\n| detector | storage | input | ms/frame (median of {frames}) | GFLOP/frame | GFLOP/s | of peak (fp32 / fp16 non-tensor) |"
+        "\n| detector | kernel | input | ms/frame (median of {frames}) | GFLOP/frame | GFLOP/s | of peak (fp32, fp16, or tensor cores) |"
     );
     println!("|---|---|---|---:|---:|---:|---:|");
     for (name, m) in &models {
         for &p in &precisions {
             let gpu = Arc::new(YoloGpu::with_precision(ctx, m.clone(), p));
-            for (w, h) in [(640u32, 384u32), (640, 640)] {
-                let storage = p.name();
-                let plan = match YoloPlan::new(ctx, gpu.clone(), YoloInput::Rgb(w, h)) {
+            // the device's best convolution, and the portable one beside it where that is
+            // the cooperative-matrix kernel
+            let coop = reelgpu::nn::coop::any_for_device(ctx, p).is_some();
+            for ((w, h), portable) in [(640u32, 384u32), (640, 640)]
+                .into_iter()
+                .flat_map(|s| [(s, false), (s, true)])
+                .filter(|(_, portable)| !portable || coop)
+            {
+                let input = YoloInput::Rgb(w, h);
+                let plan = match portable {
+                    false => YoloPlan::new(ctx, gpu.clone(), input),
+                    true => YoloPlan::portable(ctx, gpu.clone(), input),
+                };
+                let plan = match plan {
                     Ok(p) => p,
                     Err(e) => {
-                        println!("| {name} | {storage} | {w}x{h} | failed: {e} | | | |");
+                        println!("| {name} | {} | {w}x{h} | failed: {e} | | | |", p.name());
                         continue;
                     }
                 };
+                let storage = plan.kernel_name();
                 let rgb: Vec<f32> = (0..3 * w * h).map(|i| (i % 251) as f32 / 250.0).collect();
                 if let Err(e) = plan.run_rgb(ctx, &rgb) {
                     println!("| {name} | {storage} | {w}x{h} | failed: {e} | | | |");
@@ -626,8 +638,12 @@ fn detect_rows(ctx: &std::sync::Arc<GpuContext>, only: Option<&str>) {
                 let s = median(&mut times);
                 let gflop = plan.flops() / 1e9;
                 let share = peak
-                    .map(|(_, fp32, fp16, _)| {
-                        let peak = if p == Precision::F16 { fp16 } else { fp32 };
+                    .map(|(_, fp32, fp16, tensor)| {
+                        let peak = match (p, storage.contains("coop")) {
+                            (Precision::F16, true) => tensor,
+                            (Precision::F16, false) => fp16,
+                            _ => fp32,
+                        };
                         format!("{:.1}%", 100.0 * gflop / s / 1e3 / peak)
                     })
                     .unwrap_or_else(|| "-".into());

@@ -120,3 +120,146 @@ fn nn_conv_coop(
         }
     }
 }
+
+// nn_conv_coop_any: any of nn.wgsl's convolutions (k 1 or 3, stride 1 or 2, views at channel
+// offsets, bordered or not, SiLU or PReLU, a residual), the same uniform as nn_conv (here
+// CoopConv), as an implicit GEMM on cooperative matrices: a workgroup computes COOP output
+// pixels (consecutive in the output's row-major order) x COOP output channels (block wid.z).
+// For each tap and block of COOP input channels the invocations stage the A block (COOP
+// pixels x COOP channels, zero outside the source's grid or past cin) in workgroup memory,
+// and B is read straight from the packed weights [ky][kx][in][out padded to 8] (its rows past
+// cin meet A's zero columns; its columns past cout are not written). The result goes through
+// workgroup memory, where the bias, the activation and the residual are applied and, into a
+// bordered destination, the border cells next to each pixel written as zero.
+// nn::coop::conv_any_cells is this arithmetic on the CPU (src/nn/coop.rs).
+
+struct CoopConv {
+    src: vec4<u32>,
+    dst: vec4<u32>,
+    shape: vec4<u32>,
+    params: vec4<u32>,
+    more: vec4<u32>,
+};
+
+@group(0) @binding(0) var<uniform> cg: CoopConv;
+
+var<workgroup> cg_a: array<act, COOP * COOP>;
+
+fn cg_zero(x: u32, y: u32, o: u32) {
+    let b = cg.more.z;
+    sc_dst[(y * (cg.dst.x + 2u * b) + x) * cg.dst.z + cg.dst.w + o] = act(0.0);
+}
+
+@compute @workgroup_size(COOP_WG, 1, 1)
+fn nn_conv_coop_any(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let dw = cg.dst.x;
+    let dh = cg.dst.y;
+    let pixels = dw * dh;
+    let count = (pixels + COOP - 1u) / COOP;
+    let t = wid.y * groups.x + wid.x;
+    if (t >= count) {
+        return;
+    }
+    let p0 = t * COOP;
+    let ob = wid.z * COOP;
+    let cin = cg.shape.x;
+    let cout = cg.shape.y;
+    let k = cg.shape.z;
+    let st = cg.shape.w;
+    let pad = i32(k / 2u);
+    let sw = i32(cg.src.x);
+    let sh = i32(cg.src.y);
+    let sb = i32(cg.more.y);
+    let pitch = u32(sw + 2 * sb);
+    // packed output channels per weight row
+    let orow = ((cout + 7u) / 8u) * 8u;
+    let wbase = cg.params.x * 4u;
+    var acc = coop_c();
+    for (var tap = 0u; tap < k * k; tap++) {
+        let ky = tap / k;
+        let kx = tap % k;
+        for (var ib = 0u; ib < cin; ib += COOP) {
+            for (var e = lid; e < COOP * COOP; e += COOP_WG) {
+                let m = e / COOP;
+                let c = e % COOP;
+                let p = p0 + m;
+                var v = 0.0;
+                if (p < pixels && ib + c < cin) {
+                    let ix = i32((p % dw) * st + kx) - pad;
+                    let iy = i32((p / dw) * st + ky) - pad;
+                    if (ix >= -sb && ix < sw + sb && iy >= -sb && iy < sh + sb) {
+                        let cell = u32(iy + sb) * pitch + u32(ix + sb);
+                        v = f32(sc_src[cell * cg.src.z + cg.src.w + ib + c]);
+                    }
+                }
+                cg_a[e] = act(v);
+            }
+            workgroupBarrier();
+            // the offset as a named value: naga's SPIR-V writer needs it emitted before the
+            // cooperative load's access chain
+            let bi = wbase + (tap * cin + ib) * orow + ob;
+            let a = coopLoadT<coop_a>(&cg_a[0], COOP);
+            let b = coopLoadT<coop_b>(&sc_params[bi], orow);
+            acc = coopMultiplyAdd(a, b, acc);
+            workgroupBarrier();
+        }
+    }
+    coopStoreT(acc, &sc_tile[0], COOP);
+    workgroupBarrier();
+    let flags = cg.params.z;
+    let bd = cg.more.z;
+    for (var e = lid; e < COOP * COOP; e += COOP_WG) {
+        let p = p0 + e / COOP;
+        let o = ob + e % COOP;
+        if (p >= pixels || o >= cout) {
+            continue;
+        }
+        let x = p % dw;
+        let y = p / dw;
+        var v = sc_tile[e] + f32(sc_params[cg.params.y * 4u + o]);
+        if ((flags & 1u) != 0u) {
+            v = v / (1.0 + exp(-v));
+        }
+        if ((flags & 4u) != 0u && v < 0.0) {
+            v *= f32(sc_params[cg.more.x * 4u + o]);
+        }
+        let cell = ((y + bd) * (dw + 2u * bd) + x + bd) * cg.dst.z;
+        if ((flags & 2u) != 0u) {
+            v += f32(sc_dst[cell + cg.params.w + o]);
+        }
+        sc_dst[cell + cg.dst.w + o] = act(v);
+        if (bd != 0u) {
+            // the border next to this pixel: its row's ends, the rows above the first and
+            // below the last (corners included)
+            let xl = x == 0u;
+            let xr = x + 1u == dw;
+            for (var r = 0u; r < 3u; r++) {
+                var gy = y + 1u;
+                if (r == 1u) {
+                    if (y != 0u) {
+                        continue;
+                    }
+                    gy = 0u;
+                } else if (r == 2u) {
+                    if (y + 1u != dh) {
+                        continue;
+                    }
+                    gy = dh + 1u;
+                }
+                if (xl) {
+                    cg_zero(0u, gy, o);
+                }
+                if (xr) {
+                    cg_zero(dw + 1u, gy, o);
+                }
+                if (r != 0u) {
+                    cg_zero(x + 1u, gy, o);
+                }
+            }
+        }
+    }
+}

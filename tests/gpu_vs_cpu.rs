@@ -909,3 +909,61 @@ fn transitions_match_cpu() {
         }
     }
 }
+
+/// nn.wgsl's portable convolution (the one both networks run) against its CPU definition on
+/// every shape the cooperative-matrix form is compared on at start-up and more (stride 2 on
+/// odd sizes, views at channel offsets, borders, residuals, 1×1 maps), f32 and f16 storage;
+/// the whole destination buffer is compared, so the channels a view leaves alone must stay.
+/// Tolerance: 1e-5 of the largest value in f32, 1e-2 in f16 (inputs, weights and outputs
+/// rounded to 11 bits).
+#[test]
+fn the_networks_convolution_matches_its_cpu_definition() {
+    use reelgpu::nn::Precision;
+    use reelgpu::nn::coop::{CHECK_SHAPES, CaseShape, ConvCase};
+    use reelgpu::nn::{PRELU, RESIDUAL, SILU, conv_groups};
+    let ctx = common::gpu();
+    let mut shapes = CHECK_SHAPES.to_vec();
+    shapes.extend([
+        CaseShape {
+            conv: (5, 9, 3, 2),
+            src: (1, 1, 5, 0, 0),
+            dst: (9, 0, 0),
+            flags: SILU,
+            residual: 0,
+        },
+        CaseShape {
+            conv: (24, 8, 1, 1),
+            src: (17, 5, 64, 40, 0),
+            dst: (64, 8, 0),
+            flags: RESIDUAL,
+            residual: 16,
+        },
+        CaseShape {
+            conv: (64, 48, 3, 1),
+            src: (7, 3, 64, 0, 1),
+            dst: (48, 0, 1),
+            flags: PRELU,
+            residual: 0,
+        },
+    ]);
+    for p in [Precision::F32, Precision::F16] {
+        let k = ctx.nn_kernels(p).unwrap();
+        for (n, shape) in shapes.iter().enumerate() {
+            let case = ConvCase::random(*shape, 40 + n as u64);
+            let mut want = case.dst.clone();
+            reference::nn::conv(&case.u, &case.params, &case.src, &mut want);
+            let (w, h, cout) = (case.u.dst[0], case.u.dst[1], case.u.shape[1]);
+            let got = case
+                .run(&ctx, k.conv(case.u.shape[2]), conv_groups(w, h, cout), p)
+                .unwrap();
+            let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+            let worst = want
+                .iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs() / scale)
+                .fold(0.0f32, f32::max);
+            let tol = if p == Precision::F32 { 1e-5 } else { 1e-2 };
+            assert!(worst < tol, "{} {shape:?}: {worst}", p.name());
+        }
+    }
+}

@@ -442,7 +442,7 @@ fn cooperative_matrices_are_used_only_when_they_agree_on_the_device() {
     for kernel in KERNELS {
         assert!(coop::for_device(&ctx, kernel).is_none());
         let net = SrNetwork::with_kernel(&ctx, &random_model(2, 16, 4, 3), kernel).unwrap();
-        assert!(net.coop.is_none());
+        assert!(net.coop.is_none() && net.coop_any.is_none());
         assert_eq!(net.kernel_name(), kernel.name());
         // a kernel with the cooperative one's bindings that does not convolve: it scales the
         // input by the first parameter, one value per invocation, so most of the output is
@@ -483,7 +483,18 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {{
                 compilation_options: Default::default(),
                 cache: None,
             });
-        let wrong = CoopKernel { side: 16, conv };
+        let wrong = CoopKernel {
+            side: 16,
+            conv: conv.clone(),
+            any: conv,
+        };
+        // the general form's comparison (the detector's layers) refuses it too
+        let e = coop::verify_any(&ctx, &wrong.any, 16, kernel).unwrap_err();
+        assert!(
+            e.contains("on cooperative matrices") && e.contains("3x3/2 3->24"),
+            "{e}"
+        );
+        assert!(coop::any_for_device(&ctx, kernel).is_none());
         let e = coop::verify(&ctx, &wrong, kernel).unwrap_err();
         assert!(
             e.contains("on cooperative matrices") && e.contains("64->64"),

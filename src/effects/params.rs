@@ -186,6 +186,11 @@ mod tests {
                 size_of::<crate::nn::DetectUniform>(),
             ),
             (
+                shaders::NN_COOP_F32_16,
+                "CoopConv",
+                size_of::<crate::nn::ConvUniform>(),
+            ),
+            (
                 shaders::NN_COOP_F32_8,
                 "CoopLayer",
                 size_of::<crate::nn::coop::CoopLayer>(),

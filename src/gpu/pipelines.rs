@@ -116,6 +116,11 @@ pub struct NnKernels {
 }
 
 impl NnKernels {
+    /// The portable convolution for `k`×`k` kernels (1 or 3).
+    pub fn conv(&self, k: u32) -> &wgpu::ComputePipeline {
+        if k == 1 { &self.conv1 } else { &self.conv3 }
+    }
+
     pub fn new(device: &wgpu::Device, precision: Precision) -> Result<Self, GpuError> {
         let m = module(
             device,
@@ -148,7 +153,10 @@ impl NnKernels {
 pub struct CoopKernel {
     /// The matrices' side (8 or 16).
     pub side: u32,
+    /// `nn_conv_coop`: 3×3 stride-1 layers between dense bordered tensors.
     pub conv: wgpu::ComputePipeline,
+    /// `nn_conv_coop_any`: any of nn.wgsl's convolutions.
+    pub any: wgpu::ComputePipeline,
 }
 
 /// A cooperative-matrix kernel the device may have, and the verdict of its start-up
@@ -156,7 +164,10 @@ pub struct CoopKernel {
 #[derive(Debug, Default)]
 pub struct CoopSlot {
     pub kernel: Option<CoopKernel>,
+    /// `nn_conv_coop`'s verdict.
     pub verdict: std::sync::OnceLock<Result<f32, String>>,
+    /// `nn_conv_coop_any`'s.
+    pub any_verdict: std::sync::OnceLock<Result<f32, String>>,
 }
 
 /// The square matrix side (16 preferred, else 8) the adapter offers with A and B of f16 (or
@@ -190,11 +201,16 @@ impl CoopSlot {
                 // kernel, with the reason logged.
                 let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
                 let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    module(device, file).map(|m| pipeline(device, &m, "nn_conv_coop"))
+                    module(device, file).map(|m| {
+                        (
+                            pipeline(device, &m, "nn_conv_coop"),
+                            pipeline(device, &m, "nn_conv_coop_any"),
+                        )
+                    })
                 }));
                 let error = pollster::block_on(scope.pop());
                 match (built, error) {
-                    (Ok(Ok(conv)), None) => Some(CoopKernel { side, conv }),
+                    (Ok(Ok((conv, any))), None) => Some(CoopKernel { side, conv, any }),
                     (Ok(Ok(_)), Some(e)) => {
                         tracing::warn!("{}: not used: {e}", file.name);
                         None
@@ -214,6 +230,7 @@ impl CoopSlot {
         Self {
             kernel,
             verdict: Default::default(),
+            any_verdict: Default::default(),
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn groups(width: u32, height: u32, side: u32) -> (u32, u32) {
     }
 }
 
-/// nn_coop.wgsl's `sr_conv_coop` on the CPU, workgroup by workgroup, with the same offsets,
+/// nn_coop.wgsl's `nn_conv_coop` on the CPU, workgroup by workgroup, with the same offsets,
 /// matrix blocks and strides: `params` the packed parameters (in scalars), `src` and `dst`
 /// bordered channels-last activations (with [`COOP_SLACK_CELLS`] past the grid).
 pub fn conv_cells(l: &CoopLayer, side: u32, params: &[f32], src: &[f32], dst: &mut [f32]) {
@@ -322,11 +322,357 @@ pub fn for_device(ctx: &GpuContext, kernel: Precision) -> Option<CoopKernel> {
     verdict.is_ok().then_some(coop)
 }
 
+/// `nn_conv_coop_any`'s workgroups for a `w × h` output of `cout` channels: one per `side`
+/// pixels (laid out 2-D when one dimension cannot hold them) by one per `side` output
+/// channels.
+pub fn any_groups(w: u32, h: u32, cout: u32, side: u32) -> (u32, u32, u32) {
+    let n = (w * h).div_ceil(side);
+    let (gx, gy) = if n <= MAX_GROUPS {
+        (n, 1)
+    } else {
+        (MAX_GROUPS, n.div_ceil(MAX_GROUPS))
+    };
+    (gx, gy, cout.div_ceil(side))
+}
+
+/// nn_coop.wgsl's `nn_conv_coop_any` on the CPU, workgroup by workgroup, with the same
+/// staging, matrix blocks, offsets and strides (a read past `params` gives 0, as a robust
+/// read past a binding may): what [`crate::reference::nn::conv`] computes, if the kernel's
+/// arithmetic is right.
+pub fn conv_any_cells(u: &ConvUniform, side: u32, params: &[f32], src: &[f32], dst: &mut [f32]) {
+    let s = side as usize;
+    let [sw, sh, ss, so] = u.src.map(|v| v as i64);
+    let [dw, dh, ds, doff] = u.dst.map(|v| v as usize);
+    let [cin, cout, k, st] = u.shape.map(|v| v as usize);
+    let (sb, bd) = (u.more[1] as i64, u.more[2] as usize);
+    let pad = (k / 2) as i64;
+    let pitch = sw + 2 * sb;
+    let orow = cout.next_multiple_of(8);
+    let wbase = u.params[0] as usize * 4;
+    let pixels = dw * dh;
+    let b_at = |i: usize| params.get(i).copied().unwrap_or(0.0);
+    let (gx, gy, gz) = any_groups(dw as u32, dh as u32, cout as u32, side);
+    let mut a = vec![0.0f32; s * s];
+    for wz in 0..gz as usize {
+        for t in 0..(gx * gy) as usize {
+            if t >= pixels.div_ceil(s) {
+                continue;
+            }
+            let (p0, ob) = (t * s, wz * s);
+            let mut acc = vec![0.0f32; s * s];
+            for tap in 0..k * k {
+                let (ky, kx) = (tap / k, tap % k);
+                for ib in (0..cin).step_by(s) {
+                    for (e, slot) in a.iter_mut().enumerate() {
+                        let (m, c) = (e / s, e % s);
+                        let p = p0 + m;
+                        *slot = 0.0;
+                        if p < pixels && ib + c < cin {
+                            let ix = ((p % dw) * st + kx) as i64 - pad;
+                            let iy = ((p / dw) * st + ky) as i64 - pad;
+                            if ix >= -sb && ix < sw + sb && iy >= -sb && iy < sh + sb {
+                                let cell = (iy + sb) * pitch + ix + sb;
+                                *slot = src[(cell * ss + so) as usize + ib + c];
+                            }
+                        }
+                    }
+                    let bi = wbase + (tap * cin + ib) * orow + ob;
+                    for m in 0..s {
+                        for n in 0..s {
+                            let mut sum = 0.0;
+                            for kk in 0..s {
+                                sum += a[m * s + kk] * b_at(bi + kk * orow + n);
+                            }
+                            acc[m * s + n] += sum;
+                        }
+                    }
+                }
+            }
+            for (e, &value) in acc.iter().enumerate() {
+                let (p, o) = (p0 + e / s, ob + e % s);
+                if p >= pixels || o >= cout {
+                    continue;
+                }
+                let (x, y) = (p % dw, p / dw);
+                let mut v = value + params[u.params[1] as usize * 4 + o];
+                if u.params[2] & super::SILU != 0 {
+                    v /= 1.0 + (-v).exp();
+                }
+                if u.params[2] & super::PRELU != 0 && v < 0.0 {
+                    v *= params[u.more[0] as usize * 4 + o];
+                }
+                let cell = ((y + bd) * (dw + 2 * bd) + x + bd) * ds;
+                if u.params[2] & super::RESIDUAL != 0 {
+                    v += dst[cell + u.params[3] as usize + o];
+                }
+                dst[cell + doff + o] = v;
+                if bd == 1 {
+                    let zero = |dst: &mut [f32], gx: usize, gy: usize| {
+                        dst[(gy * (dw + 2) + gx) * ds + doff + o] = 0.0;
+                    };
+                    for r in 0..3 {
+                        let gy = match r {
+                            0 => y + 1,
+                            1 if y == 0 => 0,
+                            2 if y + 1 == dh => dh + 1,
+                            _ => continue,
+                        };
+                        if x == 0 {
+                            zero(dst, 0, gy);
+                        }
+                        if x + 1 == dw {
+                            zero(dst, dw + 1, gy);
+                        }
+                        if r != 0 {
+                            zero(dst, x + 1, gy);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One convolution of the op's every form on small random buffers: the uniform, the packed
+/// parameters, the source and the destination's starting contents (random, so a residual and
+/// the channels a view leaves alone are checked too).
+#[derive(Debug, Clone)]
+pub struct ConvCase {
+    pub u: ConvUniform,
+    pub params: Vec<f32>,
+    pub src: Vec<f32>,
+    pub dst: Vec<f32>,
+}
+
+impl ConvCase {
+    /// Runs the case on the device with `pipeline` (the portable kernel or a cooperative one)
+    /// in `groups` workgroups, its buffers stored as `kernel`; the destination buffer after.
+    pub fn run(
+        &self,
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        groups: (u32, u32, u32),
+        kernel: Precision,
+    ) -> Result<Vec<f32>, String> {
+        let d = &ctx.device;
+        let u = uniform::<ConvUniform>(d, "conv case");
+        ctx.queue.write_buffer(&u, 0, bytemuck::bytes_of(&self.u));
+        let upload = |label, v: &[f32]| {
+            let bytes = kernel.encode(v);
+            let b = storage(d, label, bytes.len() as u64);
+            ctx.queue.write_buffer(&b, 0, &bytes);
+            b
+        };
+        let src = upload("conv case src", &self.src);
+        let params = upload("conv case params", &self.params);
+        let dst = upload("conv case dst", &self.dst);
+        let group = bind(
+            d,
+            "conv case",
+            pipeline,
+            &[(0, &u), (1, &src), (2, &dst), (3, &params)],
+        );
+        let bytes = dst.size();
+        let rb = Readback::new(d, bytes);
+        let mut enc = d.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &group, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        }
+        rb.copy_from(&mut enc, &dst, bytes);
+        ctx.queue.submit([enc.finish()]);
+        let n = self.dst.len();
+        let out = rb
+            .read(d, bytes, |b| kernel.decode(b, n))
+            .map_err(|e| e.to_string())?;
+        ctx.check().map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}
+
+/// The shape of a [`ConvCase`]: `(cin, cout, k, stride)`, the source `(w, h, stride, offset,
+/// border)`, the destination's `(stride, offset, border)`, flags and the residual's offset.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseShape {
+    pub conv: (u32, u32, u32, u32),
+    pub src: (u32, u32, u32, u32, u32),
+    pub dst: (u32, u32, u32),
+    pub flags: u32,
+    pub residual: u32,
+}
+
+impl ConvCase {
+    /// Random values from a fixed seed (never all zero; a bordered source's border is zero,
+    /// as every bordered tensor's is).
+    pub fn random(shape: CaseShape, seed: u64) -> Self {
+        let mut state = seed
+            .wrapping_mul(2_862_933_555_777_941_757)
+            .wrapping_add(3_037_000_493);
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        };
+        let (cin, cout, k, st) = shape.conv;
+        let (sw, sh, ss, so, sb) = shape.src;
+        let (ds, doff, bd) = shape.dst;
+        let pad = k / 2;
+        let dw = (sw + 2 * pad - k) / st + 1;
+        let dh = (sh + 2 * pad - k) / st + 1;
+        let orow = cout.next_multiple_of(8) as usize;
+        let r = (3.0 / (k * k * cin) as f32).sqrt();
+        let mut params = Vec::new();
+        for _ in 0..(k * k * cin) as usize {
+            for o in 0..orow {
+                params.push(if o < cout as usize { next() * r } else { 0.0 });
+            }
+        }
+        let b_off = (params.len() / 4) as u32;
+        params.extend((0..orow).map(|_| next() * 0.1));
+        let p_off = (params.len() / 4) as u32;
+        params.extend((0..orow).map(|_| next().abs() * 0.3));
+        let (gw, gh) = ((sw + 2 * sb) as usize, (sh + 2 * sb) as usize);
+        let mut src: Vec<f32> = (0..gw * gh * ss as usize).map(|_| next()).collect();
+        if sb == 1 {
+            for y in 0..gh {
+                for x in 0..gw {
+                    if x == 0 || y == 0 || x == gw - 1 || y == gh - 1 {
+                        for c in 0..cin as usize {
+                            src[(y * gw + x) * ss as usize + so as usize + c] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+        let cells = ((dw + 2 * bd) * (dh + 2 * bd)) as usize;
+        let dst = (0..cells * ds as usize).map(|_| next()).collect();
+        Self {
+            u: ConvUniform {
+                src: [sw, sh, ss, so],
+                dst: [dw, dh, ds, doff],
+                shape: [cin, cout, k, st],
+                params: [0, b_off, shape.flags, shape.residual],
+                more: [p_off, sb, bd, 0],
+            },
+            params,
+            src,
+            dst,
+        }
+    }
+}
+
+/// The layers the start-up comparison runs both forms of the convolution on: a first layer
+/// (3 inputs, stride 2, SiLU) into a view, a 1×1 between views with a residual, a bordered
+/// 3×3 with PReLU (the upscaler's), a 3×3 on a 1×1 map with more outputs than one block.
+pub const CHECK_SHAPES: [CaseShape; 4] = [
+    CaseShape {
+        conv: (3, 24, 3, 2),
+        src: (13, 7, 3, 0, 0),
+        dst: (40, 8, 0),
+        flags: super::SILU,
+        residual: 0,
+    },
+    CaseShape {
+        conv: (20, 16, 1, 1),
+        src: (5, 3, 48, 20, 0),
+        dst: (48, 0, 0),
+        flags: super::SILU | super::RESIDUAL,
+        residual: 32,
+    },
+    CaseShape {
+        conv: (16, 40, 3, 1),
+        src: (9, 4, 16, 0, 1),
+        dst: (40, 0, 1),
+        flags: super::PRELU,
+        residual: 0,
+    },
+    CaseShape {
+        conv: (40, 80, 3, 1),
+        src: (1, 1, 40, 0, 0),
+        dst: (80, 0, 0),
+        flags: super::SILU,
+        residual: 0,
+    },
+];
+
+/// Runs [`CHECK_SHAPES`] on the device with the portable kernel and with `any`
+/// (`nn_conv_coop_any` of matrices of `side`) and compares the whole destination buffers.
+/// `Err` says how they differ.
+pub fn verify_any(
+    ctx: &GpuContext,
+    any: &wgpu::ComputePipeline,
+    side: u32,
+    kernel: Precision,
+) -> Result<f32, String> {
+    let portable = ctx.nn_kernels(kernel).map_err(|e| e.to_string())?;
+    let mut worst = 0.0f32;
+    for (n, shape) in CHECK_SHAPES.iter().enumerate() {
+        let case = ConvCase::random(*shape, 101 + n as u64);
+        let (w, h, cout) = (case.u.dst[0], case.u.dst[1], case.u.shape[1]);
+        let got = [
+            case.run(
+                ctx,
+                portable.conv(case.u.shape[2]),
+                super::conv_groups(w, h, cout),
+                kernel,
+            )?,
+            case.run(ctx, any, any_groups(w, h, cout, side), kernel)?,
+        ];
+        let scale = got[0].iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+        for (i, (x, y)) in got[0].iter().zip(&got[1]).enumerate() {
+            let diff = (x - y).abs() / scale;
+            if !diff.is_finite() || diff > 1e-2 {
+                let [cin, cout, k, st] = case.u.shape;
+                return Err(format!(
+                    "{k}x{k}/{st} {cin}->{cout}: value {i} is {y} on cooperative matrices, \
+                     {x} on the portable kernel"
+                ));
+            }
+            worst = worst.max(diff);
+        }
+    }
+    Ok(worst)
+}
+
+/// `nn_conv_coop_any` on `ctx` for `kernel` storage, with its matrices' side, once
+/// [`verify_any`] has passed on the device (`None`: no cooperative matrices, or the
+/// comparison failed, which is logged once).
+pub fn any_for_device(ctx: &GpuContext, kernel: Precision) -> Option<(u32, wgpu::ComputePipeline)> {
+    let slot = match kernel {
+        Precision::F32 => &ctx.kernels.coop_f32,
+        Precision::F16 => &ctx.kernels.coop_f16,
+    };
+    let coop = slot.kernel.clone()?;
+    let verdict = slot.any_verdict.get_or_init(|| {
+        let v = verify_any(ctx, &coop.any, coop.side, kernel);
+        match &v {
+            Ok(err) => tracing::info!(
+                side = coop.side,
+                storage = kernel.name(),
+                relative_error = *err,
+                "cooperative-matrix convolution (any layer) agrees with the portable kernel: \
+                 using it"
+            ),
+            Err(why) => tracing::warn!(
+                side = coop.side,
+                storage = kernel.name(),
+                "cooperative-matrix convolution (any layer) disabled: {why}"
+            ),
+        }
+        v
+    });
+    verdict.is_ok().then_some((coop.side, coop.any))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::gpu::pipelines::coop_side;
     use crate::gpu::shaders::{self, wgsl_u32_constant};
+    use crate::nn::{PRELU, RESIDUAL, SILU};
 
     #[test]
     fn the_host_matches_the_shader() {
@@ -417,6 +763,90 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// More shapes than the start-up comparison's: tiny and odd maps, stride 2 on odd sizes,
+    /// channel counts that are not whole blocks, views and borders both ways.
+    fn any_shapes() -> Vec<CaseShape> {
+        let mut v = CHECK_SHAPES.to_vec();
+        v.extend([
+            CaseShape {
+                conv: (8, 8, 1, 1),
+                src: (1, 1, 8, 0, 0),
+                dst: (8, 0, 0),
+                flags: 0,
+                residual: 0,
+            },
+            CaseShape {
+                conv: (17, 33, 3, 2),
+                src: (7, 9, 40, 5, 0),
+                dst: (96, 16, 0),
+                flags: SILU | RESIDUAL,
+                residual: 49,
+            },
+            CaseShape {
+                conv: (3, 64, 3, 1),
+                src: (11, 3, 3, 0, 1),
+                dst: (64, 0, 1),
+                flags: PRELU,
+                residual: 0,
+            },
+            CaseShape {
+                conv: (32, 16, 3, 2),
+                src: (32, 32, 32, 0, 0),
+                dst: (16, 0, 0),
+                flags: SILU,
+                residual: 0,
+            },
+        ]);
+        v
+    }
+
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    }
+
+    /// nn_conv_coop_any's arithmetic (staging, blocks, offsets, the border duty) against the
+    /// convolution's CPU definition, for both matrix sides, every buffer value compared.
+    #[test]
+    fn the_general_kernels_arithmetic_matches_the_reference() {
+        for (n, shape) in any_shapes().into_iter().enumerate() {
+            for side in [8, 16] {
+                let case = ConvCase::random(shape, n as u64 + 7);
+                let mut want = case.dst.clone();
+                crate::reference::nn::conv(&case.u, &case.params, &case.src, &mut want);
+                let mut got = case.dst.clone();
+                conv_any_cells(&case.u, side, &case.params, &case.src, &mut got);
+                let e = worst(&want, &got);
+                assert!(e < 1e-4, "{shape:?} side {side}: {e}");
+                assert_ne!(want, case.dst, "{shape:?}: the layer writes something");
+            }
+        }
+    }
+
+    #[test]
+    fn a_general_kernel_reading_one_weight_off_is_caught() {
+        let case = ConvCase::random(CHECK_SHAPES[0], 1);
+        let mut want = case.dst.clone();
+        crate::reference::nn::conv(&case.u, &case.params, &case.src, &mut want);
+        let mut shifted = case.params.clone();
+        shifted.rotate_left(1);
+        let mut got = case.dst.clone();
+        conv_any_cells(&case.u, 16, &shifted, &case.src, &mut got);
+        assert!(worst(&want, &got) > 1e-3);
+    }
+
+    #[test]
+    fn general_dispatch_covers_every_pixel_and_channel_block() {
+        for (w, h, c, s) in [(1, 1, 8, 16), (80, 48, 640, 16), (1920, 1080, 24, 8)] {
+            let (gx, gy, gz) = any_groups(w, h, c, s);
+            let n = (w * h).div_ceil(s);
+            assert!(gx <= MAX_GROUPS && gx * gy >= n && gx * (gy - 1) < n);
+            assert_eq!(gz * s >= c, gz * s - c < s);
         }
     }
 

@@ -186,6 +186,10 @@ pub struct OpList {
     pub kernels: crate::gpu::pipelines::NnKernels,
     /// The plan's buffers (activations, the input, outputs), by [`View::buf`].
     pub buffers: Vec<wgpu::Buffer>,
+    /// The cooperative-matrix convolution (its matrices' side and pipeline) every
+    /// convolution runs on, where the device has one that passed its start-up comparison
+    /// ([`coop::any_for_device`]).
+    pub coop: Option<(u32, wgpu::ComputePipeline)>,
     ops: Vec<Op>,
     /// Multiply-adds ×2 of one run.
     pub flops: f64,
@@ -198,9 +202,29 @@ impl OpList {
         Ok(Self {
             kernels: ctx.nn_kernels(precision)?.clone(),
             buffers: Vec::new(),
+            coop: coop::any_for_device(ctx, precision),
             ops: Vec::new(),
             flops: 0.0,
         })
+    }
+
+    /// The same list on the portable kernel only (benches compare the two).
+    pub fn portable(mut self) -> Self {
+        assert!(
+            self.ops.is_empty(),
+            "chosen before any operation is recorded"
+        );
+        self.coop = None;
+        self
+    }
+
+    /// The convolutions' kernel as summaries report it: the storage, and the cooperative
+    /// matrices' side when they are used (`"f16+coop16"`).
+    pub fn kernel_name(&self) -> String {
+        match &self.coop {
+            Some((side, _)) => format!("{}+coop{side}", self.precision().name()),
+            None => self.precision().name().to_string(),
+        }
     }
 
     /// The storage type of the list's tensors.
@@ -271,10 +295,10 @@ impl OpList {
                 more: [0; 4],
             },
         );
-        let pipeline = match c.k {
-            1 => &self.kernels.conv1,
-            3 => &self.kernels.conv3,
-            k => panic!("{k}x{k} convolutions are not in nn.wgsl"),
+        let (pipeline, size) = match (&self.coop, c.k) {
+            (_, k) if k != 1 && k != 3 => panic!("{k}x{k} convolutions are not in nn.wgsl"),
+            (Some((side, p)), _) => (p, coop::any_groups(ow, oh, c.cout, *side)),
+            (None, k) => (self.kernels.conv(k), conv_groups(ow, oh, c.cout)),
         };
         let group = bind(
             &ctx.device,
@@ -291,7 +315,7 @@ impl OpList {
         self.ops.push(Op {
             pipeline: pipeline.clone(),
             group,
-            size: conv_groups(ow, oh, c.cout),
+            size,
             groups: true,
         });
     }

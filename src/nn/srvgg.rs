@@ -121,6 +121,10 @@ pub struct SrNetwork {
     /// The cooperative-matrix convolution for the layers it takes, where the device has one
     /// that passed its start-up comparison ([`coop::for_device`]).
     pub coop: Option<CoopKernel>,
+    /// The general cooperative-matrix convolution for the layers `coop` does not take (the
+    /// first, with 3 inputs), where it passed its start-up comparison
+    /// ([`coop::any_for_device`]).
+    pub coop_any: Option<(u32, wgpu::ComputePipeline)>,
     /// From a frame at ×4, whether the last convolution writes the YUV frame itself
     /// (sr_conv_to_yuv) rather than RGB that sr_to_yuv converts: on a GPU, not on a CPU
     /// adapter, where its 96 accumulators per invocation ran the network 10–20% slower
@@ -151,6 +155,7 @@ impl SrNetwork {
             kernels,
             kernel,
             coop: coop::for_device(ctx, kernel),
+            coop_any: coop::any_for_device(ctx, kernel),
             fuse_yuv: match std::env::var(FUSE_ENV).as_deref() {
                 Ok("1") => true,
                 Ok("0") => false,
@@ -168,13 +173,15 @@ impl SrNetwork {
     /// The same network on the portable kernel only (benches compare the two).
     pub fn portable(mut self) -> Self {
         self.coop = None;
+        self.coop_any = None;
         self
     }
 
     /// The kernel as summaries report it: the storage, and the cooperative matrices' side
     /// when the network uses them (`"f16+coop16"`).
     pub fn kernel_name(&self) -> &'static str {
-        match (self.kernel, self.coop.as_ref().map(|c| c.side)) {
+        let side = (self.coop.as_ref().map(|c| c.side)).or(self.coop_any.as_ref().map(|c| c.0));
+        match (self.kernel, side) {
             (k, None) => k.name(),
             (Precision::F32, Some(8)) => "f32+coop8",
             (Precision::F32, Some(_)) => "f32+coop16",
@@ -496,12 +503,16 @@ impl SrUpscaler {
                     }
                 };
                 let dst = &ping[n % 2];
-                let run: ConvRun = match coop {
-                    Some(c) => {
+                let run: ConvRun = match (coop, &net.coop_any) {
+                    (Some(c), _) => {
                         let (gx, gy) = coop::groups(rw as u32, rh as u32, c.side);
                         (c.conv.clone(), (gx, gy, 1))
                     }
-                    None => (
+                    (None, Some((side, any))) => (
+                        any.clone(),
+                        coop::any_groups(rw as u32, rh as u32, l.cout_stride, *side),
+                    ),
+                    (None, None) => (
                         net.kernels.conv3.clone(),
                         conv_groups(rw as u32, rh as u32, l.cout_stride),
                     ),

@@ -129,7 +129,27 @@ pub struct YoloPlan {
 }
 
 impl YoloPlan {
+    /// The plan on the device's best convolution (cooperative matrices where they passed
+    /// their start-up comparison).
     pub fn new(ctx: &GpuContext, gpu: Arc<YoloGpu>, input: YoloInput) -> Result<Self, GpuError> {
+        Self::build(ctx, gpu, input, true)
+    }
+
+    /// The plan on the portable convolution only (benches compare the two).
+    pub fn portable(
+        ctx: &GpuContext,
+        gpu: Arc<YoloGpu>,
+        input: YoloInput,
+    ) -> Result<Self, GpuError> {
+        Self::build(ctx, gpu, input, false)
+    }
+
+    fn build(
+        ctx: &GpuContext,
+        gpu: Arc<YoloGpu>,
+        input: YoloInput,
+        coop: bool,
+    ) -> Result<Self, GpuError> {
         let m = gpu.model.clone();
         let (width, height, letterbox) = match input {
             YoloInput::Frame(f) => {
@@ -143,6 +163,9 @@ impl YoloPlan {
             "the network's input is a multiple of 32 each way"
         );
         let mut ops = OpList::new(ctx, gpu.precision)?;
+        if !coop {
+            ops = ops.portable();
+        }
         let rgb_view = ops.tensor(ctx, "yolo input", width, height, 3);
         let rgb = rgb_view.buf;
         let mut frame = None;
@@ -350,6 +373,11 @@ impl YoloPlan {
 
     pub fn model(&self) -> &YoloModel {
         &self.gpu.model
+    }
+
+    /// The convolutions' kernel, as summaries report it (`"f16+coop16"`).
+    pub fn kernel_name(&self) -> String {
+        self.ops.kernel_name()
     }
 
     /// Multiply-adds ×2 of one frame.

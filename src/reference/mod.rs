@@ -7,6 +7,7 @@ pub mod convert;
 pub mod label;
 pub mod mask;
 pub mod mix;
+pub mod nn;
 pub mod overlay;
 pub mod paint;
 pub mod resize;
