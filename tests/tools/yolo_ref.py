@@ -185,6 +185,16 @@ class Writer(pickle.Pickler):
         return None
 
 
+# YOLOv8's layers 0-21 (yolov8.yaml): (kind, channels before the width multiple, stride or
+# repeats, shortcut) or the layer a concatenation takes
+SPEC = [
+    ("conv", 64, 2), ("conv", 128, 2), ("c2f", 128, 3, True), ("conv", 256, 2), ("c2f", 256, 6, True),
+    ("conv", 512, 2), ("c2f", 512, 6, True), ("conv", 1024, 2), ("c2f", 1024, 3, True), ("sppf", 1024),
+    ("up",), ("cat", 6), ("c2f", 512, 3, False), ("up",), ("cat", 4), ("c2f", 256, 3, False),
+    ("conv", 256, 2), ("cat", 12), ("c2f", 512, 3, False), ("conv", 512, 2), ("cat", 9), ("c2f", 1024, 3, False),
+]
+
+
 def checkpoint(scale, nc, seed, out_dir):
     depth, width, max_ch = SCALES[scale]
     rng = np.random.default_rng(seed)
@@ -247,13 +257,7 @@ def checkpoint(scale, nc, seed, out_dir):
 
     layers, out = [], []
     cin = 3
-    spec = [
-        ("conv", 64, 2), ("conv", 128, 2), ("c2f", 128, 3, True), ("conv", 256, 2), ("c2f", 256, 6, True),
-        ("conv", 512, 2), ("c2f", 512, 6, True), ("conv", 1024, 2), ("c2f", 1024, 3, True), ("sppf", 1024),
-        ("up",), ("cat", 6), ("c2f", 512, 3, False), ("up",), ("cat", 4), ("c2f", 256, 3, False),
-        ("conv", 256, 2), ("cat", 12), ("c2f", 512, 3, False), ("conv", 512, 2), ("cat", 9), ("c2f", 1024, 3, False),
-    ]
-    for i, s in enumerate(spec):
+    for i, s in enumerate(SPEC):
         p = f"model.{i}"
         if s[0] == "conv":
             m, c = conv(p, cin, ch(s[1]), 3, s[2])
@@ -320,6 +324,127 @@ def checkpoint(scale, nc, seed, out_dir):
     with open(f"{out_dir}/{name}.safetensors", "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     print(name)
+    return tensors
+
+
+def export_onnx(tensors, w, h, path):
+    """The state dict `tensors` (a checkpoint's, fp16) as an ONNX graph for a fixed w x h
+    input, built as ultralytics' export is (batch norms folded in float64 then float32, SiLU as
+    x * sigmoid(x), C2f by Split/Concat, SPPF by three MaxPools, nearest x2 Resize, the head's
+    DFL softmax and anchor decoding): output [1, 4 + nc, anchors], boxes as cx, cy, w, h in
+    input pixels, then sigmoid scores. Needs the `onnx` package."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = [], []
+    count = [0]
+
+    def fresh(stem):
+        count[0] += 1
+        return f"{stem}_{count[0]}"
+
+    def const(arr, stem="c"):
+        n = fresh(stem)
+        inits.append(numpy_helper.from_array(np.asarray(arr), n))
+        return n
+
+    def node(op, inputs, **attrs):
+        out = fresh(op.lower())
+        nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def f(name):
+        return tensors[name].astype(np.float64)
+
+    def conv2d(x, w, b, k, s):
+        return node("Conv", [x, const(w.astype(np.float32)), const(b.astype(np.float32))], kernel_shape=[k, k], strides=[s, s], pads=[k // 2] * 4)
+
+    def conv(x, p, s=1):
+        w = f(p + ".conv.weight")
+        k = w.shape[2]
+        scale = f(p + ".bn.weight") / np.sqrt(f(p + ".bn.running_var") + 1e-3)
+        b = f(p + ".bn.bias") - f(p + ".bn.running_mean") * scale
+        y = conv2d(x, w * scale[:, None, None, None], b, k, s)
+        return node("Mul", [y, node("Sigmoid", [y])])
+
+    def c2f(x, p, shortcut):
+        y = conv(x, p + ".cv1")
+        c = tensors[p + ".cv1.conv.weight"].shape[0] // 2
+        a = fresh("split")
+        b = fresh("split")
+        nodes.append(helper.make_node("Split", [y, const(np.array([c, c], dtype=np.int64))], [a, b], axis=1))
+        outs = [a, b]
+        n = 0
+        while f"{p}.m.{n}.cv1.conv.weight" in tensors:
+            t = conv(conv(outs[-1], f"{p}.m.{n}.cv1"), f"{p}.m.{n}.cv2")
+            outs.append(node("Add", [outs[-1], t]) if shortcut else t)
+            n += 1
+        return conv(node("Concat", outs, axis=1), p + ".cv2")
+
+    x = "images"
+    out = []
+    for i, s in enumerate(SPEC):
+        p = f"model.{i}"
+        if s[0] == "conv":
+            x = conv(x, p, s[2])
+        elif s[0] == "c2f":
+            x = c2f(x, p, s[3])
+        elif s[0] == "sppf":
+            y = [conv(x, p + ".cv1")]
+            for _ in range(3):
+                y.append(node("MaxPool", [y[-1]], kernel_shape=[5, 5], strides=[1, 1], pads=[2, 2, 2, 2]))
+            x = conv(node("Concat", y, axis=1), p + ".cv2")
+        elif s[0] == "up":
+            x = node("Resize", [x, "", const(np.array([1, 1, 2, 2], dtype=np.float32))], mode="nearest")
+        else:
+            x = node("Concat", [x, out[s[1]]], axis=1)
+        out.append(x)
+    nc = tensors["model.22.cv3.0.2.weight"].shape[0]
+    levels, anchors, strides = [], [], []
+    for l, (src, stride) in enumerate(((15, 8), (18, 16), (21, 32))):
+        branches = []
+        for name in ("cv2", "cv3"):
+            p = f"model.22.{name}.{l}"
+            y = conv(conv(out[src], p + ".0"), p + ".1")
+            branches.append(conv2d(y, f(p + ".2.weight"), f(p + ".2.bias"), 1, 1))
+        cat = node("Concat", branches, axis=1)
+        levels.append(node("Reshape", [cat, const(np.array([1, 64 + nc, -1], dtype=np.int64))]))
+        gw, gh = w // stride, h // stride
+        ys, xs = np.meshgrid(np.arange(gh) + 0.5, np.arange(gw) + 0.5, indexing="ij")
+        anchors.append(np.stack([xs.ravel(), ys.ravel()]))
+        strides.append(np.full(gw * gh, float(stride)))
+    allv = node("Concat", levels, axis=2)
+    box, cls = fresh("box"), fresh("cls")
+    nodes.append(helper.make_node("Split", [allv, const(np.array([64, nc], dtype=np.int64))], [box, cls], axis=1))
+    a = box
+    a = node("Reshape", [a, const(np.array([1, 4, 16, -1], dtype=np.int64))])
+    a = node("Transpose", [a], perm=[0, 2, 1, 3])
+    a = node("Softmax", [a], axis=1)
+    dfl = np.arange(16, dtype=np.float32).reshape(1, 16, 1, 1)
+    a = node("Conv", [a, const(dfl)], kernel_shape=[1, 1])
+    d = node("Reshape", [a, const(np.array([1, 4, -1], dtype=np.int64))])
+    lt, rb = fresh("lt"), fresh("rb")
+    nodes.append(helper.make_node("Split", [d, const(np.array([2, 2], dtype=np.int64))], [lt, rb], axis=1))
+    anc = const(np.concatenate(anchors, axis=1)[None].astype(np.float32), "anchors")
+    x1y1 = node("Sub", [anc, lt])
+    x2y2 = node("Add", [anc, rb])
+    cxy = node("Div", [node("Add", [x1y1, x2y2]), const(np.array(2.0, dtype=np.float32))])
+    wh = node("Sub", [x2y2, x1y1])
+    st = const(np.concatenate(strides)[None, None].astype(np.float32), "strides")
+    boxes = node("Mul", [node("Concat", [cxy, wh], axis=1), st])
+    res = node("Concat", [boxes, node("Sigmoid", [cls])], axis=1)
+    nodes.append(helper.make_node("Identity", [res], ["output0"]))
+    graph = helper.make_graph(
+        nodes,
+        "yolov8",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, w])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4 + nc, sum(len(v) for v in strides)])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
 
 
 def people(w, h):
@@ -365,7 +490,11 @@ def main():
         with open(dst, "w") as f:
             json.dump(boxes_in_frame(raw, conf, w0, h0, w1, h1), f)
     elif cmd == "checkpoint":
-        checkpoint(args[0], int(args[1]), int(args[2]), args[3])
+        # SCALE NC SEED DIR [WxH ...]: the checkpoint, and its ONNX export for each size
+        tensors = checkpoint(args[0], int(args[1]), int(args[2]), args[3])
+        for size in args[4:]:
+            w, h = (int(v) for v in size.split("x"))
+            export_onnx(tensors, w, h, f"{args[3]}/yolov8{args[0]}-random-{w}x{h}.onnx")
     elif cmd == "people":
         people(int(args[0]), int(args[1])).tofile(args[2])
     else:
