@@ -55,6 +55,7 @@ for scale in ${scales//,/ }; do
   while IFS='|' read -r line name kernel input ms gflop _; do
     [ -n "$line" ] && { echo "$line" >&2; continue; }
     kernel=$(echo "$kernel" | xargs) input=$(echo "$input" | xargs)
+    [[ "$input" =~ ^[0-9]+x[0-9]+$ ]] || continue
     row "yolov8$scale (random, 80 classes)" "reelgpu $kernel" "$input" "$ms" "$gflop"
     row "yolov8$scale (random, 80 classes)" "onnxruntime $ort CPU" "$input" \
       "$(ort_ms "$work/yolov8$scale-random-$input.onnx" "${input%x*}" "${input#*x}")" "$gflop"
@@ -63,6 +64,7 @@ done
 while IFS='|' read -r line name kernel input ms gflop _; do
   [ -n "$line" ] && continue
   kernel=$(echo "$kernel" | xargs) input=$(echo "$input" | xargs)
+  [[ "$input" =~ ^[0-9]+x[0-9]+$ ]] || continue
   row "best (yolov8s, 2 classes)" "reelgpu $kernel" "$input" "$ms" "$gflop"
   if [ "$input" = 640x640 ]; then
     row "best (yolov8s, 2 classes)" "onnxruntime $ort CPU" "$input" \

@@ -10,7 +10,7 @@
 pub mod clips;
 pub mod detect;
 pub mod keys;
-pub mod kwargs;
+pub use crate::job::kwargs;
 pub mod overlay;
 pub mod run;
 pub mod stitch;

@@ -4,6 +4,7 @@
 pub mod fields;
 pub mod framing_v2;
 pub mod highlight;
+pub mod kwargs;
 pub mod overlay_v2;
 pub mod params;
 pub mod reel;
