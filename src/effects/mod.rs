@@ -9,6 +9,7 @@
 //! [`mix`] (§10 transitions).
 //! Others: [`convert`] (RGB ⇄ YUV for previews), [`label`] (annotate labels).
 
+pub mod card;
 pub mod convert;
 pub mod crop;
 pub mod feather;

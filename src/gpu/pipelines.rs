@@ -22,6 +22,9 @@ pub struct Kernels {
     pub text_blend: wgpu::ComputePipeline,
     pub rotate: wgpu::ComputePipeline,
     pub mix: wgpu::ComputePipeline,
+    /// The intro card's layers, and its conversion to YUV (card.wgsl).
+    pub card_compose: wgpu::ComputePipeline,
+    pub card_to_yuv: wgpu::ComputePipeline,
     /// The 3x3 convolution on cooperative matrices for f32 and for f16 storage, where the
     /// device has them in a shape nn_coop.wgsl takes (used once `nn::coop::verify` has
     /// passed on the device).
@@ -299,6 +302,7 @@ impl Kernels {
         let text = module(device, shaders::TEXT)?;
         let rotate = module(device, shaders::ROTATE)?;
         let mix = module(device, shaders::MIX)?;
+        let card = module(device, shaders::CARD)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -317,6 +321,8 @@ impl Kernels {
             text_blend: pipeline(device, &text, "blend"),
             rotate: pipeline(device, &rotate, "rotate"),
             mix: pipeline(device, &mix, "mix_frames"),
+            card_compose: pipeline(device, &card, "card_compose"),
+            card_to_yuv: pipeline(device, &card, "card_to_yuv"),
             coop_f32: CoopSlot::new(device, coop, false),
             coop_f16: CoopSlot::new(device, coop, true),
         })

@@ -65,6 +65,13 @@ pub const ROTATE: ShaderFile = ShaderFile {
     body: include_str!("../../shaders/rotate.wgsl"),
     header: "",
 };
+/// The intro card's layers and flash, into the reel's YUV frame (contract §15).
+pub const CARD: ShaderFile = ShaderFile {
+    name: "card.wgsl",
+    body: include_str!("../../shaders/card.wgsl"),
+    header: "",
+};
+
 pub const MIX: ShaderFile = ShaderFile {
     name: "mix.wgsl",
     body: include_str!("../../shaders/mix.wgsl"),
@@ -158,7 +165,8 @@ pub fn nn_coop(f16: bool, side: u32) -> Option<ShaderFile> {
 }
 
 /// Every shader file of the crate (and every variant of one).
-pub const ALL: [ShaderFile; 17] = [
+pub const ALL: [ShaderFile; 18] = [
+    CARD,
     NN,
     NN_F16,
     BLUR,

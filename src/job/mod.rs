@@ -1,6 +1,7 @@
 //! The job contract (`shared/contract.md`): typed parameters, validation that names the failing
 //! field, and the per-frame timeline (active regions, interpolated crop) in plain Rust.
 
+pub mod card;
 pub mod fields;
 pub mod framing_v2;
 pub mod highlight;

@@ -2,6 +2,7 @@
 //! Tests compare every shader against these; goldens must agree with them too.
 
 pub mod blur;
+pub mod card;
 pub mod composite;
 pub mod convert;
 pub mod label;
