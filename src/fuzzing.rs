@@ -328,6 +328,25 @@ pub fn call_kwargs(data: &[u8]) {
             }
         }
         crate::calls::Call::Stitch(c) => assert!(!c.inputs.is_empty()),
+        crate::calls::Call::Compose(c) => {
+            if let Some((Ok(plan), _)) = &c.intro {
+                let frames = plan.frames(30.0);
+                for n in [0, 1, frames / 2, frames.saturating_sub(1), frames] {
+                    let f = plan.frame(n, 30.0);
+                    assert!((0.0..=1.0).contains(&f.flash));
+                    assert_eq!(f.layers.len(), plan.layers.len());
+                    for l in f.layers {
+                        match l {
+                            crate::job::card::LayerState::Zoom(z) => assert!(z > 0.0),
+                            crate::job::card::LayerState::Text { alpha, y } => {
+                                assert!((0.0..=1.0).contains(&alpha) && y.is_finite())
+                            }
+                            crate::job::card::LayerState::Plain => {}
+                        }
+                    }
+                }
+            }
+        }
         crate::calls::Call::Detect(c) => {
             use crate::calls::detect::{VideoFacts, frame_numbers};
             assert!((0.0..=1.0).contains(&c.confidence));

@@ -377,6 +377,7 @@ fn call_main(args: CallArgs) -> ExitCode {
         limits,
         work_dir: worker::work_dir(),
         detector: Default::default(),
+        outros: Default::default(),
     };
     let rt = runtime();
     let failed = rt.block_on(async {

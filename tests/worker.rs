@@ -134,6 +134,7 @@ fn worker(storage: Arc<dyn Storage>, policy: CallbackPolicy) -> Worker {
         work_dir: std::env::temp_dir(),
         job_timeout: Duration::from_secs(600),
         detector: Default::default(),
+        outros: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`keys`]: objects under the user's prefix, `games/` shared.
 
 pub mod clips;
+pub mod compose;
 pub mod detect;
 pub mod keys;
 pub use crate::job::kwargs;
@@ -34,6 +35,7 @@ pub const FUNCTIONS: &[&str] = &[
     "stitch_members",
     "detect_players_modal",
     "detect_players_batch_modal",
+    "compose_serve_time_modal",
 ];
 /// The contract's Part 1 job fields, which a call never carries (§11).
 const JOB_FIELDS: &[&str] = &[
@@ -51,6 +53,7 @@ pub enum Call {
     ClipsAi(clips::ClipsCall),
     Stitch(stitch::StitchCall),
     Detect(detect::DetectCall),
+    Compose(compose::ComposeCall),
 }
 
 impl Call {
@@ -61,6 +64,7 @@ impl Call {
             Call::Stitch(_) => "stitch_members",
             Call::Detect(c) if c.batch() => "detect_players_batch_modal",
             Call::Detect(_) => "detect_players_modal",
+            Call::Compose(_) => "compose_serve_time_modal",
         }
     }
 }
@@ -108,6 +112,7 @@ pub fn parse(input: &Value, limits: &Limits) -> Result<Call, ParamError> {
         "stitch_members" => Ok(Call::Stitch(stitch::parse(kwargs)?)),
         "detect_players_modal" => Ok(Call::Detect(detect::parse(kwargs, false)?)),
         "detect_players_batch_modal" => Ok(Call::Detect(detect::parse(kwargs, true)?)),
+        "compose_serve_time_modal" => Ok(Call::Compose(compose::parse(kwargs)?)),
         other => Err(ParamError::new(
             "function",
             format!(
@@ -144,6 +149,7 @@ mod tests {
         assert_eq!(
             functions.into_iter().collect::<Vec<_>>(),
             [
+                "compose_serve_time_modal",
                 "detect_players_batch_modal",
                 "detect_players_modal",
                 "process_clips_ai",

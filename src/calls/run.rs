@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::clips::{ClipsCall, SourceFacts};
+use super::compose::ComposeCall;
 use super::detect::{self as det, DetectCall, Detector, VideoFacts, Wanted};
 use super::overlay::OverlayCall;
 use super::stitch::StitchCall;
@@ -37,6 +38,8 @@ pub struct CallContext {
     pub work_dir: PathBuf,
     /// The player detector, loaded on first use and kept for the process's life.
     pub detector: Arc<Detector>,
+    /// The branded outro in each reel format, made on first use and kept.
+    pub outros: Arc<super::compose::OutroCache>,
 }
 
 /// Runs a parsed call; its items go to `stream`, the last one is returned too.
@@ -51,6 +54,7 @@ pub async fn run(
         Call::RenderOverlay(c) => overlay(ctx, c, stream, cancel).await,
         Call::ClipsAi(c) => clips(ctx, c, stream, cancel).await,
         Call::Stitch(c) => stitch(ctx, c, stream, cancel).await,
+        Call::Compose(c) => compose(ctx, c, cancel).await,
         Call::Detect(c) => {
             return match detect(ctx, c, cancel).await {
                 Ok((message, extra)) => (stream.success(message, extra), None),
@@ -462,6 +466,134 @@ async fn stitch(
     extra.insert("duration".into(), json!(summary.duration_s));
     extra.insert("mode".into(), json!(summary.mode));
     Ok(("Stitch complete", extra))
+}
+
+/// `compose_serve_time_modal` (§15): the reel, the intro card's layers and the outro fetched,
+/// the card drawn and everything joined on a blocking thread, the result uploaded. Only an
+/// unreadable reel or an unwritable result fails the call; every other failure leaves its
+/// part out and says so.
+async fn compose(
+    ctx: &CallContext,
+    call: ComposeCall,
+    cancel: &CancelToken,
+) -> Result<(&'static str, Map<String, Value>), JobFailure> {
+    use crate::export::compose::{ComposeParts, ReelFormat};
+    let started = Instant::now();
+    let dir = work_folder(ctx, None)?;
+    let reel = dir.path().join("reel.mp4");
+    until_cancelled(cancel, ctx.storage.download(&call.reel, &reel))
+        .await?
+        .map_err(|e| JobFailure::storage(e, "kwargs.reel_key"))?;
+    let reel_info = {
+        let (p, c) = (reel.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || probe_with(&p, Some(&c)))
+            .await
+            .map_err(|e| JobFailure::new("InternalError", format!("probe task: {e}"), true))?
+            .map_err(|e| {
+                JobFailure::new(
+                    "InvalidInput",
+                    format!("kwargs.reel_key: the reel cannot be read: {e}"),
+                    false,
+                )
+            })?
+    };
+    // the intro: every layer fetched and decoded, each of the plan's files found among them
+    let card = match call.intro {
+        None => None,
+        Some((plan, keys)) => Some(match plan {
+            Err(e) => Err(e),
+            Ok(plan) => {
+                let layers = dir.path().join("layers");
+                let mut fetched = std::collections::HashMap::new();
+                let mut failed = None;
+                for (i, key) in keys.iter().enumerate() {
+                    let name = key.rsplit('/').next().unwrap_or(key).to_string();
+                    let path = layers.join(format!("{i}.png"));
+                    let _ = std::fs::create_dir_all(&layers);
+                    match until_cancelled(cancel, ctx.storage.download(key, &path)).await? {
+                        Ok(_) => {
+                            fetched.insert(name, path);
+                        }
+                        Err(e) => {
+                            failed = Some(format!("kwargs.intro_layer_keys[{i}]: {e}"));
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(e) => Err(e),
+                    None => load_card_layers(plan, &fetched),
+                }
+            }
+        }),
+    };
+    let format = ReelFormat::of(&reel_info);
+    let outro = match (call.outro, crate::export::compose::outro_location()) {
+        (true, Some(location)) => Some(match &format {
+            Err(e) => Err(e.clone()),
+            Ok(f) => ctx.outros.get(ctx, &location, f, cancel).await,
+        }),
+        _ => None,
+    };
+    let output = dir.path().join("composed.mp4");
+    let parts = ComposeParts {
+        reel,
+        reel_info,
+        card,
+        outro,
+    };
+    let (gpu, encoder, out, c) = (ctx.gpu.clone(), ctx.encoder, output.clone(), cancel.clone());
+    let summary = blocking(cancel, move || {
+        crate::export::compose::compose(&gpu, parts, &out, encoder, &c)
+    })
+    .await?;
+    until_cancelled(
+        cancel,
+        ctx.storage
+            .upload(&output, &call.output, VIDEO_CONTENT_TYPE),
+    )
+    .await?
+    .map_err(|e| JobFailure::storage(e, "kwargs.out_key"))?;
+    let mut extra = Map::new();
+    extra.insert("out_key".into(), json!(call.out_key));
+    extra.insert("duration".into(), json!(summary.duration_s));
+    extra.insert("full_fidelity".into(), json!(summary.full_fidelity));
+    extra.insert("degraded_reason".into(), json!(summary.degraded_reason));
+    extra.insert("intro".into(), json!(summary.intro));
+    extra.insert("outro".into(), json!(summary.outro));
+    extra.insert("join".into(), json!(summary.join));
+    extra.insert(
+        "timings".into(),
+        json!({"call_s": started.elapsed().as_secs_f64()}),
+    );
+    Ok(("Compose complete", extra))
+}
+
+/// The plan's layer images, each the fetched file of its `file` name, decoded.
+fn load_card_layers(
+    plan: crate::job::card::CardPlan,
+    fetched: &std::collections::HashMap<String, PathBuf>,
+) -> Result<
+    (
+        crate::job::card::CardPlan,
+        Vec<crate::effects::card::CardImage>,
+    ),
+    String,
+> {
+    let mut images = Vec::with_capacity(plan.layers.len());
+    for (i, l) in plan.layers.iter().enumerate() {
+        let path = fetched.get(l.file()).ok_or_else(|| {
+            format!(
+                "kwargs.card_plan.layers[{i}].file {:?} is not among intro_layer_keys",
+                l.file()
+            )
+        })?;
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", l.file()))?;
+        let img = crate::effects::card::decode_png(&bytes)
+            .map_err(|e| format!("kwargs.card_plan.layers[{i}] ({}) {e}", l.file()))?;
+        images.push(img);
+    }
+    Ok((plan, images))
 }
 
 /// `detect_players_modal` / `detect_players_batch_modal` (§16).

@@ -2,6 +2,7 @@
 //! ffmpeg (encode), for the contract's three export types. The job is checked against the
 //! source (size limits, frame ranges, clip times) before any output is written.
 
+pub mod compose;
 pub mod paths;
 pub mod pipeline;
 pub mod reel;
@@ -311,6 +312,8 @@ pub fn run(
         quality: req.quality,
         audio_graph: None,
         cancel: Some(req.cancel.clone()),
+        sar: None,
+        pix_fmt: None,
     };
     let expected = prepared.expected_frames;
     let (path, stats) = pipeline::run(

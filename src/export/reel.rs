@@ -358,6 +358,8 @@ pub fn run(
         kind: encoder,
         quality: req.quality,
         cancel: Some(req.cancel.clone()),
+        sar: None,
+        pix_fmt: None,
     };
     let (to_gpu, from_decoder) = sync_channel::<Shown>(QUEUE);
     let (to_encoder, from_gpu) = sync_channel::<Vec<u8>>(QUEUE);

@@ -63,12 +63,39 @@ pub fn compatible(infos: &[VideoInfo]) -> bool {
     })
 }
 
+/// [`compatible`], and also the same frame rate, time base and sample aspect ratio: what
+/// §15's join asks of its segments before it copies them.
+pub fn compatible_strict(infos: &[VideoInfo]) -> bool {
+    let first = &infos[0];
+    let rate = |i: &VideoInfo| i.frame_rate.map(|r| r.as_f64());
+    compatible(infos)
+        && infos.iter().all(|i| {
+            i.time_base == first.time_base
+                && i.sar == first.sar
+                && match (rate(i), rate(first)) {
+                    (Some(a), Some(b)) => (a - b).abs() <= b * 1e-3,
+                    (a, b) => a == b,
+                }
+        })
+}
+
 /// Joins `inputs` (local MP4 files) in order into `output`.
 pub fn stitch(
     inputs: &[PathBuf],
     output: &Path,
     encoder: EncoderKind,
     cancel: &CancelToken,
+) -> Result<StitchSummary, ExportError> {
+    stitch_as(inputs, output, encoder, cancel, compatible)
+}
+
+/// [`stitch`], copying only when `copyable` holds for the inputs' probes.
+pub fn stitch_as(
+    inputs: &[PathBuf],
+    output: &Path,
+    encoder: EncoderKind,
+    cancel: &CancelToken,
+    copyable: fn(&[VideoInfo]) -> bool,
 ) -> Result<StitchSummary, ExportError> {
     let infos = inputs
         .iter()
@@ -106,7 +133,7 @@ pub fn stitch(
         .filter(|f| *f > 0.0)
         .unwrap_or(30.0);
     let tolerance = 0.05 + inputs.len() as f64 / fps;
-    if compatible(&infos) {
+    if copyable(&infos) {
         match stream_copy(inputs, &temp, cancel) {
             Ok(()) => {
                 let d = probe_with(&temp, Some(cancel)).map(|i| duration(&i))?;
@@ -216,7 +243,7 @@ fn reencode(
     for (k, info) in infos.iter().enumerate() {
         graph.push_str(&format!(
             "[{k}:{}]scale={w}:{h}:force_original_aspect_ratio=decrease,\
-             pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={rate},format=yuv420p[v{k}];",
+             pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={rate}:eof_action=pass,format=yuv420p[v{k}];",
             info.stream_index
         ));
         pads.push_str(&format!("[v{k}]"));

@@ -209,6 +209,11 @@ pub struct EncodeSettings {
     pub quality: EncodeQuality,
     /// The job's cancellation signal: cancelling kills the encoder.
     pub cancel: Option<CancelToken>,
+    /// The output's sample aspect ratio (none: square pixels).
+    pub sar: Option<Rational>,
+    /// The output's pixel format (none: `yuv420p`): another reel's 8-bit 4:2:0 format, so
+    /// that a segment made to join it matches it.
+    pub pix_fmt: Option<String>,
 }
 
 /// A running encoder writing to a temporary file next to the output.
@@ -263,13 +268,20 @@ impl Encoder {
         args.extend(["-map".into(), "0:v:0".into()]);
         args.extend(map_audio);
         // x264 needs even sizes: an odd source loses its last column or row
+        let mut filters = Vec::new();
         if s.width % 2 == 1 || s.height % 2 == 1 {
-            args.extend(["-vf".into(), "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0".into()]);
+            filters.push("crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0".to_string());
+        }
+        if let Some(r) = s.sar {
+            filters.push(format!("setsar={}/{}", r.num, r.den));
+        }
+        if !filters.is_empty() {
+            args.extend(["-vf".into(), filters.join(",")]);
         }
         args.extend(s.kind.args(s.quality));
         args.extend([
             "-pix_fmt".to_string(),
-            "yuv420p".into(),
+            s.pix_fmt.clone().unwrap_or_else(|| "yuv420p".into()),
             "-fps_mode".into(),
             "passthrough".into(),
             "-enc_time_base:v".into(),

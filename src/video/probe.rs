@@ -54,6 +54,8 @@ pub struct AudioInfo {
     pub codec: String,
     pub sample_rate: u32,
     pub channels: u32,
+    /// ffmpeg's name of the channel layout (`mono`, `stereo`, `5.1`), when it says.
+    pub channel_layout: Option<String>,
     pub duration_s: Option<f64>,
 }
 
@@ -86,6 +88,8 @@ pub struct VideoInfo {
     pub constant_rate: bool,
     /// The stream's time base.
     pub time_base: Option<Rational>,
+    /// The sample aspect ratio, when the stream has one (`1:1` and unknown `0:1` are none).
+    pub sar: Option<Rational>,
     /// Frames as the container counts them (`nb_frames`), when it does.
     pub frame_count: Option<u64>,
     pub duration_s: Option<f64>,
@@ -133,6 +137,8 @@ struct ProbeStream {
     color_transfer: Option<String>,
     sample_rate: Option<String>,
     channels: Option<u32>,
+    channel_layout: Option<String>,
+    sample_aspect_ratio: Option<String>,
     #[serde(default)]
     tags: std::collections::HashMap<String, String>,
     #[serde(default)]
@@ -595,6 +601,7 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0),
             channels: a.channels.unwrap_or(0),
+            channel_layout: tag(&a.channel_layout),
             duration_s: seconds(&a.duration),
         });
     Ok(VideoInfo {
@@ -623,6 +630,11 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
             _ => false,
         },
         time_base: video.time_base.as_deref().and_then(Rational::parse),
+        sar: video
+            .sample_aspect_ratio
+            .as_deref()
+            .and_then(|r| Rational::parse(&r.replace(':', "/")))
+            .filter(|r| r.num != r.den),
         frame_count: video.nb_frames.as_deref().and_then(|n| n.parse().ok()),
         duration_s: seconds(&video.duration)
             .or_else(|| parsed.format.as_ref().and_then(|f| seconds(&f.duration))),

@@ -68,6 +68,8 @@ pub struct Worker {
     pub job_timeout: Duration,
     /// The player detector the calls share (loaded by the self-check, else on first use).
     pub detector: Arc<crate::calls::detect::Detector>,
+    /// The branded outro in each reel format the calls have needed.
+    pub outros: Arc<crate::calls::compose::OutroCache>,
 }
 
 impl Worker {
@@ -261,6 +263,7 @@ impl Worker {
             limits: self.limits,
             work_dir: self.work_dir.clone(),
             detector: self.detector.clone(),
+            outros: self.outros.clone(),
         }
     }
 

@@ -57,5 +57,6 @@ pub fn build(
         work_dir,
         job_timeout: handler::job_timeout_from_env(),
         detector: checked.detector,
+        outros: Default::default(),
     })
 }
