@@ -44,6 +44,10 @@ ENV REELGPU_SR_MODEL=/opt/reelgpu/models/realesr-animevideov3-x4.param
 # yolov8x.pt the app runs (e.g. `-v /models:/models:ro`) and set
 #   REELGPU_DETECT_MODEL=/models/yolov8x.pt
 # (a network volume on RunPod). Without it the detection calls answer with an error naming it.
+# The branded outro of compose_serve_time_modal is the operator's own video too: put it on the
+# same volume, or in the worker's bucket, and set
+#   REELGPU_OUTRO=/models/outro.mp4        (or REELGPU_OUTRO=branding/outro.mp4, a bucket key)
+# It is conformed to each reel's format once and kept; without it there is no outro.
 ENV RUST_BACKTRACE=1
 USER reelgpu
 WORKDIR /work

@@ -430,7 +430,22 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
             {"user_id": USER, "input_key": "reels/a.mp4", "timestamps": [0.5, 0]}}}),
         json!({"id": "call-5", "input": {"function": "detect_players_modal", "kwargs":
             {"user_id": USER, "input_key": "reels/a.mp4", "frame_number": 30}}}),
+        json!({"id": "call-6", "input": {"function": "compose_serve_time_modal", "kwargs":
+            {"user_prefix": USER, "reel_key": "reels/a.mp4",
+             "card_plan": reelgpu::testing::card::plan(640, 360, 0.5, 1),
+             "intro_layer_keys": ["cards/bg.png", "cards/photo.png", "cards/static_overlay.png",
+                                  "cards/el_0.png"],
+             "outro_enabled": false, "out_key": "tmp/composed.mp4"}}}),
     ]);
+    let cards = root.join(USER).join("cards");
+    std::fs::create_dir_all(&cards).unwrap();
+    let names = ["bg.png", "photo.png", "static_overlay.png", "el_0.png"];
+    for (img, name) in reelgpu::testing::card::pattern_images(640, 360, 1)
+        .iter()
+        .zip(names)
+    {
+        reelgpu::testing::card::write_png(&cards.join(name), img, "rgba").unwrap();
+    }
     let (rp, base) = rp.start().await;
     let mut env = Runpod::env(&base);
     env.push(("R2_ENDPOINT", format!("file://{}", root.display())));
@@ -439,7 +454,7 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
     env.push(("REELGPU_DETECT_MODEL", detect_model().display().to_string()));
     let mut worker = Proc(reelgpu_command(&["worker"], &env).spawn().unwrap());
     let t = Instant::now();
-    while rp.results.lock().unwrap().len() < 5 {
+    while rp.results.lock().unwrap().len() < 6 {
         assert!(
             t.elapsed() < Duration::from_secs(400),
             "results: {}",
@@ -520,6 +535,20 @@ async fn calls_through_the_runpod_loop_stream_their_items() {
     let (body, _) = result("call-5");
     assert_eq!(body["output"]["status"], "error");
     assert_eq!(body["output"]["error"], "Frame 30 out of range (0-29)");
+    // compose: no progress, §15's dict as the one item and the output
+    let (body, _) = result("call-6");
+    let out = &body["output"];
+    assert_eq!(
+        (
+            out["status"].clone(),
+            out["full_fidelity"].clone(),
+            out["intro"].clone()
+        ),
+        (json!("success"), json!(true), json!(true)),
+        "{out}"
+    );
+    assert_eq!(streamed("call-6"), std::slice::from_ref(out));
+    assert!(root.join(USER).join("tmp/composed.mp4").exists());
 }
 
 #[test]
@@ -564,7 +593,7 @@ fn the_python_client_against_reelgpu_serve() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Ran 8 tests"), "{text}");
+    assert!(text.contains("Ran 9 tests"), "{text}");
     // the same calls as everywhere else, through the client: the same items, the same reel
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(&items_out).unwrap()).unwrap();
     let items = |f: &str| seen[f].as_array().unwrap().clone();

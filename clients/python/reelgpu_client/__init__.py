@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Endpoint", "Function", "encode_kwargs", "PARAMETERS"]
+__all__ = ["Endpoint", "Function", "CallError", "encode_kwargs", "PARAMETERS", "RAISING"]
 
 # Each call's arguments in the order the app's functions declare them: a positional argument
 # of a handle's call gets the name at its place.
@@ -33,7 +33,22 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "stitch_members": ("user_id", "input_keys", "output_key"),
     "detect_players_modal": ("user_id", "input_key", "frame_number", "confidence_threshold"),
     "detect_players_batch_modal": ("user_id", "input_key", "timestamps", "confidence_threshold"),
+    "compose_serve_time_modal": ("user_prefix", "reel_key", "card_plan", "intro_layer_keys",
+                                 "outro_enabled", "out_key"),
 }
+
+# The calls whose app function raises when it fails (the others return their error dicts):
+# a handle's ``remote()`` raises ``CallError`` with the error item's message for these.
+RAISING: frozenset[str] = frozenset({"compose_serve_time_modal"})
+
+
+class CallError(RuntimeError):
+    """A call that fails as the app's function raises (``RAISING``); ``item`` is the error
+    item."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__(str(item.get("error")))
+        self.item = item
 
 
 def bind_arguments(function: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -195,8 +210,9 @@ class Endpoint:
 
 class Function:
     """One of the endpoint's calls as the app holds its functions: ``remote(*args, **kwargs)``
-    returns the final dict (errors too, as the app's functions return them), ``remote_gen``
-    yields every item."""
+    returns the final dict (errors too, as the app's functions return them, except the calls
+    in ``RAISING``, whose app functions raise: then ``CallError``), ``remote_gen`` yields every
+    item."""
 
     def __init__(self, endpoint: Endpoint, name: str) -> None:
         self.endpoint = endpoint
@@ -206,7 +222,10 @@ class Function:
         return self.endpoint.remote_gen(self.name, **bind_arguments(self.name, args, kwargs))
 
     def remote(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return self.endpoint.remote(self.name, **bind_arguments(self.name, args, kwargs))
+        final = self.endpoint.remote(self.name, **bind_arguments(self.name, args, kwargs))
+        if self.name in RAISING and final.get("status") == "error":
+            raise CallError(final)
+        return final
 
 
 def _function(self: Endpoint, name: str) -> Function:

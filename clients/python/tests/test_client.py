@@ -10,7 +10,7 @@ import unittest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from reelgpu_client import Endpoint, bind_arguments, encode_kwargs  # noqa: E402
+from reelgpu_client import CallError, Endpoint, bind_arguments, encode_kwargs  # noqa: E402
 
 URL = os.environ["REELGPU_URL"]
 STORAGE = pathlib.Path(os.environ["REELGPU_STORAGE"])
@@ -121,6 +121,20 @@ class ClientTest(unittest.TestCase):
         err = single.remote(USER, "reels/a.mp4", 999)
         self.assertEqual(err["status"], "error")
         self.assertEqual(err["error"], "Frame 999 out of range (0-29)")
+
+    def test_compose_through_its_handle(self):
+        """compose_serve_time_modal takes the app's six positional arguments; without a card
+        or an outro the result is the reel; a failure raises, as the app's function does."""
+        compose = self.ep.function("compose_serve_time_modal")
+        final = compose.remote(USER, "reels/a.mp4", None, [], False, "tmp/composed.mp4")
+        self.assertEqual(final["status"], "success", final)
+        self.assertEqual((final["out_key"], final["full_fidelity"], final["degraded_reason"]),
+                         ("tmp/composed.mp4", True, None))
+        self.assertTrue((STORAGE / USER / "tmp/composed.mp4").exists())
+        with self.assertRaises(CallError) as e:
+            compose.remote(USER, "reels/missing.mp4", None, [], False, "tmp/none.mp4")
+        self.assertIn("kwargs.reel_key", str(e.exception))
+        self.assertFalse((STORAGE / USER / "tmp/none.mp4").exists())
 
     def test_bytes_are_sent_as_base64(self):
         self.assertEqual(encode_kwargs({"png": b"\x89PNG", "t": (1, 2)}), {"png": "iVBORw==", "t": [1, 2]})
