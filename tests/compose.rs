@@ -339,107 +339,6 @@ fn an_hevc_reel_is_re_encoded_not_mixed() {
     assert_eq!(count_frames(&path), 15 + 30);
 }
 
-/// ffmpeg's command for `plan`'s card, built the way the app builds it
-/// (`card_compose_plan.build_intro_card_cmd`: looped PNG inputs, `zoompan` for the photo,
-/// `overlay` for every layer, `fade` with alpha for the texts and to white for the flash),
-/// writing H.264 crf 20 to `out`.
-fn app_card_command(plan: &Value, dir: &Path, out: &Path) -> Vec<String> {
-    let fps = plan["fps_str"].as_str().unwrap();
-    let dur = plan["duration"].as_f64().unwrap().to_string();
-    let (mut inputs, mut parts): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-    let mut last = "[base]".to_string();
-    let (mut idx, mut k) = (0, 0);
-    let looped = |file: &str| -> Vec<String> {
-        ["-loop", "1", "-framerate", fps, "-t", &dur, "-i"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([dir.join(file).display().to_string()])
-            .collect()
-    };
-    for l in plan["layers"].as_array().unwrap() {
-        let file = l["file"].as_str().unwrap();
-        match l["kind"].as_str().unwrap() {
-            "bg" => {
-                inputs.extend(looped(file));
-                parts.push("[0:v]format=rgba[base]".into());
-                idx = 1;
-            }
-            "photo" => {
-                inputs.extend(["-i".to_string(), dir.join(file).display().to_string()]);
-                parts.push(format!(
-                    "[{idx}:v]zoompan=z='{}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={}:s={}x{}:fps={fps},format=rgba[photo]",
-                    l["zexpr"].as_str().unwrap(), l["nframes"], l["rw"], l["rh"]
-                ));
-                parts.push(format!(
-                    "{last}[photo]overlay=x={}:y={}[withphoto]",
-                    l["px"], l["py"]
-                ));
-                last = "[withphoto]".into();
-                idx += 1;
-            }
-            "static" => {
-                inputs.extend(looped(file));
-                parts.push(format!("[{idx}:v]format=rgba[statics]"));
-                parts.push(format!("{last}[statics]overlay=x=0:y=0[withstatics]"));
-                last = "[withstatics]".into();
-                idx += 1;
-            }
-            _ => {
-                inputs.extend(looped(file));
-                let (st, d) = (l["st"].as_f64().unwrap(), l["fade_d"].as_f64().unwrap());
-                let (ly, rise) = (l["ly"].as_i64().unwrap(), l["rise_px"].as_i64().unwrap());
-                let y = format!(
-                    "if(lt(t,{st}),{},if(lt(t,{}),{ly}+{rise}*(1-(t-{st})/{d}),{ly}))",
-                    ly + rise,
-                    st + d
-                );
-                parts.push(format!(
-                    "[{idx}:v]format=rgba,fade=t=in:st={st}:d={d}:alpha=1[el{k}]"
-                ));
-                parts.push(format!("{last}[el{k}]overlay=x={}:y='{y}'[t{k}]", l["lx"]));
-                last = format!("[t{k}]");
-                idx += 1;
-                k += 1;
-            }
-        }
-    }
-    parts.push(format!(
-        "{last}fade=t=out:st={}:d={}:color=white,setsar=1/1,format=yuv420p[v]",
-        plan["flash_st"], plan["flash_d"]
-    ));
-    let mut cmd = vec!["-v".to_string(), "error".into(), "-y".into()];
-    cmd.extend(inputs);
-    cmd.extend(
-        [
-            "-filter_complex",
-            &parts.join(";"),
-            "-map",
-            "[v]",
-            "-t",
-            &dur,
-            "-c:v",
-            "libx264",
-            "-crf",
-            "20",
-            "-preset",
-            "veryfast",
-            "-pix_fmt",
-            "yuv420p",
-            "-r",
-            fps,
-            "-video_track_timescale",
-            "15360",
-            "-an",
-            "-f",
-            "mp4",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    cmd.push(out.display().to_string());
-    cmd
-}
-
 /// Every frame of `path` as RGB24.
 fn rgb_frames(path: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
     let out = std::process::Command::new(reelgpu::video::process::ffmpeg_path())
@@ -474,7 +373,7 @@ fn the_card_is_close_to_the_apps_filtergraph() {
     );
     let plan = card::plan(w, h, 2.0, 2);
     let app = tmp_in("compose", "vs-ffmpeg-app.mp4");
-    let args = app_card_command(&plan, &root.join(USER).join("cards"), &app);
+    let args = card::app_command(&plan, &root.join(USER).join("cards"), &app);
     let st = std::process::Command::new(reelgpu::video::process::ffmpeg_path())
         .args(&args)
         .status()
