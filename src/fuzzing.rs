@@ -87,6 +87,12 @@ pub const TARGETS: &[Target] = &[
         property: text_layer_png,
         fixed: 24 * MIB,
     },
+    // the intro card's layers (§15): the same bound as the text layers'
+    Target {
+        name: "card_layer_png",
+        property: card_layer_png,
+        fixed: 24 * MIB,
+    },
     Target {
         name: "runpod_take",
         property: runpod_take,
@@ -489,6 +495,25 @@ pub fn text_layer_png(data: &[u8]) {
     if let Err(e) = crate::effects::text::load_layers(&[layer], &format) {
         assert_names_a_field(&e);
         assert!(e.field.starts_with("params.text_layers[0]"), "{e:?}");
+    }
+}
+
+/// An intro card layer's bytes (§15): any PNG up to 1024×1024 (the property's bound, by its
+/// header) decodes to RGBA8 of its stated size, or fails saying it is not a decodable PNG.
+pub fn card_layer_png(data: &[u8]) {
+    use crate::job::overlay_v2::check_png_header;
+    let Ok((w, h)) = check_png_header(data) else {
+        return;
+    };
+    if w == 0 || h == 0 || w > 1024 || h > 1024 {
+        return;
+    }
+    match crate::effects::card::decode_png(data) {
+        Ok(img) => {
+            assert_eq!((img.width, img.height), (w, h));
+            assert_eq!(img.rgba.len(), (w * h * 4) as usize);
+        }
+        Err(e) => assert!(e.contains("PNG"), "{e}"),
     }
 }
 
