@@ -438,3 +438,95 @@ fn the_card_is_close_to_the_apps_filtergraph() {
     assert!(first >= 35.0, "{first}");
     assert!(mean >= 35.0 && worst >= 25.0, "{mean} {worst}");
 }
+
+/// The outro named by a key in the worker's bucket is fetched and conformed once per reel
+/// format and then reused for the worker's life: a second compose of the same format gets the
+/// same file, untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outro_comes_from_the_bucket_and_is_made_once_per_format() {
+    use reelgpu::calls::CallContext;
+    use reelgpu::export::compose::ReelFormat;
+    let (w, h) = (96, 160);
+    let root = bucket(
+        "outro-key",
+        w,
+        h,
+        reel_args(w, h, "30", 1.0, Some("stereo"), "libx264"),
+    );
+    let o = reel_args(128, 72, "25", 1.0, None, "libx264");
+    let outro = clip_in("compose", "outro-silent.mp4", o);
+    std::fs::create_dir_all(root.join("branding")).unwrap();
+    std::fs::copy(&outro, root.join("branding/outro.mp4")).unwrap();
+    let work = tmp_in("compose", "outro-key-work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let ctx = CallContext {
+        storage: std::sync::Arc::new(reelgpu::storage::local::LocalStorage::new(&root).unwrap()),
+        gpu: common::gpu(),
+        encoder: reelgpu::video::encode::EncoderKind::X264,
+        decoder: reelgpu::export::DecoderChoice::Software,
+        limits: Default::default(),
+        work_dir: work.clone(),
+        detector: Default::default(),
+        outros: Default::default(),
+    };
+    let reel = probe(&root.join(USER).join("downloads/reel.mp4")).unwrap();
+    let format = ReelFormat::of(&reel).unwrap();
+    let cancel = reelgpu::cancel::CancelToken::new();
+    let first = ctx
+        .outros
+        .get(&ctx, "branding/outro.mp4", &format, &cancel)
+        .await
+        .unwrap();
+    let made = std::fs::metadata(&first).unwrap().modified().unwrap();
+    let info = probe(&first).unwrap();
+    assert_eq!((info.width, info.height), (w, h));
+    // silence in the reel's layout for an outro without sound
+    let a = info.audio.unwrap();
+    assert_eq!((a.sample_rate, a.channels), (44100, 2));
+    let again = ctx
+        .outros
+        .get(&ctx, "branding/outro.mp4", &format, &cancel)
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(std::fs::metadata(&again).unwrap().modified().unwrap(), made);
+    // a key that is not there is an error naming the variable
+    let e = reelgpu::calls::compose::OutroCache::default()
+        .get(&ctx, "branding/none.mp4", &format, &cancel)
+        .await
+        .unwrap_err();
+    assert!(e.contains("REELGPU_OUTRO"), "{e}");
+}
+
+/// A join that fails leaves the reel alone as the result, and says so.
+#[test]
+fn a_join_that_fails_leaves_the_reel_alone() {
+    let (w, h) = (96, 160);
+    let root = bucket(
+        "join-fails",
+        w,
+        h,
+        reel_args(w, h, "30", 1.0, None, "libx264"),
+    );
+    let reel = root.join(USER).join("downloads/reel.mp4");
+    let bad = root.join("not-a-video.mp4");
+    std::fs::write(&bad, b"not a video").unwrap();
+    let out = root.join("joined.mp4");
+    let s = reelgpu::export::compose::compose(
+        &common::gpu(),
+        reelgpu::export::compose::ComposeParts {
+            reel: reel.clone(),
+            reel_info: probe(&reel).unwrap(),
+            card: None,
+            outro: Some(Ok(bad)),
+        },
+        &out,
+        reelgpu::video::encode::EncoderKind::X264,
+        &reelgpu::cancel::CancelToken::new(),
+    )
+    .unwrap();
+    assert!(!s.full_fidelity && !s.outro);
+    assert!(s.degraded_reason.unwrap().starts_with("join_failed"));
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&reel).unwrap());
+}

@@ -162,7 +162,17 @@ impl OutroCache {
         cancel: &crate::cancel::CancelToken,
     ) -> Result<std::path::PathBuf, String> {
         use crate::export::compose::{conform_outro, format_key};
-        let key = format_key(format);
+        // the location is part of the name: another outro is another file
+        let at: String = location
+            .chars()
+            .rev()
+            .take(80)
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let key = format!("{at}-{}", format_key(format));
         // one conform at a time: a second call for the same format waits and reuses it
         let mut made = self.made.lock().await;
         if let Some(p) = made.get(&key).filter(|p| p.is_file()) {
@@ -174,9 +184,9 @@ impl OutroCache {
         let source = if local.is_file() {
             local.to_path_buf()
         } else {
-            let p = dir.join("source");
+            let p = dir.join(format!("source-{at}"));
             if !p.is_file() {
-                let part = dir.join("source.partial");
+                let part = dir.join(format!("source-{at}.partial"));
                 match crate::task::until_cancelled(cancel, ctx.storage.download(location, &part))
                     .await
                 {
