@@ -5,6 +5,7 @@ pub mod blur;
 pub mod card;
 pub mod composite;
 pub mod convert;
+pub mod hdr;
 pub mod label;
 pub mod mask;
 pub mod mix;
