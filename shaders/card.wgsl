@@ -1,6 +1,6 @@
-// The intro card (contract §15), drawn in the reel's own YUV frame: every layer composited per
-// pixel in 0-255 RGB (card_compose, into a float canvas), then the exit flash and the
-// conversion to packed YUV 4:2:0 (card_to_yuv, 2x2 mean chroma, rounded). Layer images are
+// The intro card (contract §15), drawn in the reel's own YUV frame (card_render): every layer
+// composited per pixel in 0-255 RGB, the exit flash, and the conversion to packed YUV 4:2:0
+// (2x2 mean chroma, rounded), in one pass with no intermediate canvas. Layer images are
 // RGBA8 (straight alpha) in one buffer; they are sampled premultiplied, so a bilinear tap
 // never bleeds a transparent texel's colour. Layer kinds:
 //   0 bg      the canvas, the frame's size, opaque
@@ -36,7 +36,7 @@ struct CardLayer {
 @group(0) @binding(0) var<uniform> card: CardFrame;
 @group(0) @binding(1) var<storage, read> card_layers: array<CardLayer>;
 @group(0) @binding(2) var<storage, read> card_pixels: array<u32>;
-@group(0) @binding(3) var<storage, read_write> card_canvas: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> card_yuv: array<u32>;
 
 // Texel (x, y) of layer l, premultiplied: rgb 0-255 times alpha, alpha 0-1.
 fn card_texel(l: CardLayer, x: u32, y: u32) -> vec4<f32> {
@@ -116,48 +116,66 @@ fn card_px(x: u32, y: u32) -> vec3<f32> {
     return c;
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn card_compose(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x >= card.size.x || gid.y >= card.size.y) {
+// One invocation per 8 x 2 pixel block: its 16 pixels composited once each, written as whole
+// words of the packed planes (2 luma words on each of its rows, one word of each chroma plane:
+// 4 samples, each the 2x2 mean), so no word is shared between invocations. Pixels past the
+// frame's right or bottom edge are the edge's (chroma) or not written (luma).
+@compute @workgroup_size(8, 8, 1)
+fn card_render(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let w = card.size.x;
+    let h = card.size.y;
+    let x0 = gid.x * 8u;
+    let y0 = gid.y * 2u;
+    if (x0 >= w || y0 >= h) {
         return;
     }
-    let c = card_px(gid.x, gid.y);
     let f = card.flash.x;
-    card_canvas[gid.y * card.size.x + gid.x] = vec4<f32>(c + (255.0 - c) * f, 0.0);
-}
-
-@group(0) @binding(4) var<storage, read_write> card_yuv: array<u32>;
-
-fn card_at(x: u32, y: u32) -> vec3<f32> {
-    let cx = min(x, card.size.x - 1u);
-    let cy = min(y, card.size.y - 1u);
-    return card_canvas[cy * card.size.x + cx].xyz;
-}
-
-// One invocation per packed output word of plane z.
-@compute @workgroup_size(64, 1, 1)
-fn card_to_yuv(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let p = card.planes[gid.z];
-    if (gid.x >= p.stride || gid.y >= p.height) {
-        return;
+    // the block's pixels, rows 0 and 1, columns clamped to the frame
+    var top: array<vec3<f32>, 8>;
+    var bottom: array<vec3<f32>, 8>;
+    let y1 = min(y0 + 1u, h - 1u);
+    for (var i = 0u; i < 8u; i++) {
+        let x = min(x0 + i, w - 1u);
+        let a = card_px(x, y0);
+        top[i] = a + (255.0 - a) * f;
+        if (y1 == y0) {
+            bottom[i] = top[i];
+        } else {
+            let b = card_px(x, y1);
+            bottom[i] = b + (255.0 - b) * f;
+        }
     }
-    let row = card.rows[gid.z];
-    var out = vec4<f32>(0.0);
-    for (var k = 0u; k < 4u; k++) {
-        let x = gid.x * 4u + k;
-        if (x >= p.width) {
+    let ly = card.planes[0];
+    let r0 = card.rows[0];
+    for (var k = 0u; k < 2u; k++) {
+        let word = x0 / 4u + k;
+        if (word >= ly.stride) {
             break;
         }
-        var rgb: vec3<f32>;
-        if (gid.z == 0u) {
-            rgb = card_at(x, gid.y);
-        } else {
-            let x0 = 2u * x;
-            let y0 = 2u * gid.y;
-            rgb = 0.25 * (card_at(x0, y0) + card_at(x0 + 1u, y0) + card_at(x0, y0 + 1u)
-                + card_at(x0 + 1u, y0 + 1u));
+        var t = vec4<f32>(0.0);
+        var b = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j++) {
+            if (x0 + 4u * k + j < w) {
+                t[j] = dot(r0.xyz, top[4u * k + j]) + r0.w;
+                b[j] = dot(r0.xyz, bottom[4u * k + j]) + r0.w;
+            }
         }
-        out[k] = dot(row.xyz, rgb) + row.w;
+        card_yuv[ly.offset + y0 * ly.stride + word] = pack4(t);
+        if (y0 + 1u < h) {
+            card_yuv[ly.offset + (y0 + 1u) * ly.stride + word] = pack4(b);
+        }
     }
-    card_yuv[p.offset + gid.y * p.stride + gid.x] = pack4(out);
+    for (var plane = 1u; plane < 3u; plane++) {
+        let p = card.planes[plane];
+        let r = card.rows[plane];
+        var c = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j++) {
+            if (gid.x * 4u + j < p.width) {
+                let m = 0.25 * (top[2u * j] + top[2u * j + 1u] + bottom[2u * j] + bottom[2u * j + 1u]);
+                c[j] = dot(r.xyz, m) + r.w;
+            }
+        }
+        card_yuv[p.offset + gid.y * p.stride + gid.x] = pack4(c);
+    }
 }
+

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::params::GpuPlane;
 use crate::frame::{FrameFormat, YuvFrame};
-use crate::gpu::buffers::{Readback, bind, dispatch, storage, uniform};
+use crate::gpu::buffers::{Readback, bind, storage, uniform};
 use crate::gpu::{GpuContext, GpuError};
 use crate::job::card::{CardFrame, CardLayer, CardPlan, LayerState};
 
@@ -159,10 +159,13 @@ pub fn layers_for(
         .enumerate()
         .map(|(i, (l, s))| {
             let img = &images[i];
+            // every kind is an image in a rect: the frame-size ones at (0, 0), opaque alpha 1
             let base = GpuCardLayer {
                 offset: offsets[i],
                 iw: img.width,
                 ih: img.height,
+                rect: [0.0, 0.0, img.width as f32, img.height as f32],
+                p: [1.0, 1.0, 0.0, 0.0],
                 ..Default::default()
             };
             match (l, s) {
@@ -171,7 +174,7 @@ pub fn layers_for(
                 (CardLayer::Photo { px, py, rw, rh, .. }, LayerState::Zoom(z)) => GpuCardLayer {
                     kind: IMAGE,
                     rect: [*px as f32, *py as f32, *rw as f32, *rh as f32],
-                    p: [*z as f32, 0.0, 0.0, 0.0],
+                    p: [*z as f32, 1.0, 0.0, 0.0],
                     ..base
                 },
                 (CardLayer::Text { lx, .. }, LayerState::Text { alpha, y }) => GpuCardLayer {
@@ -195,8 +198,7 @@ pub struct CardRenderer {
     layers: wgpu::Buffer,
     pixels: wgpu::Buffer,
     yuv: wgpu::Buffer,
-    compose: wgpu::BindGroup,
-    to_yuv: wgpu::BindGroup,
+    group: wgpu::BindGroup,
     readback: Readback,
     base: CardUniform,
 }
@@ -209,9 +211,8 @@ impl CardRenderer {
         pixel_words: u64,
     ) -> Result<Self, GpuError> {
         let d = &ctx.device;
-        let canvas_bytes = (format.width * format.height) as u64 * 16;
         let limit = ctx.max_buffer_bytes();
-        for bytes in [canvas_bytes, pixel_words * 4] {
+        for bytes in [pixel_words * 4] {
             if bytes > limit {
                 return Err(GpuError::TooLarge {
                     width: format.width,
@@ -229,20 +230,12 @@ impl CardRenderer {
             (MAX_LAYERS * size_of::<GpuCardLayer>()) as u64,
         );
         let pixels = storage(d, "card pixels", pixel_words.max(1) * 4);
-        let canvas = storage(d, "card canvas", canvas_bytes);
         let yuv = storage(d, "card yuv", yuv_bytes);
-        let k = &ctx.kernels;
-        let compose = bind(
+        let group = bind(
             d,
-            "card compose",
-            &k.card_compose,
-            &[(0, &u), (1, &layers), (2, &pixels), (3, &canvas)],
-        );
-        let to_yuv = bind(
-            d,
-            "card to yuv",
-            &k.card_to_yuv,
-            &[(0, &u), (3, &canvas), (4, &yuv)],
+            "card",
+            &ctx.kernels.card_render,
+            &[(0, &u), (1, &layers), (2, &pixels), (3, &yuv)],
         );
         let base = CardUniform {
             size: [format.width, format.height, 0, 0],
@@ -258,8 +251,7 @@ impl CardRenderer {
             layers,
             pixels,
             yuv,
-            compose,
-            to_yuv,
+            group,
             base,
         })
     }
@@ -296,19 +288,13 @@ impl CardRenderer {
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            let k = &self.ctx.kernels;
-            dispatch(
-                &mut pass,
-                &k.card_compose,
-                &self.compose,
-                (f.width, f.height, 1),
-            );
-            let words = f.gpu_packed_planes()[0].stride;
-            dispatch(
-                &mut pass,
-                &k.card_to_yuv,
-                &self.to_yuv,
-                (words, f.height, 3),
+            pass.set_pipeline(&self.ctx.kernels.card_render);
+            pass.set_bind_group(0, &self.group, &[]);
+            // one invocation per 8 x 2 block, workgroups of 8 x 8 blocks
+            pass.dispatch_workgroups(
+                f.width.div_ceil(8).div_ceil(8),
+                f.height.div_ceil(2).div_ceil(8),
+                1,
             );
         }
         let bytes = f.gpu_packed_words() as u64 * 4;

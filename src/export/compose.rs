@@ -458,7 +458,8 @@ pub fn conform_outro(
                                 offset: 0,
                                 iw: w,
                                 ih: h,
-                                ..Default::default()
+                                rect: [0.0, 0.0, w as f32, h as f32],
+                                p: [1.0, 1.0, 0.0, 0.0],
                             },
                             GpuCardLayer {
                                 kind: IMAGE,
@@ -466,7 +467,7 @@ pub fn conform_outro(
                                 iw: info.width,
                                 ih: info.height,
                                 rect,
-                                p: [1.0, 0.0, 0.0, 0.0],
+                                p: [1.0, 1.0, 0.0, 0.0],
                             },
                         ];
                     }

@@ -22,9 +22,8 @@ pub struct Kernels {
     pub text_blend: wgpu::ComputePipeline,
     pub rotate: wgpu::ComputePipeline,
     pub mix: wgpu::ComputePipeline,
-    /// The intro card's layers, and its conversion to YUV (card.wgsl).
-    pub card_compose: wgpu::ComputePipeline,
-    pub card_to_yuv: wgpu::ComputePipeline,
+    /// The intro card's layers, straight into a YUV frame (card.wgsl).
+    pub card_render: wgpu::ComputePipeline,
     /// The 3x3 convolution on cooperative matrices for f32 and for f16 storage, where the
     /// device has them in a shape nn_coop.wgsl takes (used once `nn::coop::verify` has
     /// passed on the device).
@@ -321,8 +320,7 @@ impl Kernels {
             text_blend: pipeline(device, &text, "blend"),
             rotate: pipeline(device, &rotate, "rotate"),
             mix: pipeline(device, &mix, "mix_frames"),
-            card_compose: pipeline(device, &card, "card_compose"),
-            card_to_yuv: pipeline(device, &card, "card_to_yuv"),
+            card_render: pipeline(device, &card, "card_render"),
             coop_f32: CoopSlot::new(device, coop, false),
             coop_f16: CoopSlot::new(device, coop, true),
         })
