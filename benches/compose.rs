@@ -70,7 +70,12 @@ fn main() {
     for (img, name) in card::pattern_images(w, h, 3).iter().zip(NAMES) {
         card::write_png(&dir.join(name), img, "rgba").unwrap();
     }
-    let plan = card::plan(w, h, 4.0, 3);
+    // the reel below has AAC mono at 48 kHz (testsrc_args): the plan says so, as the app's does
+    let mut plan = card::plan(w, h, 4.0, 3);
+    plan["has_audio"] = true.into();
+    plan["a_layout"] = "mono".into();
+    plan["a_rate"] = 48000.into();
+    plan["a_channels"] = 1.into();
     // a 30 s reel (H.264, AAC stereo) to compose around
     let reel = dir.join("reel.mp4");
     let mut args: Vec<String> = reelgpu::testing::clips::testsrc_args(w, h, 30, 30.0, true);

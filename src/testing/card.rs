@@ -261,14 +261,32 @@ pub fn app_command(plan: &Value, dir: &Path, out: &Path) -> Vec<String> {
         "{last}fade=t=out:st={}:d={}:color=white,setsar=1/1,format=yuv420p[v]",
         plan["flash_st"], plan["flash_d"]
     ));
+    let audio = plan["has_audio"].as_bool() == Some(true);
+    if audio {
+        // the app's silence in the reel's layout
+        inputs.extend([
+            "-f".to_string(),
+            "lavfi".into(),
+            "-i".into(),
+            format!(
+                "anullsrc=channel_layout={}:sample_rate={}",
+                plan["a_layout"].as_str().unwrap_or("stereo"),
+                plan["a_rate"].as_u64().unwrap_or(48000)
+            ),
+        ]);
+    }
     let mut cmd = vec!["-v".to_string(), "error".into(), "-y".into()];
     cmd.extend(inputs);
-    cmd.extend(
+    let join = parts.join(";");
+    let mut tail: Vec<String> = ["-filter_complex", &join, "-map", "[v]"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if audio {
+        tail.extend(["-map".into(), format!("{idx}:a")]);
+    }
+    tail.extend(
         [
-            "-filter_complex",
-            &parts.join(";"),
-            "-map",
-            "[v]",
             "-t",
             &dur,
             "-c:v",
@@ -283,13 +301,25 @@ pub fn app_command(plan: &Value, dir: &Path, out: &Path) -> Vec<String> {
             fps,
             "-video_track_timescale",
             "15360",
-            "-an",
-            "-f",
-            "mp4",
         ]
         .iter()
         .map(|s| s.to_string()),
     );
+    if audio {
+        let ac = plan["a_channels"].as_u64().unwrap_or(2).to_string();
+        let ar = plan["a_rate"].as_u64().unwrap_or(48000).to_string();
+        tail.extend(
+            [
+                "-c:a", "aac", "-b:a", "128k", "-ar", &ar, "-ac", &ac, "-t", &dur,
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+    } else {
+        tail.push("-an".into());
+    }
+    tail.extend(["-f".into(), "mp4".into()]);
+    cmd.extend(tail);
     cmd.push(out.display().to_string());
     cmd
 }
