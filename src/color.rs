@@ -184,6 +184,74 @@ impl ColorSpec {
     }
 }
 
+/// An HDR source's transfer function (contract §17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HdrTransfer {
+    /// SMPTE ST 2084 (`smpte2084`): PQ/HDR10, many Android phones and action cameras.
+    Pq,
+    /// ARIB STD-B67 (`arib-std-b67`): HLG, an iPhone's default.
+    Hlg,
+}
+
+impl HdrTransfer {
+    /// From ffmpeg's `color_transfer` name.
+    pub fn from_ffmpeg_name(name: &str) -> Option<Self> {
+        match name {
+            "smpte2084" => Some(Self::Pq),
+            "arib-std-b67" => Some(Self::Hlg),
+            _ => None,
+        }
+    }
+}
+
+/// A Dolby Vision stream's configuration record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoviConfig {
+    pub profile: u32,
+    /// The base layer's signal compatibility (1: HDR10, 4: HLG, 0: none).
+    pub compatibility: u32,
+}
+
+/// What the probe knows of an HDR source (contract §17).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HdrSource {
+    pub transfer: HdrTransfer,
+    /// The content light level's MaxCLL (cd/m²).
+    pub max_cll: Option<f64>,
+    /// The mastering display's maximum luminance (cd/m²).
+    pub mastering_max: Option<f64>,
+    pub dovi: Option<DoviConfig>,
+}
+
+impl HdrSource {
+    /// The source peak §17 maps from: HLG 1000; PQ the MaxCLL when it is 400–10000, else the
+    /// mastering display's maximum, else 1000 (cd/m²).
+    pub fn peak(&self) -> f64 {
+        match self.transfer {
+            HdrTransfer::Hlg => 1000.0,
+            HdrTransfer::Pq => self
+                .max_cll
+                .filter(|v| (400.0..=10000.0).contains(v))
+                .or(self.mastering_max.filter(|v| *v > 0.0))
+                .unwrap_or(1000.0),
+        }
+    }
+
+    /// Whether reelgpu can map it: Dolby Vision 8.1 and 8.4 decode as their HDR10 and HLG
+    /// base layers; profile 5 (and any other without a compatible base layer) cannot.
+    pub fn usable(&self) -> Result<(), String> {
+        match self.dovi {
+            Some(d) if d.compatibility == 0 || d.profile == 5 => Err(format!(
+                "is Dolby Vision profile {} with no HDR10 or HLG base layer (compatibility {}): \
+                 its colours need the Dolby Vision metadata, which reelgpu does not apply",
+                d.profile, d.compatibility
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,3 +255,50 @@ fn ffmpeg_dump_probing_agrees_with_ffprobe() {
     std::fs::write(&text, b"hello, not a video").unwrap();
     assert!(probe_with_ffmpeg(&text, None).is_err());
 }
+
+/// HDR clips made by ffmpeg alone (x265 10-bit): PQ with its mastering display and content
+/// light carried in SEI, read from the first frame; HLG; an SDR clip is not HDR.
+#[test]
+fn hdr_sources_are_recognised_with_their_metadata() {
+    let x265 = |name: &str, params: &str| {
+        generate(
+            &tmp(name),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=64x64:rate=10:duration=0.3",
+                "-c:v",
+                "libx265",
+                "-pix_fmt",
+                "yuv420p10le",
+                "-x265-params",
+                params,
+            ],
+        )
+    };
+    let pq = x265(
+        "pq.mp4",
+        "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:\
+         master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(40000000,50):\
+         max-cll=1500,400",
+    );
+    let h = probe(&pq).unwrap().hdr.expect("PQ is HDR");
+    assert_eq!(h.transfer, reelgpu::color::HdrTransfer::Pq);
+    assert_eq!((h.max_cll, h.mastering_max), (Some(1500.0), Some(4000.0)));
+    assert_eq!(h.peak(), 1500.0);
+    let hlg = x265(
+        "hlg.mp4",
+        "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
+    );
+    let h = probe(&hlg).unwrap().hdr.expect("HLG is HDR");
+    assert_eq!(
+        (h.transfer, h.peak()),
+        (reelgpu::color::HdrTransfer::Hlg, 1000.0)
+    );
+    let sdr = generate(
+        &tmp("sdr-hdr-check.mp4"),
+        &args(&testsrc_args(64, 64, 10, 0.3, false)),
+    );
+    assert!(probe(&sdr).unwrap().hdr.is_none());
+}

@@ -37,13 +37,7 @@ pub const HLG_GAMMA: f64 = 1.2;
 pub const KNEE_OFFSET: f64 = 1.0;
 
 /// The source's transfer function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transfer {
-    /// SMPTE ST 2084 (`smpte2084`).
-    Pq,
-    /// ARIB STD-B67 (`arib-std-b67`).
-    Hlg,
-}
+pub use crate::color::HdrTransfer as Transfer;
 
 /// PQ's EOTF: a signal (0–1) to cd/m².
 pub fn pq_eotf(e: f64) -> f64 {
@@ -188,13 +182,13 @@ pub fn map_sample(y: u16, cb: u16, cr: u16, transfer: Transfer, peak: f64) -> [f
 /// The source peak §17 assumes: HLG 1000; PQ the content light level's MaxCLL when it is
 /// 400–10000, else the mastering display's maximum, else 1000.
 pub fn source_peak(transfer: Transfer, max_cll: Option<f64>, mastering_max: Option<f64>) -> f64 {
-    match transfer {
-        Transfer::Hlg => HLG_DISPLAY_PEAK,
-        Transfer::Pq => max_cll
-            .filter(|v| (400.0..=10000.0).contains(v))
-            .or(mastering_max.filter(|v| *v > 0.0))
-            .unwrap_or(1000.0),
+    crate::color::HdrSource {
+        transfer,
+        max_cll,
+        mastering_max,
+        dovi: None,
     }
+    .peak()
 }
 
 #[cfg(test)]

@@ -81,6 +81,8 @@ pub struct VideoInfo {
     pub height: u32,
     /// Average frame rate (`avg_frame_rate`), when known.
     pub frame_rate: Option<Rational>,
+    /// An HDR source (PQ or HLG transfer) and its metadata (contract §17), else none.
+    pub hdr: Option<crate::color::HdrSource>,
     /// Whether the stream is known to run at a constant rate: its average rate and the
     /// lowest rate all its timestamps fit (`r_frame_rate`) agree. Only then is a frame's
     /// index its time × the rate (what seeking to a frame relies on); a phone's variable
@@ -147,9 +149,53 @@ struct ProbeStream {
     disposition: std::collections::HashMap<String, i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct SideData {
     rotation: Option<f64>,
+    /// Mastering display metadata: `"40000000/10000"` (cd/m² as a fraction).
+    max_luminance: Option<String>,
+    /// Content light level metadata: MaxCLL.
+    max_content: Option<f64>,
+    /// DOVI configuration record.
+    dv_profile: Option<u32>,
+    dv_bl_signal_compatibility_id: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+struct FramesOutput {
+    #[serde(default)]
+    frames: Vec<FrameSideData>,
+}
+
+#[derive(Deserialize, Default)]
+struct FrameSideData {
+    #[serde(default)]
+    side_data_list: Vec<SideData>,
+}
+
+/// The HDR description of a stream whose transfer is `transfer` (ffmpeg's name), from its
+/// side data (the stream's, then a first frame's, where HEVC carries them in SEI).
+fn hdr_source(transfer: Option<&str>, side: &[&SideData]) -> Option<crate::color::HdrSource> {
+    let transfer = crate::color::HdrTransfer::from_ffmpeg_name(transfer?)?;
+    let fraction = |v: &str| -> Option<f64> {
+        let (a, b) = v.split_once('/').unwrap_or((v, "1"));
+        let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        (b > 0.0 && a.is_finite()).then_some(a / b)
+    };
+    Some(crate::color::HdrSource {
+        transfer,
+        max_cll: side.iter().find_map(|d| d.max_content).filter(|v| *v > 0.0),
+        mastering_max: side
+            .iter()
+            .find_map(|d| d.max_luminance.as_deref().and_then(fraction))
+            .filter(|v| *v > 0.0),
+        dovi: side.iter().find_map(|d| {
+            d.dv_profile.map(|profile| crate::color::DoviConfig {
+                profile,
+                compatibility: d.dv_bl_signal_compatibility_id.unwrap_or(0),
+            })
+        }),
+    })
 }
 
 /// Runs `ffprobe -v error <args> <path>` and returns its stdout; a failure carries the last
@@ -253,7 +299,38 @@ pub fn probe_with(path: &Path, cancel: Option<&CancelToken>) -> Result<VideoInfo
             input: input.clone(),
             message: format!("unreadable ffprobe output: {e}"),
         })?;
-    from_probe(parsed, &input)
+    let mut info = from_probe(parsed, &input)?;
+    // HEVC carries PQ's mastering display and content light in SEI: a first frame's side data
+    if let Some(h) = info.hdr.as_mut()
+        && h.transfer == crate::color::HdrTransfer::Pq
+        && h.max_cll.is_none()
+        && h.mastering_max.is_none()
+        && let Ok(out) = run_ffprobe(
+            path,
+            &[
+                "-print_format",
+                "json",
+                "-select_streams",
+                &format!("{}", info.stream_index),
+                "-read_intervals",
+                "%+#1",
+                "-show_frames",
+            ],
+            cancel,
+        )
+        && let Ok(frames) = serde_json::from_slice::<FramesOutput>(&out)
+    {
+        let side: Vec<&SideData> = frames
+            .frames
+            .iter()
+            .flat_map(|f| f.side_data_list.iter())
+            .collect();
+        if let Some(found) = hdr_source(Some("smpte2084"), &side) {
+            h.max_cll = found.max_cll;
+            h.mastering_max = found.mastering_max;
+        }
+    }
+    Ok(info)
 }
 
 /// Probes `path` from ffmpeg's stream dump (`ffmpeg -i path`), for machines with ffmpeg and
@@ -484,7 +561,10 @@ fn parse_ffmpeg_dump(dump: &str) -> Option<ProbeOutput> {
         } else if let Some(rest) = t.strip_prefix("displaymatrix: rotation of ") {
             let deg = rest.trim_end_matches(" degrees").trim().parse::<f64>().ok();
             if let Some(last) = streams.last_mut() {
-                last.side_data_list.push(SideData { rotation: deg });
+                last.side_data_list.push(SideData {
+                    rotation: deg,
+                    ..Default::default()
+                });
             }
         } else if let Some(rest) = t.strip_prefix("rotate ")
             && let Some(v) = rest.trim_start().strip_prefix(':')
@@ -619,6 +699,10 @@ fn from_probe(parsed: ProbeOutput, input: &str) -> Result<VideoInfo, VideoError>
             .as_deref()
             .and_then(Rational::parse)
             .or_else(|| video.r_frame_rate.as_deref().and_then(Rational::parse)),
+        hdr: hdr_source(
+            video.color_transfer.as_deref(),
+            &video.side_data_list.iter().collect::<Vec<_>>(),
+        ),
         constant_rate: match (
             video.avg_frame_rate.as_deref().and_then(Rational::parse),
             video.r_frame_rate.as_deref().and_then(Rational::parse),
@@ -682,6 +766,55 @@ mod tests {
 
     fn parse(json: &str) -> Result<VideoInfo, VideoError> {
         from_probe(serde_json::from_str(json).unwrap(), "test")
+    }
+
+    /// HDR from the stream's tags and side data: Dolby Vision 8.4 is its HLG base layer, 8.1
+    /// its HDR10 one with the stream's metadata, profile 5 has none and is refused naming why.
+    #[test]
+    fn hdr_sources_and_dolby_vision_profiles() {
+        let stream = |transfer: &str, side: &str| {
+            format!(
+                r#"{{"streams":[{{"index":0,"codec_type":"video","codec_name":"hevc","width":64,
+                "height":64,"pix_fmt":"yuv420p10le","color_transfer":"{transfer}",
+                "side_data_list":[{side}]}}],"format":{{"format_name":"mov,mp4,m4a,3gp,3g2,mj2"}}}}"#
+            )
+        };
+        let hlg = parse(&stream(
+            "arib-std-b67",
+            r#"{"side_data_type":"DOVI configuration record","dv_profile":8,"dv_level":5,
+               "dv_bl_signal_compatibility_id":4}"#,
+        ))
+        .unwrap()
+        .hdr
+        .unwrap();
+        assert_eq!(hlg.transfer, crate::color::HdrTransfer::Hlg);
+        assert_eq!(hlg.peak(), 1000.0);
+        assert!(hlg.usable().is_ok());
+        let pq = parse(&stream(
+            "smpte2084",
+            r#"{"side_data_type":"DOVI configuration record","dv_profile":8,
+               "dv_bl_signal_compatibility_id":1},
+               {"side_data_type":"Mastering display metadata","max_luminance":"10000000/10000",
+               "min_luminance":"50/10000"},
+               {"side_data_type":"Content light level metadata","max_content":1500,
+               "max_average":400}"#,
+        ))
+        .unwrap()
+        .hdr
+        .unwrap();
+        assert_eq!((pq.max_cll, pq.mastering_max), (Some(1500.0), Some(1000.0)));
+        assert_eq!(pq.peak(), 1500.0);
+        let p5 = parse(&stream(
+            "smpte2084",
+            r#"{"side_data_type":"DOVI configuration record","dv_profile":5,
+               "dv_bl_signal_compatibility_id":0}"#,
+        ))
+        .unwrap()
+        .hdr
+        .unwrap();
+        let e = p5.usable().unwrap_err();
+        assert!(e.contains("profile 5") && e.contains("base layer"), "{e}");
+        assert!(parse(&stream("bt709", "")).unwrap().hdr.is_none());
     }
 
     #[test]
