@@ -967,3 +967,76 @@ fn the_networks_convolution_matches_its_cpu_definition() {
         }
     }
 }
+
+/// The tone-mapping pass (HDR to SDR, contract §17) against its f64 CPU reference on random
+/// 10-bit frames (limited-range codes and some beyond) at odd and tiny sizes, PQ at two peaks
+/// and HLG: every sample within one code. §17's grey steps, on the GPU, within one code of
+/// the table.
+#[test]
+fn tone_mapping_matches_its_cpu_reference() {
+    use reelgpu::color::HdrTransfer;
+    use reelgpu::effects::tonemap::ToneMapper;
+    use reelgpu::reference::hdr::{Frame10, map_frame};
+    let ctx = common::gpu();
+    let frame_of = |w: u32, h: u32, f: &dyn Fn(usize, usize) -> u16| -> Vec<u16> {
+        let (cw, ch) = (w.div_ceil(2) as usize, h.div_ceil(2) as usize);
+        let n = (w * h) as usize;
+        (0..n + 2 * cw * ch).map(|i| f(i, n)).collect()
+    };
+    let bytes = |v: &[u16]| -> Vec<u8> { v.iter().flat_map(|s| s.to_le_bytes()).collect() };
+    for (w, h) in [(97u32, 53u32), (2, 2), (64, 36)] {
+        let mut rng = SplitMix::new((w * 7 + h) as u64);
+        let samples = frame_of(w, h, &|_, _| 0);
+        let samples: Vec<u16> = samples
+            .iter()
+            .map(|_| 40 + (rng.next_u64() % 960) as u16)
+            .collect();
+        let n = (w * h) as usize;
+        let c = (w.div_ceil(2) * h.div_ceil(2)) as usize;
+        let f = Frame10 {
+            w,
+            h,
+            y: &samples[..n],
+            u: &samples[n..n + c],
+            v: &samples[n + c..],
+        };
+        for (t, peak) in [
+            (HdrTransfer::Pq, 1000.0),
+            (HdrTransfer::Pq, 4000.0),
+            (HdrTransfer::Hlg, 1000.0),
+        ] {
+            let mut m = ToneMapper::new(ctx.clone(), w, h, t, peak).unwrap();
+            let mut got = YuvFrame::blank(m.format());
+            m.map(&bytes(&samples), &mut got).unwrap();
+            let want = map_frame(&f, t, peak);
+            let d = diff_u8(&got.data, &want.data);
+            assert!(d.max_abs <= 1.0, "{w}x{h} {t:?} {peak}: {d:?}");
+        }
+    }
+    // §17's HLG grey steps on the GPU
+    let steps: [f64; 8] = [0.0, 0.25, 0.38, 0.5, 0.6, 0.75, 0.9, 1.0];
+    let want = [16u8, 77, 109, 138, 162, 200, 229, 235];
+    let (w, h) = (16u32, 2u32);
+    let grey = frame_of(w, h, &|i, n| {
+        if i < n {
+            (64.0 + 876.0 * steps[(i % w as usize) / 2]).round() as u16
+        } else {
+            512
+        }
+    });
+    let mut m = ToneMapper::new(ctx, w, h, HdrTransfer::Hlg, 1000.0).unwrap();
+    let mut out = YuvFrame::blank(m.format());
+    m.map(&bytes(&grey), &mut out).unwrap();
+    for (k, want) in want.iter().enumerate() {
+        let got = out.plane(0)[k * 2];
+        assert!(
+            (got as i32 - *want as i32).abs() <= 1,
+            "step {k}: {got} vs {want}"
+        );
+        let (u, v) = (out.plane(1)[k], out.plane(2)[k]);
+        assert!(
+            u.abs_diff(128) <= 1 && v.abs_diff(128) <= 1,
+            "step {k}: grey {u} {v}"
+        );
+    }
+}

@@ -22,4 +22,5 @@ pub mod pass;
 pub mod reduce;
 pub mod rotate;
 pub mod text;
+pub mod tonemap;
 pub mod upscale;

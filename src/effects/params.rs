@@ -174,6 +174,21 @@ mod tests {
                 size_of::<ConvertParams>(),
             ),
             (shaders::NN, "NnConv", size_of::<crate::nn::ConvUniform>()),
+            (
+                shaders::TONEMAP,
+                "ToneMap",
+                size_of::<crate::effects::tonemap::ToneMapUniform>(),
+            ),
+            (
+                shaders::CARD,
+                "CardFrame",
+                size_of::<crate::effects::card::CardUniform>(),
+            ),
+            (
+                shaders::CARD,
+                "CardLayer",
+                size_of::<crate::effects::card::GpuCardLayer>(),
+            ),
             (shaders::NN, "NnMove", size_of::<crate::nn::MoveUniform>()),
             (
                 shaders::NN,

@@ -24,6 +24,8 @@ pub struct Kernels {
     pub mix: wgpu::ComputePipeline,
     /// The intro card's layers, straight into a YUV frame (card.wgsl).
     pub card_render: wgpu::ComputePipeline,
+    /// HDR to SDR (tonemap.wgsl).
+    pub tonemap: wgpu::ComputePipeline,
     /// The 3x3 convolution on cooperative matrices for f32 and for f16 storage, where the
     /// device has them in a shape nn_coop.wgsl takes (used once `nn::coop::verify` has
     /// passed on the device).
@@ -302,6 +304,7 @@ impl Kernels {
         let rotate = module(device, shaders::ROTATE)?;
         let mix = module(device, shaders::MIX)?;
         let card = module(device, shaders::CARD)?;
+        let tonemap = module(device, shaders::TONEMAP)?;
         Ok(Self {
             blur_h: pipeline(device, &blur, "blur_h"),
             blur_v: pipeline(device, &blur, "blur_v"),
@@ -321,6 +324,7 @@ impl Kernels {
             rotate: pipeline(device, &rotate, "rotate"),
             mix: pipeline(device, &mix, "mix_frames"),
             card_render: pipeline(device, &card, "card_render"),
+            tonemap: pipeline(device, &tonemap, "tonemap"),
             coop_f32: CoopSlot::new(device, coop, false),
             coop_f16: CoopSlot::new(device, coop, true),
         })

@@ -72,6 +72,13 @@ pub const CARD: ShaderFile = ShaderFile {
     header: "",
 };
 
+/// HDR to SDR, the first pass of an HDR source's frames (contract §17).
+pub const TONEMAP: ShaderFile = ShaderFile {
+    name: "tonemap.wgsl",
+    body: include_str!("../../shaders/tonemap.wgsl"),
+    header: "",
+};
+
 pub const MIX: ShaderFile = ShaderFile {
     name: "mix.wgsl",
     body: include_str!("../../shaders/mix.wgsl"),
@@ -165,8 +172,9 @@ pub fn nn_coop(f16: bool, side: u32) -> Option<ShaderFile> {
 }
 
 /// Every shader file of the crate (and every variant of one).
-pub const ALL: [ShaderFile; 18] = [
+pub const ALL: [ShaderFile; 19] = [
     CARD,
+    TONEMAP,
     NN,
     NN_F16,
     BLUR,

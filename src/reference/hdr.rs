@@ -173,6 +173,57 @@ pub fn sdr_ycbcr(rgb: [f64; 3]) -> [f64; 3] {
     ]
 }
 
+/// A planar 10-bit 4:2:0 frame (`yuv420p10le` samples, `w × h` luma then each chroma plane of
+/// `ceil(w/2) × ceil(h/2)`).
+pub struct Frame10<'a> {
+    pub w: u32,
+    pub h: u32,
+    pub y: &'a [u16],
+    pub u: &'a [u16],
+    pub v: &'a [u16],
+}
+
+/// Pixel `(x, y)` of `f` mapped to SDR R'G'B' (0–255, unrounded): its luma, its chroma
+/// bilinear at the pixel's position (centre-sited, as every 8-bit frame's), tone mapped.
+pub fn map_pixel(f: &Frame10, x: u32, y: u32, transfer: Transfer, peak: f64) -> [f64; 3] {
+    let (cw, ch) = (f.w.div_ceil(2), f.h.div_ceil(2));
+    let chroma = |plane: &[u16]| -> f64 {
+        let fx = (x as f64 + 0.5) * 0.5 - 0.5;
+        let fy = (y as f64 + 0.5) * 0.5 - 0.5;
+        let (x0, y0) = (fx.floor(), fy.floor());
+        let (tx, ty) = (fx - x0, fy - y0);
+        let cl = |v: f64, n: u32| (v.max(0.0) as u32).min(n - 1);
+        let (xa, xb) = (cl(x0, cw), cl(x0 + 1.0, cw));
+        let (ya, yb) = (cl(y0, ch), cl(y0 + 1.0, ch));
+        let s = |xx: u32, yy: u32| plane[(yy * cw + xx) as usize] as f64;
+        let top = s(xa, ya) * (1.0 - tx) + s(xb, ya) * tx;
+        let bottom = s(xa, yb) * (1.0 - tx) + s(xb, yb) * tx;
+        top * (1.0 - ty) + bottom * ty
+    };
+    let yy = f.y[(y * f.w + x) as usize] as f64;
+    let rgb = ycbcr10_f64_to_rgb(yy, chroma(f.u), chroma(f.v));
+    tone_map(to_linear_709(rgb, transfer), peak, SDR_WHITE).map(|v| 255.0 * v.powf(1.0 / 2.4))
+}
+
+/// [`ycbcr10_to_rgb`] of (interpolated) codes.
+pub fn ycbcr10_f64_to_rgb(y: f64, cb: f64, cr: f64) -> [f64; 3] {
+    let yy = (y - 64.0) / 876.0;
+    let pb = (cb - 512.0) / 896.0;
+    let pr = (cr - 512.0) / 896.0;
+    let r = yy + 2.0 * (1.0 - BT2020_KR) * pr;
+    let b = yy + 2.0 * (1.0 - BT2020_KB) * pb;
+    let g = (yy - BT2020_KR * r - BT2020_KB * b) / BT2020_KG;
+    [r, g, b]
+}
+
+/// A whole 10-bit HDR frame to the engine's 8-bit BT.709 limited frame, as the tone-mapping
+/// pass makes it: each pixel mapped, then the conversion every frame gets (luma per pixel,
+/// chroma from the 2×2 mean of R'G'B').
+pub fn map_frame(f: &Frame10, transfer: Transfer, peak: f64) -> crate::frame::YuvFrame {
+    let spec = crate::color::ColorSpec::default();
+    super::convert::rgb_to_yuv420_with(f.w, f.h, spec, |x, y| map_pixel(f, x, y, transfer, peak))
+}
+
 /// One 10-bit HDR sample to SDR 8-bit-scale Y'CbCr (unrounded), with the source's `peak`.
 pub fn map_sample(y: u16, cb: u16, cr: u16, transfer: Transfer, peak: f64) -> [f64; 3] {
     let lin = to_linear_709(ycbcr10_to_rgb(y, cb, cr), transfer);
