@@ -251,3 +251,81 @@ fn golden_v2_text_layer_over_a_spotlight() {
         FrameAt::new(72, 2.9),
     );
 }
+
+/// HDR to SDR (contract §17): an HLG test card (a grey ramp, BT.2020 primaries and
+/// secondaries at 75% and full signal, skin-like tones) tone-mapped on the GPU, pinned as a
+/// golden and checked against the f64 CPU reference.
+#[test]
+fn golden_hlg_test_card_tone_mapped() {
+    use reelgpu::color::HdrTransfer;
+    use reelgpu::effects::tonemap::ToneMapper;
+    use reelgpu::reference::hdr::{Frame10, map_frame};
+    let (w, h) = (128u32, 64u32);
+    let (cw, ch) = ((w / 2) as usize, (h / 2) as usize);
+    // R'G'B' (0-1, HLG signal) of pixel (x, y): the top half a ramp, the bottom colour bars
+    let rgb = |x: u32, y: u32| -> [f64; 3] {
+        if y < h / 2 {
+            let v = x as f64 / (w - 1) as f64;
+            [v, v, v]
+        } else {
+            let bars: [[f64; 3]; 8] = [
+                [0.75, 0.75, 0.75],
+                [0.75, 0.75, 0.0],
+                [0.0, 0.75, 0.75],
+                [0.0, 0.75, 0.0],
+                [0.75, 0.0, 0.75],
+                [1.0, 0.0, 0.0],
+                [0.0, 0.0, 1.0],
+                [0.8, 0.6, 0.5],
+            ];
+            bars[(x * 8 / w) as usize]
+        }
+    };
+    // BT.2020 non-constant luminance, 10-bit limited
+    let ycc = |c: [f64; 3]| -> [f64; 3] {
+        let y = 0.2627 * c[0] + 0.6780 * c[1] + 0.0593 * c[2];
+        [
+            64.0 + 876.0 * y,
+            512.0 + 896.0 * (c[2] - y) / 1.8814,
+            512.0 + 896.0 * (c[0] - y) / 1.4746,
+        ]
+    };
+    let mut ys = vec![0u16; (w * h) as usize];
+    let mut us = vec![0u16; cw * ch];
+    let mut vs = vec![0u16; cw * ch];
+    for y in 0..h {
+        for x in 0..w {
+            ys[(y * w + x) as usize] = ycc(rgb(x, y))[0].round() as u16;
+        }
+    }
+    for cy in 0..ch {
+        for cx in 0..cw {
+            let c = ycc(rgb(2 * cx as u32, 2 * cy as u32));
+            us[cy * cw + cx] = c[1].round() as u16;
+            vs[cy * cw + cx] = c[2].round() as u16;
+        }
+    }
+    let bytes: Vec<u8> = ys
+        .iter()
+        .chain(&us)
+        .chain(&vs)
+        .flat_map(|s| s.to_le_bytes())
+        .collect();
+    let mut m = ToneMapper::new(common::gpu(), w, h, HdrTransfer::Hlg, 1000.0).unwrap();
+    let mut out = YuvFrame::blank(m.format());
+    m.map(&bytes, &mut out).unwrap();
+    let got = reference::convert::yuv420_to_rgb(&out);
+    golden::check("tonemap_hlg", &got, w, h, GOLDEN_TOLERANCE).unwrap();
+    let want = map_frame(
+        &Frame10 {
+            w,
+            h,
+            y: &ys,
+            u: &us,
+            v: &vs,
+        },
+        HdrTransfer::Hlg,
+        1000.0,
+    );
+    assert!(diff_u8(&out.data, &want.data).max_abs <= 1.0);
+}
