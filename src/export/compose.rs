@@ -411,7 +411,7 @@ pub fn conform_outro(
         },
     )?;
     let mut enc = Encoder::spawn(output, &settings)?;
-    let mut raw = vec![0u8; src_format.frame_bytes()];
+    let mut frame = YuvFrame::blank(src_format);
     let mut shown: Option<f64> = None;
     let mut origin: Option<f64> = None;
     // the next decoded frame and its time, read ahead
@@ -438,8 +438,7 @@ pub fn conform_outro(
             }
             match pending {
                 Some(p) if p <= t + 1e-9 || shown.is_none() => {
-                    decoder.read_into(&mut raw)?;
-                    let frame = YuvFrame::new(src_format, raw.clone());
+                    decoder.read_into(&mut frame.data)?;
                     let rgba = converter.yuv_to_rgba(&frame)?;
                     if shown.is_none() {
                         // the padding: the first frame's top-left colour

@@ -50,14 +50,19 @@ pub fn rgb_to_yuv420_with(
 
 /// Bilinear sample of a chroma plane at the position of luma pixel `(x, y)`.
 pub fn chroma_at(plane: &[u8], cw: u32, ch: u32, x: u32, y: u32) -> f32 {
-    let fx = (x as f32 + 0.5) * 0.5 - 0.5;
-    let fy = (y as f32 + 0.5) * 0.5 - 0.5;
+    chroma_bilinear(cw, ch, x, y, |xx, yy| plane[(yy * cw + xx) as usize] as f64) as f32
+}
+
+/// The same bilinear sampling of any `cw × ch` chroma plane given by `s(x, y)` (10-bit planes
+/// too), in f64.
+pub fn chroma_bilinear(cw: u32, ch: u32, x: u32, y: u32, s: impl Fn(u32, u32) -> f64) -> f64 {
+    let fx = (x as f64 + 0.5) * 0.5 - 0.5;
+    let fy = (y as f64 + 0.5) * 0.5 - 0.5;
     let (x0, y0) = (fx.floor(), fy.floor());
     let (tx, ty) = (fx - x0, fy - y0);
-    let cl = |v: f32, n: u32| (v.max(0.0) as u32).min(n - 1);
+    let cl = |v: f64, n: u32| (v.max(0.0) as u32).min(n - 1);
     let (xa, xb) = (cl(x0, cw), cl(x0 + 1.0, cw));
     let (ya, yb) = (cl(y0, ch), cl(y0 + 1.0, ch));
-    let s = |xx: u32, yy: u32| plane[(yy * cw + xx) as usize] as f32;
     let top = s(xa, ya) * (1.0 - tx) + s(xb, ya) * tx;
     let bottom = s(xa, yb) * (1.0 - tx) + s(xb, yb) * tx;
     top * (1.0 - ty) + bottom * ty

@@ -187,18 +187,10 @@ pub struct Frame10<'a> {
 /// bilinear at the pixel's position (centre-sited, as every 8-bit frame's), tone mapped.
 pub fn map_pixel(f: &Frame10, x: u32, y: u32, transfer: Transfer, peak: f64) -> [f64; 3] {
     let (cw, ch) = (f.w.div_ceil(2), f.h.div_ceil(2));
-    let chroma = |plane: &[u16]| -> f64 {
-        let fx = (x as f64 + 0.5) * 0.5 - 0.5;
-        let fy = (y as f64 + 0.5) * 0.5 - 0.5;
-        let (x0, y0) = (fx.floor(), fy.floor());
-        let (tx, ty) = (fx - x0, fy - y0);
-        let cl = |v: f64, n: u32| (v.max(0.0) as u32).min(n - 1);
-        let (xa, xb) = (cl(x0, cw), cl(x0 + 1.0, cw));
-        let (ya, yb) = (cl(y0, ch), cl(y0 + 1.0, ch));
-        let s = |xx: u32, yy: u32| plane[(yy * cw + xx) as usize] as f64;
-        let top = s(xa, ya) * (1.0 - tx) + s(xb, ya) * tx;
-        let bottom = s(xa, yb) * (1.0 - tx) + s(xb, yb) * tx;
-        top * (1.0 - ty) + bottom * ty
+    let chroma = |plane: &[u16]| {
+        super::convert::chroma_bilinear(cw, ch, x, y, |xx, yy| {
+            plane[(yy * cw + xx) as usize] as f64
+        })
     };
     let yy = f.y[(y * f.w + x) as usize] as f64;
     let rgb = ycbcr10_f64_to_rgb(yy, chroma(f.u), chroma(f.v));
