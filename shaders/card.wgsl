@@ -145,37 +145,21 @@ fn card_render(@builtin(global_invocation_id) gid: vec3<u32>) {
             bottom[i] = b + (255.0 - b) * f;
         }
     }
+    let blk = pack_block420(top, bottom, x0, w, card.planes[1].width, card.rows);
     let ly = card.planes[0];
-    let r0 = card.rows[0];
     for (var k = 0u; k < 2u; k++) {
         let word = x0 / 4u + k;
         if (word >= ly.stride) {
             break;
         }
-        var t = vec4<f32>(0.0);
-        var b = vec4<f32>(0.0);
-        for (var j = 0u; j < 4u; j++) {
-            if (x0 + 4u * k + j < w) {
-                t[j] = dot(r0.xyz, top[4u * k + j]) + r0.w;
-                b[j] = dot(r0.xyz, bottom[4u * k + j]) + r0.w;
-            }
-        }
-        card_yuv[ly.offset + y0 * ly.stride + word] = pack4(t);
+        card_yuv[ly.offset + y0 * ly.stride + word] = blk.luma[2u * k];
         if (y0 + 1u < h) {
-            card_yuv[ly.offset + (y0 + 1u) * ly.stride + word] = pack4(b);
+            card_yuv[ly.offset + (y0 + 1u) * ly.stride + word] = blk.luma[2u * k + 1u];
         }
     }
     for (var plane = 1u; plane < 3u; plane++) {
         let p = card.planes[plane];
-        let r = card.rows[plane];
-        var c = vec4<f32>(0.0);
-        for (var j = 0u; j < 4u; j++) {
-            if (gid.x * 4u + j < p.width) {
-                let m = 0.25 * (top[2u * j] + top[2u * j + 1u] + bottom[2u * j] + bottom[2u * j + 1u]);
-                c[j] = dot(r.xyz, m) + r.w;
-            }
-        }
-        card_yuv[p.offset + gid.y * p.stride + gid.x] = pack4(c);
+        card_yuv[p.offset + gid.y * p.stride + gid.x] = blk.chroma[plane - 1u];
     }
 }
 

@@ -34,6 +34,49 @@ fn pack4(v: vec4<f32>) -> u32 {
     return q.x | (q.y << 8u) | (q.z << 16u) | (q.w << 24u);
 }
 
+// The packed 4:2:0 words of an 8 x 2 pixel block at column x0 of a frame `w` wide, from its
+// pixels (0-255 RGB, rows `top` and `bottom`): luma words [2k + row] (k: the block's two
+// words of a row; samples past w are 0), then each chroma plane's one word (4 samples, each
+// from the 2x2 mean, samples past the plane's width `cw` 0). `rows` converts RGB to YUV.
+struct Block420 {
+    luma: array<u32, 4>,
+    chroma: vec2<u32>,
+}
+
+fn pack_block420(
+    top: array<vec3<f32>, 8>,
+    bottom: array<vec3<f32>, 8>,
+    x0: u32,
+    w: u32,
+    cw: u32,
+    rows: array<vec4<f32>, 3>,
+) -> Block420 {
+    var out: Block420;
+    for (var k = 0u; k < 2u; k++) {
+        var t = vec4<f32>(0.0);
+        var b = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j++) {
+            if (x0 + 4u * k + j < w) {
+                t[j] = dot(rows[0].xyz, top[4u * k + j]) + rows[0].w;
+                b[j] = dot(rows[0].xyz, bottom[4u * k + j]) + rows[0].w;
+            }
+        }
+        out.luma[2u * k] = pack4(t);
+        out.luma[2u * k + 1u] = pack4(b);
+    }
+    for (var plane = 1u; plane < 3u; plane++) {
+        var c = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j++) {
+            if (x0 / 2u + j < cw) {
+                let m = 0.25 * (top[2u * j] + top[2u * j + 1u] + bottom[2u * j] + bottom[2u * j + 1u]);
+                c[j] = dot(rows[plane].xyz, m) + rows[plane].w;
+            }
+        }
+        out.chroma[plane - 1u] = pack4(c);
+    }
+    return out;
+}
+
 // Where one invocation of a "4:2:0 sheet" dispatch lands. The sheet lays the luma plane's
 // rows (x < luma.x) on top and below them each chroma row twice side by side (plane 1 at
 // x < chroma.x, plane 2 at chroma.x <= x < 2 chroma.x), so one dispatch of

@@ -159,36 +159,20 @@ fn tonemap(@builtin(global_invocation_id) gid: vec3<u32>) {
         top[i] = tm_px(x, y0);
         bottom[i] = tm_px(x, y1);
     }
+    let blk = pack_block420(top, bottom, x0, w, tm.planes[1].width, tm.rows);
     let ly = tm.planes[0];
-    let r0 = tm.rows[0];
     for (var k = 0u; k < 2u; k++) {
         let word = x0 / 4u + k;
         if (word >= ly.stride) {
             break;
         }
-        var t = vec4<f32>(0.0);
-        var b = vec4<f32>(0.0);
-        for (var j = 0u; j < 4u; j++) {
-            if (x0 + 4u * k + j < w) {
-                t[j] = dot(r0.xyz, top[4u * k + j]) + r0.w;
-                b[j] = dot(r0.xyz, bottom[4u * k + j]) + r0.w;
-            }
-        }
-        tm_out[ly.offset + y0 * ly.stride + word] = pack4(t);
+        tm_out[ly.offset + y0 * ly.stride + word] = blk.luma[2u * k];
         if (y0 + 1u < h) {
-            tm_out[ly.offset + (y0 + 1u) * ly.stride + word] = pack4(b);
+            tm_out[ly.offset + (y0 + 1u) * ly.stride + word] = blk.luma[2u * k + 1u];
         }
     }
     for (var plane = 1u; plane < 3u; plane++) {
         let p = tm.planes[plane];
-        let r = tm.rows[plane];
-        var c = vec4<f32>(0.0);
-        for (var j = 0u; j < 4u; j++) {
-            if (gid.x * 4u + j < p.width) {
-                let m = 0.25 * (top[2u * j] + top[2u * j + 1u] + bottom[2u * j] + bottom[2u * j + 1u]);
-                c[j] = dot(r.xyz, m) + r.w;
-            }
-        }
-        tm_out[p.offset + gid.y * p.stride + gid.x] = pack4(c);
+        tm_out[p.offset + gid.y * p.stride + gid.x] = blk.chroma[plane - 1u];
     }
 }
